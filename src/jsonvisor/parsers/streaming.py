@@ -1,0 +1,920 @@
+"""The incremental parser: chunks in, events and a live partial value out.
+
+Sans-IO: no Trio, no threads, no I/O.  The state is a stack of open containers, the
+position inside the innermost one, and at most one unfinished token.  Consumed input is
+never scanned again; only the unfinished token (a number, a literal or an escape, all
+bounded) is carried over to the next chunk.  Runs of whole values are found with
+:mod:`re` and loaded by ``ujson`` in one call (see :mod:`.fastpath`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import deque
+from typing import Any
+
+from .errors import JsonStreamError
+from .events import (
+    DocumentCompleted,
+    Event,
+    Path,
+    StringGrew,
+    ValueCompleted,
+    ValueStarted,
+)
+from .fastpath import NotFast, scan_members, scan_value_end, strict_loads
+from .result import ParseResult, Repair, format_path
+
+__all__ = ["StreamingJsonParser"]
+
+# What the innermost context expects next.
+_VALUE = 0  # a value: at the top, after ':' or after ',' in an array
+_VALUE_OR_CLOSE = 1  # after '['
+_KEY_OR_CLOSE = 2  # after '{'
+_KEY = 3  # after ',' in an object
+_COLON = 4
+_COMMA_OR_CLOSE = 5  # after a member
+_END = 6  # after the top-level value (single-value mode)
+
+# What an unfinished token carried over to the next chunk is.
+_HELD_NONE = 0
+_HELD_ESCAPE = 1
+_HELD_NUMBER = 2
+_HELD_LITERAL = 3
+
+_WS = re.compile(r"[ \t\n\r]*")
+_STR_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+_STR_RUN = re.compile(r'[^"\\\x00-\x1f]*')
+_SIMPLE_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_NUM_CHARS = re.compile(r"[0-9eE.+\-]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_NUMBER_PREFIX = re.compile(
+    r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][+-]?[0-9]*)?)?|[eE][+-]?[0-9]*)?)?"
+)
+_HEX = re.compile(r"[0-9a-fA-F]*")
+_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_EXPECTED = {
+    _VALUE: "a value",
+    _VALUE_OR_CLOSE: "a value or ']'",
+    _KEY_OR_CLOSE: "a string key or '}'",
+    _KEY: "a string key",
+    _COLON: "':'",
+    _END: "end of input (multiple_values=False allows one top-level value)",
+}
+
+
+def _utf8_len(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _ends_with_close(text: str) -> bool:
+    """Does the last non-whitespace character close an array or object?"""
+    i = len(text) - 1
+    while i >= 0 and text[i] in " \t\n\r":
+        i -= 1
+    return i >= 0 and text[i] in "]}"
+
+
+def _describe(text: str, i: int) -> str:
+    if i >= len(text):
+        return "end of input"
+    c = text[i]
+    if c.isprintable() and c != " ":
+        return repr(c)
+    return f"U+{ord(c):04X}"
+
+
+def _number(tok: str, m: re.Match[str]) -> int | float:
+    if m.group(1) is None and m.group(2) is None:
+        return int(tok)
+    return float(tok)
+
+
+class StreamingJsonParser:
+    """Incremental JSON parser: feed chunks split anywhere, read events and partial values.
+
+    Args:
+        multiple_values: accept a stream of top-level values (NDJSON, concatenated or
+            whitespace-separated JSON); each is queued for :meth:`get`.  By default the
+            input must hold exactly one value.
+        partial_strings: show a string in :meth:`snapshot` while it is still being
+            written (False: only once it is closed, like jiter's ``partial_mode="on"``).
+        hold_numbers: hold a number or literal at the very end of the input back from
+            :meth:`snapshot` until a delimiter proves it complete (no ``0`` then ``0.5``
+            flicker).  False shows the best value so far.
+        max_bytes: the most UTF-8 bytes one document may take (single-value mode: the
+            whole input).  A circuit breaker against runaway generations.
+        max_depth: the most nested arrays and objects.
+        max_number_length: the most characters one number may have.
+        bulk_threshold: input of at least this many characters left in a chunk is
+            searched for runs of whole values to load in one C call.
+
+    Every problem with the input raises :class:`JsonStreamError`; after one, the parser
+    raises the same error for any further input.
+    """
+
+    def __init__(
+        self,
+        *,
+        multiple_values: bool = False,
+        partial_strings: bool = True,
+        hold_numbers: bool = True,
+        max_bytes: int = 5 * 1024 * 1024,
+        max_depth: int = 256,
+        max_number_length: int = 1000,
+        bulk_threshold: int = 256,
+    ) -> None:
+        for name, v in (
+            ("max_bytes", max_bytes),
+            ("max_depth", max_depth),
+            ("max_number_length", max_number_length),
+        ):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, not {v!r}")
+        self.multiple_values = multiple_values
+        self.partial_strings = partial_strings
+        self.hold_numbers = hold_numbers
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+        self.max_number_length = max_number_length
+        self.bulk_threshold = max(int(bulk_threshold), 2)
+
+        self._stack: list[Any] = []  # open containers, outermost first
+        self._prefixes: list[Path] = []  # the path of each open container
+        self._key: str | None = None  # the key whose value comes next, innermost object
+        self._state = _VALUE
+        self._root: Any = None  # the current top-level value (live, partial)
+        self._prov = False  # snapshot() put a provisional value at the current slot
+
+        self._in_string = False
+        self._str_is_key = False
+        self._str_path: Path = ()
+        self._pieces: list[str] = []
+        self._grew_from = 0
+        self._announced = False
+        self._hi = -1  # a high surrogate waiting for its low half
+
+        self._held = ""  # unfinished token carried over to the next chunk
+        self._held_kind = _HELD_NONE
+
+        self._done: deque[Any] = deque()
+        self._documents = 0
+        self._last_document: Any = None
+        self._error: JsonStreamError | None = None
+        self._result: ParseResult | None = None
+        self._decoder: codecs.IncrementalDecoder | None = None
+
+        # Positions: everything before the current chunk except the held token.
+        self._consumed = 0  # bytes
+        self._total = 0  # bytes fed, for max_bytes in single-value mode
+        self._line = 1
+        self._col = 0  # characters since the last newline
+        self._text_base = 0
+        self._bulk_block = 0  # in the current text, no bulk attempt before this index
+        # multiple_values: bytes of the open document in earlier chunks, its start here.
+        self._doc_open = False
+        self._doc_used = 0
+        self._doc_start = 0
+        self._doc_ended = -1
+
+    # ------------------------------------------------------------------ public API
+
+    def feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+        """Consume the next piece of input; return the events it caused.
+
+        ``chunk`` may be ``str`` or UTF-8 ``bytes`` split anywhere, even inside a
+        character, an escape, a number or a literal.  Raises :class:`JsonStreamError`
+        for malformed input or an exceeded limit.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._result is not None:
+            raise self._fail_here("input after finish()", sticky=False)
+        if chunk.__class__ is not str:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"feed() takes str or bytes, not {type(chunk).__name__}")
+            chunk = self._decode(bytes(chunk))
+        elif self._decoder is not None and self._decoder.getstate()[0]:
+            raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
+        if not chunk:
+            return []
+        if self._in_string and self._held_kind == _HELD_NONE and self._hi < 0:
+            # Hot path: inside a string, no quote, backslash or control character.
+            if _STR_SPECIAL.search(chunk) is None:
+                nb = len(chunk) if chunk.isascii() else _utf8_len(chunk)
+                if not self.multiple_values:
+                    self._total += nb
+                    if self._total > self.max_bytes:
+                        raise self._limit_exceeded()
+                else:
+                    self._doc_used += nb
+                    if self._doc_used > self.max_bytes:
+                        raise self._limit_exceeded()
+                self._consumed += nb
+                self._col += len(chunk)
+                self._pieces.append(chunk)
+                if self._str_is_key:
+                    return []
+                if self._announced:
+                    return [StringGrew(self._str_path, chunk)]
+                self._announced = True
+                return [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
+        return self._feed_text(chunk)
+
+    def snapshot(self) -> Any:
+        """The partial value so far (None before a value starts).
+
+        This is the live value the parser builds in place: later input only grows its
+        strings and adds members, and it never changes a shown value otherwise.  Copy it
+        (``copy.deepcopy``) to keep a frozen view, and do not modify it.  With
+        ``multiple_values=True`` it is the document in progress.
+        """
+        partial: Any
+        if self._in_string and not self._str_is_key:
+            if not self.partial_strings:
+                return self._root if self._stack else None
+            pieces = self._pieces
+            if len(pieces) > 1:
+                pieces[:] = ["".join(pieces)]
+            partial = pieces[0] if pieces else ""
+        elif self._held_kind in (_HELD_NUMBER, _HELD_LITERAL) and not self.hold_numbers:
+            shown = self._held_value(self._held)
+            if shown is _MISSING:
+                return self._root if self._stack else None
+            partial = shown
+        elif self._stack or self._state == _END:
+            return self._root
+        else:
+            return None
+        if not self._stack:
+            return partial
+        top = self._stack[-1]
+        if top.__class__ is dict:
+            top[self._key] = partial
+        elif self._prov:
+            top[-1] = partial
+        else:
+            top.append(partial)
+        self._prov = True
+        return self._root
+
+    def has_complete_object(self) -> bool:
+        """True when a completed top-level value is waiting for :meth:`get`."""
+        return bool(self._done)
+
+    def get(self) -> Any:
+        """Remove and return the oldest completed top-level value.
+
+        Raises ``IndexError`` when none is waiting (see :meth:`has_complete_object`).
+        """
+        if not self._done:
+            raise IndexError("no completed top-level value is waiting")
+        return self._done.popleft()
+
+    @property
+    def documents(self) -> int:
+        """How many top-level values have completed."""
+        return self._documents
+
+    @property
+    def position(self) -> tuple[int, int, int]:
+        """``(byte offset, line, column)`` of the end of the input consumed so far."""
+        return self._consumed, self._line, self._col + 1
+
+    def finish(self, *, allow_partial: bool = True) -> ParseResult:
+        """Mark the end of the input and return the final :class:`ParseResult`.
+
+        A complete value gives ``complete=True`` and ``confidence="high"``.  Truncated
+        input is closed off and every repair listed, unless ``allow_partial=False``,
+        which raises :class:`JsonStreamError` (with ``truncated=True``) instead.
+        Calling it again returns the same result.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._result is not None:
+            return self._result
+        if self._decoder is not None and self._decoder.getstate()[0]:
+            if not allow_partial:
+                raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
+        events: list[Event] = []
+        if self._held_kind == _HELD_NUMBER and not self._stack:
+            m = _NUMBER.fullmatch(self._held)
+            if m is not None:  # the end of input is a delimiter
+                held, self._held, self._held_kind = self._held, "", _HELD_NONE
+                self._put(_number(held, m), events)
+        if not allow_partial and self._incomplete():
+            raise self._fail_here(
+                "unexpected end of input", expected=self._expected_now(), truncated=True
+            )
+        repairs: list[Repair] = []
+        self._repair(repairs, events)
+        if self.multiple_values:
+            value = self._root if self._stack else self._last_document
+        else:
+            value = self._root if self._documents else None
+        if self._documents == 0 and not repairs:
+            repairs.append(Repair("no_value", (), "no JSON value in the input"))
+        if not repairs:
+            confidence = "high"
+        elif all(r.kind.startswith("closed_") or r.kind == "dropped_comma" for r in repairs):
+            confidence = "medium"
+        else:
+            confidence = "low"
+        self._result = ParseResult(value, not repairs, tuple(repairs), confidence, tuple(events))
+        return self._result
+
+    # ------------------------------------------------------------------ feeding
+
+    def _decode(self, data: bytes) -> str:
+        if self._decoder is None:
+            self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        try:
+            return self._decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            offset = self._consumed + _utf8_len(self._held) + exc.start
+            bad = exc.object[exc.start : exc.end]
+            raise self._record(
+                JsonStreamError(
+                    "invalid UTF-8",
+                    expected="UTF-8 encoded text",
+                    found=f"byte{'s' if len(bad) > 1 else ''} {bad.hex(' ')}",
+                    offset=offset,
+                    line=self._line,
+                    column=self._col + 1,
+                )
+            ) from None
+
+    def _feed_text(self, chunk: str) -> list[Event]:
+        nbytes = _utf8_len(chunk)
+        if not self.multiple_values:
+            self._total += nbytes
+            if self._total > self.max_bytes:
+                raise self._limit_exceeded()
+        text = self._held + chunk if self._held else chunk
+        self._held = ""
+        self._held_kind = _HELD_NONE
+        self._text_base = self._consumed
+        self._bulk_block = 0
+        self._doc_start = 0
+        events: list[Event] = []
+        if self._in_string:
+            self._grew_from = len(self._pieces)
+        self._run(text, events)
+        end = len(text) - len(self._held)
+        if self._in_string and not self._str_is_key:
+            if not self._announced:
+                self._announced = True
+                events.append(ValueStarted(self._str_path, "string"))
+            if len(self._pieces) > self._grew_from:
+                grown = "".join(self._pieces[self._grew_from :])
+                events.append(StringGrew(self._str_path, grown))
+        if self.multiple_values and self._doc_open:
+            self._doc_used += _utf8_len(text[self._doc_start : end])
+            if self._doc_used > self.max_bytes:
+                raise self._limit_exceeded()
+        if end < len(text) or end != len(chunk):
+            done = text[:end]
+            nbytes = _utf8_len(done)
+        else:
+            done = text
+        nl = done.count("\n")
+        if nl:
+            self._line += nl
+            self._col = len(done) - done.rfind("\n") - 1
+        else:
+            self._col += len(done)
+        self._consumed += nbytes
+        return events
+
+    def _run(self, text: str, events: list[Event]) -> None:
+        n = len(text)
+        pos = 0
+        stack = self._stack
+        while pos < n:
+            if self._in_string:
+                pos = self._string(text, pos, events)
+                continue
+            c = text[pos]
+            if c in " \t\n\r":
+                pos = _WS.match(text, pos).end()
+                if pos >= n:
+                    break
+                c = text[pos]
+            st = self._state
+            if st == _COMMA_OR_CLOSE:
+                top = stack[-1]
+                if c == ",":
+                    pos += 1
+                    self._state = _KEY if top.__class__ is dict else _VALUE
+                elif c == ("}" if top.__class__ is dict else "]"):
+                    pos += 1
+                    self._close(events)
+                    if self._doc_ended >= 0:
+                        self._check_doc_size(text, pos)
+                else:
+                    close = "'}'" if top.__class__ is dict else "']'"
+                    raise self._fail(text, pos, "unexpected character", f"',' or {close}")
+            elif st == _VALUE or st == _VALUE_OR_CLOSE:
+                if c == "]" and st == _VALUE_OR_CLOSE:
+                    pos += 1
+                    self._close(events)
+                    if self._doc_ended >= 0:
+                        self._check_doc_size(text, pos)
+                    continue
+                if not stack and self.multiple_values and not self._doc_open:
+                    self._doc_open = True
+                    self._doc_start = pos
+                    self._doc_used = 0
+                if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
+                    if not stack:
+                        new = self._bulk_document(text, pos, events)
+                    elif stack[-1].__class__ is list:
+                        new = self._bulk_members(text, pos, False, events)
+                    else:
+                        new = pos
+                    if new > pos:
+                        pos = new
+                        if self._doc_ended >= 0:
+                            self._check_doc_size(text, pos)
+                        continue
+                pos = self._value(text, pos, c, events)
+                if self._doc_ended >= 0:
+                    self._check_doc_size(text, pos)
+            elif st == _KEY_OR_CLOSE or st == _KEY:
+                if c == '"':
+                    if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
+                        new = self._bulk_members(text, pos, True, events)
+                        if new > pos:
+                            pos = new
+                            if self._doc_ended >= 0:
+                                self._check_doc_size(text, pos)
+                            continue
+                    m = _SIMPLE_STRING.match(text, pos)
+                    if m is not None:
+                        self._key = m.group(1)
+                        self._state = _COLON
+                        pos = m.end()
+                    else:
+                        self._start_string(True, ())
+                        pos += 1
+                elif c == "}" and st == _KEY_OR_CLOSE:
+                    pos += 1
+                    self._close(events)
+                    if self._doc_ended >= 0:
+                        self._check_doc_size(text, pos)
+                else:
+                    reason = "trailing comma" if c == "}" else "unexpected character"
+                    raise self._fail(text, pos, reason, _EXPECTED[st])
+            elif st == _COLON:
+                if c != ":":
+                    raise self._fail(text, pos, "unexpected character", "':' after key")
+                pos += 1
+                self._state = _VALUE
+            else:  # _END
+                raise self._fail(text, pos, "extra data after the top-level value", _EXPECTED[st])
+
+    def _value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
+        """Parse the value starting at ``text[pos]`` (token path); return the new index."""
+        if c == '"':
+            m = _SIMPLE_STRING.match(text, pos)
+            if m is not None:
+                self._put(m.group(1), events)
+                return m.end()
+            self._start_string(False, self._child_path())
+            return pos + 1
+        if c == "{" or c == "[":
+            if len(self._stack) >= self.max_depth:
+                raise self._fail(
+                    text, pos, f"nesting deeper than max_depth={self.max_depth}", limit="max_depth"
+                )
+            container: Any = {} if c == "{" else []
+            path = self._child_path()
+            if self._stack:
+                self._insert(container)
+            else:
+                self._root = container
+            self._stack.append(container)
+            self._prefixes.append(path)
+            self._state = _KEY_OR_CLOSE if c == "{" else _VALUE_OR_CLOSE
+            events.append(ValueStarted(path, "object" if c == "{" else "array"))
+            return pos + 1
+        n = len(text)
+        if c == "-" or "0" <= c <= "9":
+            e = _NUM_CHARS.match(text, pos).end()
+            if e - pos > self.max_number_length:
+                raise self._fail(
+                    text,
+                    pos,
+                    f"number longer than max_number_length={self.max_number_length}",
+                    limit="max_number_length",
+                )
+            tok = text[pos:e]
+            if e >= n:  # the number may go on in the next chunk
+                good = _NUMBER_PREFIX.match(tok).end()
+                if good < len(tok):
+                    raise self._bad_number(text, pos, tok)
+                self._hold(tok, _HELD_NUMBER)
+                return n
+            m = _NUMBER.fullmatch(tok)
+            if m is None:
+                raise self._bad_number(text, pos, tok)
+            self._put(_number(tok, m), events)
+            return e
+        lit = _LITERALS.get(c)
+        if lit is not None:
+            word, value = lit
+            seg = text[pos : pos + len(word)]
+            if seg == word:
+                self._put(value, events)
+                return pos + len(word)
+            if pos + len(seg) == n and word.startswith(seg):
+                self._hold(seg, _HELD_LITERAL)
+                return n
+            i = next(k for k in range(len(seg)) if seg[k] != word[k])
+            raise self._fail(text, pos + i, f"invalid literal (expected {word!r})", repr(word[i]))
+        raise self._fail(text, pos, "unexpected character", self._expected_now())
+
+    def _bad_number(self, text: str, pos: int, tok: str) -> JsonStreamError:
+        good = _NUMBER_PREFIX.match(tok).end()
+        at = pos + good
+        if good == len(tok):  # a valid start cut short: '-', '1.', '1e+'
+            return self._fail(text, at, "incomplete number", "a digit")
+        if tok[good].isdigit():
+            return self._fail(
+                text, at, "leading zero in number", "'.', 'e' or the end of the number"
+            )
+        if tok[good - 1] in "-.eE+":
+            return self._fail(text, at, "invalid number", "a digit")
+        return self._fail(text, at, "invalid number", "the end of the number")
+
+    def _hold(self, tok: str, kind: int) -> None:
+        self._held = tok
+        self._held_kind = kind
+
+    # ------------------------------------------------------------------ strings
+
+    def _start_string(self, is_key: bool, path: Path) -> None:
+        self._in_string = True
+        self._str_is_key = is_key
+        self._str_path = path
+        self._pieces = []
+        self._grew_from = 0
+        self._announced = False
+
+    def _string(self, text: str, pos: int, events: list[Event]) -> int:
+        """Scan inside a string from ``pos``; return the index after it or ``len(text)``."""
+        pieces = self._pieces
+        n = len(text)
+        run = _STR_RUN.match
+        while True:
+            e = run(text, pos).end()
+            if e > pos:
+                if self._hi >= 0:
+                    pieces.append(chr(self._hi))
+                    self._hi = -1
+                pieces.append(text[pos:e])
+            if e >= n:
+                return n
+            c = text[e]
+            if c == '"':
+                if self._hi >= 0:
+                    pieces.append(chr(self._hi))
+                    self._hi = -1
+                value = "".join(pieces)
+                self._in_string = False
+                self._pieces = []
+                if self._str_is_key:
+                    self._key = value
+                    self._state = _COLON
+                else:
+                    self._put(value, events)
+                return e + 1
+            if c != "\\":
+                raise self._fail(text, e, "unescaped control character in string", "'\\\\' escape")
+            if e + 1 >= n:
+                self._hold(text[e:], _HELD_ESCAPE)
+                return n
+            k = text[e + 1]
+            if k == "u":
+                hx = text[e + 2 : e + 6]
+                good = _HEX.match(hx).end()
+                if good < len(hx):
+                    raise self._fail(text, e + 2 + good, "invalid \\u escape", "a hex digit")
+                if len(hx) < 4:
+                    self._hold(text[e:], _HELD_ESCAPE)
+                    return n
+                code = int(hx, 16)
+                pos = e + 6
+                if self._hi >= 0:
+                    if 0xDC00 <= code <= 0xDFFF:
+                        pieces.append(chr(0x10000 + ((self._hi - 0xD800) << 10) + code - 0xDC00))
+                        self._hi = -1
+                        continue
+                    pieces.append(chr(self._hi))
+                    self._hi = -1
+                if 0xD800 <= code <= 0xDBFF:
+                    self._hi = code
+                else:
+                    pieces.append(chr(code))
+                continue
+            ch = _ESCAPES.get(k)
+            if ch is None:
+                raise self._fail(
+                    text, e + 1, "invalid escape", 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u'
+                )
+            if self._hi >= 0:
+                pieces.append(chr(self._hi))
+                self._hi = -1
+            pieces.append(ch)
+            pos = e + 2
+
+    # ------------------------------------------------------------------ the tree
+
+    def _child_path(self) -> Path:
+        if not self._stack:
+            return ()
+        top = self._stack[-1]
+        if top.__class__ is dict:
+            return (*self._prefixes[-1], self._key)
+        return (*self._prefixes[-1], len(top) - 1 if self._prov else len(top))
+
+    def _insert(self, value: Any) -> None:
+        top = self._stack[-1]
+        if top.__class__ is dict:
+            top[self._key] = value
+        elif self._prov:
+            top[-1] = value
+        else:
+            top.append(value)
+        self._prov = False
+
+    def _put(self, value: Any, events: list[Event]) -> None:
+        """A scalar (or string) value is complete at the current position."""
+        if not self._stack:
+            self._document_done(value, events)
+            return
+        events.append(ValueCompleted(self._child_path(), value))
+        self._insert(value)
+        self._state = _COMMA_OR_CLOSE
+
+    def _close(self, events: list[Event]) -> None:
+        container = self._stack.pop()
+        path = self._prefixes.pop()
+        if not self._stack:
+            self._document_done(container, events)
+            return
+        events.append(ValueCompleted(path, container))
+        self._state = _COMMA_OR_CLOSE
+
+    def _document_done(self, value: Any, events: list[Event]) -> None:
+        self._root = value
+        events.append(ValueCompleted((), value))
+        events.append(DocumentCompleted(self._documents, value))
+        self._documents += 1
+        self._done.append(value)
+        self._last_document = value
+        if self.multiple_values:
+            self._state = _VALUE
+            self._root = None
+            self._doc_open = False
+            self._doc_ended = 1
+        else:
+            self._state = _END
+
+    def _check_doc_size(self, text: str, pos: int) -> None:
+        self._doc_ended = -1
+        used = self._doc_used + _utf8_len(text[self._doc_start : pos])
+        self._doc_used = 0
+        if used > self.max_bytes:
+            raise self._fail(
+                text,
+                pos,
+                f"document larger than max_bytes={self.max_bytes}",
+                limit="max_bytes",
+            )
+
+    # ------------------------------------------------------------------ bulk loading
+
+    def _bulk_document(self, text: str, pos: int, events: list[Event]) -> int:
+        """Load a whole top-level value at ``pos`` in one C call if it is all here."""
+        c = text[pos]
+        if c != "{" and c != "[":
+            return pos
+        if not self.multiple_values and _ends_with_close(text):
+            try:
+                value = strict_loads(text[pos:], self.max_depth, self.max_number_length)
+            except NotFast:
+                pass
+            else:
+                self._document_done(value, events)
+                return len(text)
+        end = scan_value_end(text, pos)
+        if end < 0:
+            return pos
+        try:
+            value = strict_loads(text[pos:end], self.max_depth, self.max_number_length)
+        except NotFast:
+            self._bulk_block = end
+            return pos
+        self._document_done(value, events)
+        return end
+
+    def _bulk_members(self, text: str, pos: int, in_object: bool, events: list[Event]) -> int:
+        """Load the run of whole members at ``pos`` of the open container in one C call."""
+        end, closed = scan_members(text, pos, in_object)
+        if end < 0:
+            return pos
+        if self._prov:
+            self._drop_provisional()
+        depth_left = self.max_depth - len(self._stack) + 1
+        wrapped = ("{" if in_object else "[") + text[pos:end] + ("}" if in_object else "]")
+        try:
+            loaded = strict_loads(wrapped, depth_left, self.max_number_length)
+        except NotFast:
+            self._bulk_block = end
+            return pos
+        top = self._stack[-1]
+        prefix = self._prefixes[-1]
+        if in_object:
+            top.update(loaded)
+            events.extend([ValueCompleted((*prefix, k), v) for k, v in loaded.items()])
+        else:
+            base = len(top)
+            top.extend(loaded)
+            events.extend([ValueCompleted((*prefix, base + i), v) for i, v in enumerate(loaded)])
+        if closed:
+            self._close(events)
+        else:
+            self._state = _KEY if in_object else _VALUE
+        return end + 1
+
+    # ------------------------------------------------------------------ finishing
+
+    def _incomplete(self) -> bool:
+        if self.multiple_values:
+            return bool(self._stack or self._in_string or self._held)
+        return self._state != _END or bool(self._held)
+
+    def _expected_now(self) -> str:
+        if self._in_string:
+            return "'\"' to close the string"
+        held_number = self._held_kind == _HELD_NUMBER and _NUMBER.fullmatch(self._held)
+        if self._state == _COMMA_OR_CLOSE or (held_number and self._stack):
+            return "',' or '}'" if self._stack[-1].__class__ is dict else "',' or ']'"
+        return _EXPECTED[self._state]
+
+    def _held_value(self, held: str) -> Any:
+        if self._held_kind == _HELD_LITERAL:
+            return _LITERALS[held[0]][1]
+        m = _NUMBER.match(held)
+        if m is None:
+            return _MISSING
+        return _number(m.group(), m)
+
+    def _repair(self, repairs: list[Repair], events: list[Event]) -> None:
+        held, kind = self._held, self._held_kind
+        self._held, self._held_kind = "", _HELD_NONE
+        dropped = kind == _HELD_LITERAL
+        if kind == _HELD_NUMBER:
+            m = _NUMBER.fullmatch(held)
+            if m is not None:  # the end of input is a delimiter
+                self._put(_number(held, m), events)
+            else:
+                dropped = True
+                self._drop_provisional()
+                repairs.append(
+                    Repair(
+                        "dropped_value", self._child_path(), f"dropped incomplete number {held!r}"
+                    )
+                )
+        elif kind == _HELD_LITERAL:
+            self._drop_provisional()
+            repairs.append(
+                Repair("dropped_value", self._child_path(), f"dropped incomplete literal {held!r}")
+            )
+        if self._in_string:
+            if kind == _HELD_ESCAPE or self._hi >= 0:
+                repairs.append(
+                    Repair("dropped_escape", self._str_path, "dropped an incomplete escape")
+                )
+                self._hi = -1
+            value = "".join(self._pieces)
+            self._in_string = False
+            self._pieces = []
+            if self._str_is_key:
+                path = (*self._prefixes[-1], value)
+                repairs.append(Repair("dropped_key", path, f"dropped incomplete key {value!r}"))
+                self._state = _COMMA_OR_CLOSE
+            else:
+                repairs.append(Repair("closed_string", self._str_path, "closed an open string"))
+                self._put(value, events)
+        if self._stack:
+            st = self._state
+            if dropped:
+                pass
+            elif st == _COLON or (st == _VALUE and self._stack[-1].__class__ is dict):
+                repairs.append(
+                    Repair(
+                        "dropped_key",
+                        (*self._prefixes[-1], self._key),
+                        f"dropped key {self._key!r} with no value",
+                    )
+                )
+            elif st == _KEY or (st == _VALUE and self._stack[-1].__class__ is list):
+                repairs.append(
+                    Repair("dropped_comma", self._prefixes[-1], "dropped a trailing comma")
+                )
+            while self._stack:
+                container = self._stack[-1]
+                kind_name = "object" if container.__class__ is dict else "array"
+                repairs.append(
+                    Repair(f"closed_{kind_name}", self._prefixes[-1], f"closed an open {kind_name}")
+                )
+                self._close(events)
+
+    def _drop_provisional(self) -> None:
+        if self._prov and self._stack:
+            top = self._stack[-1]
+            if top.__class__ is dict:
+                top.pop(self._key, None)
+            else:
+                top.pop()
+        self._prov = False
+
+    # ------------------------------------------------------------------ errors
+
+    def _record(self, err: JsonStreamError) -> JsonStreamError:
+        self._error = err
+        return err
+
+    def _limit_exceeded(self) -> JsonStreamError:
+        what = "document" if self.multiple_values else "input"
+        return self._record(
+            JsonStreamError(
+                f"{what} larger than max_bytes={self.max_bytes}",
+                offset=self.max_bytes,
+                line=self._line,
+                column=self._col + 1,
+                limit="max_bytes",
+            )
+        )
+
+    def _fail_here(
+        self, reason: str, *, expected: str = "", truncated: bool = False, sticky: bool = True
+    ) -> JsonStreamError:
+        err = JsonStreamError(
+            reason,
+            expected=expected,
+            found="end of input" if truncated else "",
+            offset=self._consumed + _utf8_len(self._held),
+            line=self._line,
+            column=self._col + len(self._held) + 1,
+            excerpt=self._held[-20:],
+            truncated=truncated,
+        )
+        if truncated or not sticky:
+            return err  # the caller may still ask for a repaired result
+        return self._record(err)
+
+    def _fail(
+        self,
+        text: str,
+        i: int,
+        reason: str,
+        expected: str = "",
+        *,
+        limit: str | None = None,
+    ) -> JsonStreamError:
+        """Build (and remember) the error for ``text[i]``."""
+        nl = text.count("\n", 0, i)
+        if nl:
+            column = i - text.rfind("\n", 0, i)
+        else:
+            column = self._col + i + 1
+        return self._record(
+            JsonStreamError(
+                reason,
+                expected=expected,
+                found=_describe(text, i),
+                offset=self._text_base + _utf8_len(text[:i]),
+                line=self._line + nl,
+                column=column,
+                excerpt=text[max(0, i - 20) : i + 20],
+                limit=limit,
+            )
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<StreamingJsonParser documents={self._documents} depth={len(self._stack)} "
+            f"at={format_path(self._prefixes[-1]) if self._prefixes else '$'}>"
+        )
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
