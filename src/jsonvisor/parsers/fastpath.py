@@ -39,6 +39,28 @@ _SCALAR_RUN = re.compile(
 _OPEN = frozenset("[{")
 
 
+def _nested_container(levels: int) -> re.Pattern[str]:
+    """A regex for a whole array or object nested at most ``levels`` deep.
+
+    Written as "unrolled loops": a run of plain characters, then a string or an inner
+    container (each told apart by its first character), then plain characters again.
+    There is only one way to match, so a failed match backtracks in linear time.
+    """
+    plain = r'[^"\[\]{}]*'
+    unit = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+    container = ""
+    for _ in range(levels):
+        body = f"{plain}(?:(?:{unit}){plain})*"
+        container = rf"(?:\{{{body}\}}|\[{body}\])"
+        unit = rf'"[^"\\]*(?:\\.[^"\\]*)*"|{container}'
+    return re.compile(container, re.DOTALL)
+
+
+# Most values in model output nest only a few levels: match them in one C call, and fall
+# back to a step per bracket for deeper ones.
+_SHALLOW_CONTAINER = _nested_container(4)
+
+
 def scan_value_end(text: str, pos: int) -> int:
     """End (exclusive) of the value starting at ``text[pos]``, or -1 if it is not complete.
 
@@ -48,6 +70,9 @@ def scan_value_end(text: str, pos: int) -> int:
     n = len(text)
     c = text[pos]
     if c in _OPEN:
+        m = _SHALLOW_CONTAINER.match(text, pos)
+        if m is not None:
+            return m.end()
         depth = 1
         p = pos + 1
         match = _NEXT_BRACKET.match
@@ -124,8 +149,6 @@ def scan_members(text: str, pos: int, in_object: bool) -> tuple[int, bool]:
 # Inside a valid document a string is always delimited by structure, so removing strings
 # leaves numbers, literals, brackets and whitespace to check.  Each check below starts with
 # a literal character so that :mod:`re` can skip ahead at C speed.
-_ESCAPED_BACKSLASH = "\\\\"
-_ESCAPED_QUOTE = '\\"'
 _ANY_CONTROL = re.compile(r"[\x00-\x1f]")
 _CONTROL_NOT_WS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BAD_MINUS = re.compile(r"-(?![0-9])")  # '-' alone, '-.5', '-Infinity'
@@ -133,8 +156,13 @@ _BAD_DOT = re.compile(r"\.(?![0-9])")  # '1.' and '1.e5'
 # A '0' followed by a digit that starts a number; led by a literal so re can skip ahead.
 _LEADING_ZERO = re.compile(r"0(?<![0-9.eE+\-]0)[0-9]")
 _NEGATIVE_LEADING_ZERO = re.compile(r"-(?<![eE]-)0[0-9]")
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNER_PAIR = re.compile(r"\[\]|\{\}")
+_INNER_PAIR = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKET_BYTES = bytes(c for c in range(128) if chr(c) not in "[]{}")
+# Every character a number can hold becomes "0", anything else a space.
+_NUMBER_CHARS_TO_ZERO = str.maketrans(
+    "".join(map(chr, range(128))),
+    "".join("0" if chr(c) in "0123456789.eE+-" else " " for c in range(128)),
+)
 
 
 def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
@@ -143,16 +171,9 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
     Raises :class:`NotFast` when the text is not strictly valid JSON, nests deeper than
     ``max_depth`` containers, or holds a digit run longer than ``max_number_length``.
     """
-    stripped = text
-    if "\\" in stripped:
-        stripped = stripped.replace(_ESCAPED_BACKSLASH, "").replace(_ESCAPED_QUOTE, "")
-    if '"' in stripped:
-        parts = stripped.split('"')
-        if not len(parts) & 1:
-            raise NotFast("unbalanced quotes")
-        outside = "".join(parts[::2])
-    else:
-        outside = stripped
+    outside = _STRING.sub("", text) if '"' in text else text
+    if '"' in outside:
+        raise NotFast("unterminated string")
     if (
         _BAD_MINUS.search(outside)
         or _BAD_DOT.search(outside)
@@ -162,14 +183,13 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         or "Infinity" in outside
     ):
         raise NotFast("lax")
-    if (
-        len(outside) > max_number_length
-        # Numbers are separated by commas or brackets: only a long piece needs a look.
-        and max(map(len, outside.split(","))) > max_number_length
-        and re.search(f"[0-9.eE+-]{{{max_number_length + 1}}}", outside)
+    if not outside.isascii():
+        raise NotFast("non-ASCII character outside strings")
+    if len(outside) > max_number_length and (
+        "0" * (max_number_length + 1) in outside.translate(_NUMBER_CHARS_TO_ZERO)
     ):
         raise NotFast("number too long")
-    _check_depth(outside, max_depth)
+    _check_depth(outside.encode("ascii").translate(None, _NOT_BRACKET_BYTES), max_depth)
     if _ANY_CONTROL.search(text):
         # JSON whitespace is fine between tokens; inside a string it must be escaped.
         if _CONTROL_NOT_WS.search(text):
@@ -183,11 +203,15 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         raise NotFast(str(exc)) from None
 
 
-def _check_depth(outside: str, max_depth: int) -> None:
-    skeleton = _NOT_BRACKET.sub("", outside)
+def _check_depth(skeleton: bytes, max_depth: int) -> None:
+    """Refuse brackets nested deeper than ``max_depth`` (or unbalanced).
+
+    Each pass removes the innermost ``[]``/``{}`` pairs at C speed, so the number of passes
+    is the depth.
+    """
     depth = 0
     while skeleton:
-        reduced = _INNER_PAIR.sub("", skeleton)
+        reduced = _INNER_PAIR.sub(b"", skeleton)
         if len(reduced) == len(skeleton):
             raise NotFast("unbalanced")
         depth += 1

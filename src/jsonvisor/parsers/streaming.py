@@ -168,14 +168,17 @@ class StreamingJsonParser:
 
         # Positions: everything before the current chunk except the held token.
         self._consumed = 0  # bytes
-        self._total = 0  # bytes fed, for max_bytes in single-value mode
+        # Bytes counted against max_bytes: all input in single-value mode, else the
+        # open document's bytes in earlier chunks.
+        self._used = 0
+        self._hot = False  # in a string with nothing pending: feed() may take its hot path
         self._line = 1
         self._col = 0  # characters since the last newline
-        self._text_base = 0
         self._bulk_block = 0  # in the current text, no bulk attempt before this index
-        # multiple_values: bytes of the open document in earlier chunks, its start here.
+        self._sep = ""  # how the last bulk run of an array ended, e.g. "}, {" ...
+        self._sep_owner: Any = None  # ... and which array
+        # multiple_values: is a document open, and where it starts in the current text.
         self._doc_open = False
-        self._doc_used = 0
         self._doc_start = 0
         self._doc_ended = -1
 
@@ -188,6 +191,21 @@ class StreamingJsonParser:
         character, an escape, a number or a literal.  Raises :class:`JsonStreamError`
         for malformed input or an exceeded limit.
         """
+        if self._hot and chunk.__class__ is str and chunk and _STR_SPECIAL.search(chunk) is None:
+            # Hot path: inside a string, nothing pending, no quote, backslash or control.
+            nb = len(chunk) if chunk.isascii() else _utf8_len(chunk)
+            self._used += nb
+            if self._used > self.max_bytes:
+                raise self._limit_exceeded()
+            self._consumed += nb
+            self._col += len(chunk)
+            self._pieces.append(chunk)
+            if self._str_is_key:
+                return []
+            if self._announced:
+                return [StringGrew(self._str_path, chunk)]
+            self._announced = True
+            return [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
         if self._error is not None:
             raise self._error
         if self._result is not None:
@@ -196,32 +214,19 @@ class StreamingJsonParser:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"feed() takes str or bytes, not {type(chunk).__name__}")
             chunk = self._decode(bytes(chunk))
+            self._hot = False
         elif self._decoder is not None and self._decoder.getstate()[0]:
             raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
         if not chunk:
             return []
-        if self._in_string and self._held_kind == _HELD_NONE and self._hi < 0:
-            # Hot path: inside a string, no quote, backslash or control character.
-            if _STR_SPECIAL.search(chunk) is None:
-                nb = len(chunk) if chunk.isascii() else _utf8_len(chunk)
-                if not self.multiple_values:
-                    self._total += nb
-                    if self._total > self.max_bytes:
-                        raise self._limit_exceeded()
-                else:
-                    self._doc_used += nb
-                    if self._doc_used > self.max_bytes:
-                        raise self._limit_exceeded()
-                self._consumed += nb
-                self._col += len(chunk)
-                self._pieces.append(chunk)
-                if self._str_is_key:
-                    return []
-                if self._announced:
-                    return [StringGrew(self._str_path, chunk)]
-                self._announced = True
-                return [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
-        return self._feed_text(chunk)
+        events = self._feed_text(chunk)
+        self._hot = (
+            self._in_string
+            and self._held_kind == _HELD_NONE
+            and self._hi < 0
+            and (self._decoder is None or not self._decoder.getstate()[0])
+        )
+        return events
 
     def snapshot(self) -> Any:
         """The partial value so far (None before a value starts).
@@ -295,6 +300,7 @@ class StreamingJsonParser:
             raise self._error
         if self._result is not None:
             return self._result
+        self._hot = False
         if self._decoder is not None and self._decoder.getstate()[0]:
             if not allow_partial:
                 raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
@@ -347,15 +353,14 @@ class StreamingJsonParser:
             ) from None
 
     def _feed_text(self, chunk: str) -> list[Event]:
-        nbytes = _utf8_len(chunk)
+        nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
         if not self.multiple_values:
-            self._total += nbytes
-            if self._total > self.max_bytes:
+            self._used += nbytes
+            if self._used > self.max_bytes:
                 raise self._limit_exceeded()
         text = self._held + chunk if self._held else chunk
         self._held = ""
         self._held_kind = _HELD_NONE
-        self._text_base = self._consumed
         self._bulk_block = 0
         self._doc_start = 0
         events: list[Event] = []
@@ -371,8 +376,8 @@ class StreamingJsonParser:
                 grown = "".join(self._pieces[self._grew_from :])
                 events.append(StringGrew(self._str_path, grown))
         if self.multiple_values and self._doc_open:
-            self._doc_used += _utf8_len(text[self._doc_start : end])
-            if self._doc_used > self.max_bytes:
+            self._used += _utf8_len(text[self._doc_start : end])
+            if self._used > self.max_bytes:
                 raise self._limit_exceeded()
         if end < len(text) or end != len(chunk):
             done = text[:end]
@@ -426,7 +431,7 @@ class StreamingJsonParser:
                 if not stack and self.multiple_values and not self._doc_open:
                     self._doc_open = True
                     self._doc_start = pos
-                    self._doc_used = 0
+                    self._used = 0
                 if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
                     if not stack:
                         new = self._bulk_document(text, pos, events)
@@ -685,8 +690,8 @@ class StreamingJsonParser:
 
     def _check_doc_size(self, text: str, pos: int) -> None:
         self._doc_ended = -1
-        used = self._doc_used + _utf8_len(text[self._doc_start : pos])
-        self._doc_used = 0
+        used = self._used + _utf8_len(text[self._doc_start : pos])
+        self._used = 0
         if used > self.max_bytes:
             raise self._fail(
                 text,
@@ -723,19 +728,50 @@ class StreamingJsonParser:
 
     def _bulk_members(self, text: str, pos: int, in_object: bool, events: list[Event]) -> int:
         """Load the run of whole members at ``pos`` of the open container in one C call."""
+        top = self._stack[-1]
+        depth_left = self.max_depth - len(self._stack) + 1
+        if self._prov:
+            self._drop_provisional()
+        if not in_object and self._sep_owner is top:
+            # Items of one array tend to be separated alike ("}, {" ...): guess the last
+            # boundary from the separator seen last time.  Only a strict parse of the
+            # whole slice accepts the guess, which proves it is a boundary at this depth.
+            sep = self._sep
+            hit = text.rfind(sep, pos)
+            for _ in range(2):
+                comma = hit + 1
+                if comma <= pos:
+                    break
+                try:
+                    loaded = strict_loads(
+                        "[" + text[pos:comma] + "]", depth_left, self.max_number_length
+                    )
+                except NotFast:
+                    hit = text.rfind(sep, pos, hit)
+                    continue
+                self._add_members(top, loaded, False, events)
+                self._state = _VALUE
+                return comma + 1
         end, closed = scan_members(text, pos, in_object)
         if end < 0:
             return pos
-        if self._prov:
-            self._drop_provisional()
-        depth_left = self.max_depth - len(self._stack) + 1
         wrapped = ("{" if in_object else "[") + text[pos:end] + ("}" if in_object else "]")
         try:
             loaded = strict_loads(wrapped, depth_left, self.max_number_length)
         except NotFast:
             self._bulk_block = end
             return pos
-        top = self._stack[-1]
+        self._add_members(top, loaded, in_object, events)
+        if closed:
+            self._close(events)
+        else:
+            self._state = _KEY if in_object else _VALUE
+            if not in_object and pos < end and end + 5 <= len(text):
+                self._sep = text[end - 1 : end + 5]
+                self._sep_owner = top
+        return end + 1
+
+    def _add_members(self, top: Any, loaded: Any, in_object: bool, events: list[Event]) -> None:
         prefix = self._prefixes[-1]
         if in_object:
             top.update(loaded)
@@ -744,11 +780,6 @@ class StreamingJsonParser:
             base = len(top)
             top.extend(loaded)
             events.extend([ValueCompleted((*prefix, base + i), v) for i, v in enumerate(loaded)])
-        if closed:
-            self._close(events)
-        else:
-            self._state = _KEY if in_object else _VALUE
-        return end + 1
 
     # ------------------------------------------------------------------ finishing
 
@@ -847,6 +878,7 @@ class StreamingJsonParser:
 
     def _record(self, err: JsonStreamError) -> JsonStreamError:
         self._error = err
+        self._hot = False
         return err
 
     def _limit_exceeded(self) -> JsonStreamError:
@@ -898,7 +930,7 @@ class StreamingJsonParser:
                 reason,
                 expected=expected,
                 found=_describe(text, i),
-                offset=self._text_base + _utf8_len(text[:i]),
+                offset=self._consumed + _utf8_len(text[:i]),
                 line=self._line + nl,
                 column=column,
                 excerpt=text[max(0, i - 20) : i + 20],
