@@ -49,7 +49,9 @@ class ParseResult:
     ``confidence`` is ``"high"`` (nothing repaired), ``"medium"`` (only strings and
     containers closed) or ``"low"`` (something dropped, or no value at all).
     ``events`` are the events the end of input caused (a number completed by it, strings
-    and containers closed).
+    and containers closed).  With a schema, ``warnings`` lists type problems, coercions
+    and unknown keys, and ``model`` is the validated instance (``validate=True``).
+    A ``stripped_fence`` repair does not count against ``complete`` or ``confidence``.
     """
 
     value: Any
@@ -57,3 +59,5 @@ class ParseResult:
     repairs: tuple[Repair, ...] = field(default=())
     confidence: str = "high"
     events: tuple[Event, ...] = field(default=(), repr=False)
+    warnings: tuple[Any, ...] = ()
+    model: Any = None

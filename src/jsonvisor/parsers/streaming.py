@@ -10,6 +10,7 @@ bounded) is carried over to the next chunk.  Runs of whole values are found with
 from __future__ import annotations
 
 import codecs
+import math
 import re
 from collections import deque
 from typing import Any
@@ -23,7 +24,9 @@ from .events import (
     ValueCompleted,
     ValueStarted,
 )
+from .extract import Extractor
 from .fastpath import NotFast, scan_members, scan_value_end, strict_loads
+from .options import KeyTransform, Tolerances, key_transformer
 from .result import ParseResult, Repair, format_path
 
 __all__ = ["StreamingJsonParser"]
@@ -42,11 +45,18 @@ _HELD_NONE = 0
 _HELD_ESCAPE = 1
 _HELD_NUMBER = 2
 _HELD_LITERAL = 3
+_HELD_IDENT = 4  # an unquoted key (LLM mode)
+_HELD_SLASH = 5  # a '/' that may start a comment (LLM mode)
+_HELD_PROSE = 6  # backticks that may start a fence (LLM mode)
 
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_SPECIAL = re.compile(r'["\\\x00-\x1f]')
 _STR_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 _SIMPLE_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+_STR_RUN_SQ = re.compile(r"[^'\\\x00-\x1f]*")
+_SIMPLE_STRING_SQ = re.compile(r"'([^'\\\x00-\x1f]*)'")
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_HEX_NUMBER = re.compile(r"-?0[xX][0-9a-fA-F]*")
 _NUM_CHARS = re.compile(r"[0-9eE.+\-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _NUMBER_PREFIX = re.compile(
@@ -55,6 +65,8 @@ _NUMBER_PREFIX = re.compile(
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPES_SQ = {**_ESCAPES, "'": "'"}
+_STRICT_LITERALS = {k: (v,) for k, v in _LITERALS.items()}
 _EXPECTED = {
     _VALUE: "a value",
     _VALUE_OR_CLOSE: "a value or ']'",
@@ -110,6 +122,22 @@ class StreamingJsonParser:
         max_number_length: the most characters one number may have.
         bulk_threshold: input of at least this many characters left in a chunk is
             searched for runs of whole values to load in one C call.
+        lenient: LLM mode: turn on every tolerance below (each keyword left as None
+            follows it) and complete cut literals on :meth:`finish` when unambiguous.
+        extract, comments, trailing_commas, single_quotes, unquoted_keys, nan_infinity,
+            python_literals, hex_numbers: each tolerance on its own; see
+            :class:`~jsonvisor.parsers.options.Tolerances`.
+        key_transform: ``"camel"``, ``"snake"`` or a callable applied to every key as it
+            completes.
+        schema: a JSON Schema dict, a dataclass, a TypedDict or a pydantic model: the
+            snapshot has the full declared shape from the first byte, completed values
+            are type-checked (see :meth:`field_states`).
+        coerce: with a schema, change safely coercible values (``"42"`` for an integer)
+            instead of only reporting them.
+        unknown_keys: with a schema, ``"keep"`` keys the schema does not declare, or
+            ``"drop"`` them from the final value (both report them as warnings).
+        validate: with a schema, validate the final value (a pydantic model or dataclass
+            instance is returned as ``ParseResult.model``).
 
     Every problem with the input raises :class:`JsonStreamError`; after one, the parser
     raises the same error for any further input.
@@ -125,6 +153,20 @@ class StreamingJsonParser:
         max_depth: int = 256,
         max_number_length: int = 1000,
         bulk_threshold: int = 256,
+        lenient: bool = False,
+        extract: bool | None = None,
+        comments: bool | None = None,
+        trailing_commas: bool | None = None,
+        single_quotes: bool | None = None,
+        unquoted_keys: bool | None = None,
+        nan_infinity: bool | None = None,
+        python_literals: bool | None = None,
+        hex_numbers: bool | None = None,
+        key_transform: KeyTransform = None,
+        schema: Any = None,
+        coerce: bool = False,
+        unknown_keys: str = "keep",
+        validate: bool = False,
     ) -> None:
         for name, v in (
             ("max_bytes", max_bytes),
@@ -140,6 +182,45 @@ class StreamingJsonParser:
         self.max_depth = max_depth
         self.max_number_length = max_number_length
         self.bulk_threshold = max(int(bulk_threshold), 2)
+        self.lenient = lenient
+        self.tolerances = Tolerances.resolve(
+            lenient,
+            extract=extract,
+            comments=comments,
+            trailing_commas=trailing_commas,
+            single_quotes=single_quotes,
+            unquoted_keys=unquoted_keys,
+            nan_infinity=nan_infinity,
+            python_literals=python_literals,
+            hex_numbers=hex_numbers,
+        )
+        tol = self.tolerances
+        self._kt = key_transformer(key_transform)
+        literals: dict[str, tuple[tuple[str, Any], ...]] = dict(_STRICT_LITERALS)
+        if tol.nan_infinity:
+            literals["N"] = (("NaN", math.nan),)
+            literals["I"] = (("Infinity", math.inf),)
+        if tol.python_literals:
+            literals["T"] = (("True", True),)
+            literals["F"] = (("False", False),)
+            literals["N"] = (*literals.get("N", ()), ("None", None))
+        self._literals = literals
+        if unknown_keys not in ("keep", "drop"):
+            raise ValueError(f"unknown_keys must be 'keep' or 'drop', not {unknown_keys!r}")
+        self._schema: Any = None
+        if schema is not None:
+            from .schema import CompiledSchema
+
+            self._schema = CompiledSchema.compile(schema)
+        self._coerce = coerce
+        self._drop_unknown = unknown_keys == "drop"
+        self._validate = validate
+        self._skeleton: Any = None
+        self._plain_keys = self._kt is None and self._schema is None
+        self._lax = tol.any
+        self._warnings: list[Any] = []
+        self._started: set[Path] = set()
+        self._completed: set[Path] = set()
 
         self._stack: list[Any] = []  # open containers, outermost first
         self._prefixes: list[Path] = []  # the path of each open container
@@ -155,6 +236,9 @@ class StreamingJsonParser:
         self._grew_from = 0
         self._announced = False
         self._hi = -1  # a high surrogate waiting for its low half
+        self._quote = '"'  # the open string's quote character
+        self._in_comment = 0  # 1: in a // comment, 2: in a /* */ comment
+        self._comment_star = False  # a /* */ comment's text so far ends with '*'
 
         self._held = ""  # unfinished token carried over to the next chunk
         self._held_kind = _HELD_NONE
@@ -181,6 +265,18 @@ class StreamingJsonParser:
         self._doc_open = False
         self._doc_start = 0
         self._doc_ended = -1
+        # LLM mode: looking for where JSON starts; a brace in prose is only a candidate
+        # (its events held back) until it proves to be JSON; after the value, ignore input.
+        self._extractor = Extractor()
+        self._seeking = tol.extract
+        self._trial = False
+        self._trial_buf: list[str] = []
+        self._trial_events: list[Event] = []
+        self._trial_base = (0, 1, 0)
+        self._trial_docs = 0
+        self._stopped = False
+        self._fence_closed = False
+        self._err_index = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -224,6 +320,8 @@ class StreamingJsonParser:
             self._in_string
             and self._held_kind == _HELD_NONE
             and self._hi < 0
+            and self._quote == '"'
+            and not self._trial
             and (self._decoder is None or not self._decoder.getstate()[0])
         )
         return events
@@ -237,9 +335,11 @@ class StreamingJsonParser:
         ``multiple_values=True`` it is the document in progress.
         """
         partial: Any
+        if self._trial or (self._seeking and not self._stack):
+            return self._empty_snapshot()
         if self._in_string and not self._str_is_key:
             if not self.partial_strings:
-                return self._root if self._stack else None
+                return self._root if self._stack else self._empty_snapshot()
             pieces = self._pieces
             if len(pieces) > 1:
                 pieces[:] = ["".join(pieces)]
@@ -247,12 +347,12 @@ class StreamingJsonParser:
         elif self._held_kind in (_HELD_NUMBER, _HELD_LITERAL) and not self.hold_numbers:
             shown = self._held_value(self._held)
             if shown is _MISSING:
-                return self._root if self._stack else None
+                return self._root if self._stack else self._empty_snapshot()
             partial = shown
         elif self._stack or self._state == _END:
             return self._root
         else:
-            return None
+            return self._empty_snapshot()
         if not self._stack:
             return partial
         top = self._stack[-1]
@@ -264,6 +364,14 @@ class StreamingJsonParser:
             top.append(partial)
         self._prov = True
         return self._root
+
+    def _empty_snapshot(self) -> Any:
+        """What to show before a value starts: None, or with a schema its skeleton."""
+        if self._schema is None:
+            return None
+        if self._skeleton is None:
+            self._skeleton = self._schema.skeleton()
+        return self._skeleton
 
     def has_complete_object(self) -> bool:
         """True when a completed top-level value is waiting for :meth:`get`."""
@@ -305,11 +413,15 @@ class StreamingJsonParser:
             if not allow_partial:
                 raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
         events: list[Event] = []
+        if self._trial:  # a candidate never proved itself, but it is all there is
+            events.extend(self._trial_events)
+            self._trial = False
+            self._trial_events = []
         if self._held_kind == _HELD_NUMBER and not self._stack:
-            m = _NUMBER.fullmatch(self._held)
-            if m is not None:  # the end of input is a delimiter
-                held, self._held, self._held_kind = self._held, "", _HELD_NONE
-                self._put(_number(held, m), events)
+            number = self._complete_number(self._held)
+            if number is not _MISSING:  # the end of input is a delimiter
+                self._held, self._held_kind = "", _HELD_NONE
+                self._put(number, events)
         if not allow_partial and self._incomplete():
             raise self._fail_here(
                 "unexpected end of input", expected=self._expected_now(), truncated=True
@@ -322,13 +434,33 @@ class StreamingJsonParser:
             value = self._root if self._documents else None
         if self._documents == 0 and not repairs:
             repairs.append(Repair("no_value", (), "no JSON value in the input"))
-        if not repairs:
+        counted = [r for r in repairs if r.kind != "stripped_fence"]
+        if self.tolerances.extract and self._extractor.fenced and not self._fence_closed:
+            repairs.append(Repair("stripped_fence", (), "stripped an unterminated ``` fence"))
+        if not counted:
             confidence = "high"
-        elif all(r.kind.startswith("closed_") or r.kind == "dropped_comma" for r in repairs):
+        elif all(r.kind.startswith("closed_") or r.kind == "dropped_comma" for r in counted):
             confidence = "medium"
         else:
             confidence = "low"
-        self._result = ParseResult(value, not repairs, tuple(repairs), confidence, tuple(events))
+        model = None
+        if self._schema is not None:
+            if self._drop_unknown and value is not None:
+                value = self._schema.drop_unknown(value)
+            if self._validate and value is not None:
+                model, warns = self._schema.validate(value)
+                self._warnings.extend(warns)
+        if self._schema is not None:
+            self._track(events)
+        self._result = ParseResult(
+            value,
+            not counted,
+            tuple(repairs),
+            confidence,
+            tuple(events),
+            tuple(self._warnings),
+            model,
+        )
         return self._result
 
     # ------------------------------------------------------------------ feeding
@@ -366,19 +498,35 @@ class StreamingJsonParser:
         events: list[Event] = []
         if self._in_string:
             self._grew_from = len(self._pieces)
-        self._run(text, events)
-        end = len(text) - len(self._held)
+        processed = text
+        if self._stopped:
+            pass
+        elif self.tolerances.extract:
+            if self._trial:
+                self._trial_buf.append(chunk)
+            where = (self._consumed, self._line, self._col)
+            processed = self._extracting(text, events)
+            self._consumed, self._line, self._col = where
+        else:
+            self._run(text, 0, events)
         if self._in_string and not self._str_is_key:
+            sink = self._trial_events if self._trial else events
             if not self._announced:
                 self._announced = True
-                events.append(ValueStarted(self._str_path, "string"))
+                sink.append(ValueStarted(self._str_path, "string"))
             if len(self._pieces) > self._grew_from:
                 grown = "".join(self._pieces[self._grew_from :])
-                events.append(StringGrew(self._str_path, grown))
+                sink.append(StringGrew(self._str_path, grown))
+        if self._trial and self._trial_confirmed():
+            events.extend(self._trial_events)
+            self._trial = False
+            self._trial_events = []
+            self._trial_buf = []
         if self.multiple_values and self._doc_open:
-            self._used += _utf8_len(text[self._doc_start : end])
+            self._used += _utf8_len(processed[self._doc_start : len(processed) - len(self._held)])
             if self._used > self.max_bytes:
                 raise self._limit_exceeded()
+        end = len(text) - len(self._held)
         if end < len(text) or end != len(chunk):
             done = text[:end]
             nbytes = _utf8_len(done)
@@ -391,12 +539,108 @@ class StreamingJsonParser:
         else:
             self._col += len(done)
         self._consumed += nbytes
+        if self._schema is not None:
+            self._track(events)
         return events
 
-    def _run(self, text: str, events: list[Event]) -> None:
-        n = len(text)
+    def _extracting(self, text: str, events: list[Event]) -> str:
+        """Feed ``text`` in extraction mode; return the text finally processed."""
         pos = 0
+        while True:
+            n = len(text)
+            if self._seeking:
+                if pos >= n:
+                    return text
+                start, keep, fenced = self._extractor.find(text, pos)
+                if start < 0:
+                    if keep:
+                        self._hold(text[n - keep :], _HELD_PROSE)
+                    return text
+                self._seeking = False
+                if not fenced:  # a brace in prose: only a candidate until it proves itself
+                    self._trial = True
+                    self._trial_docs = self._documents
+                    self._trial_buf = [text[start:]]
+                    self._trial_events = []
+                    self._trial_base = self._position_at(text, start)
+                pos = start
+                if pos >= n:
+                    return text
+            try:
+                pos = self._run(text, pos, self._trial_events if self._trial else events)
+            except JsonStreamError:
+                if self._trial and not self._trial_confirmed():
+                    # Not JSON after all ("use {braces} like this"): look again from just
+                    # after the candidate's brace.
+                    consumed, line, col = self._trial_base
+                    text = "".join(self._trial_buf)[1:]
+                    self._reset_document()
+                    self._consumed, self._line, self._col = consumed + 1, line, col + 1
+                    self._seeking = True
+                    pos = 0
+                    continue
+                i = self._err_index
+                if self._extractor.fenced and i < len(text) and text[i] == "`":
+                    # The closing fence came before the value closed: end of input.
+                    self._error = None
+                    self._stopped = True
+                    self._fence_closed = True
+                    return text
+                raise
+            if self._trial and self._trial_confirmed():
+                events.extend(self._trial_events)
+                self._trial = False
+                self._trial_events = []
+                self._trial_buf = []
+            if pos >= len(text) or self._stopped:
+                return text
+
+    def _trial_confirmed(self) -> bool:
+        """Has the candidate that started at a brace in prose shown it is JSON?"""
+        return (
+            self._documents > self._trial_docs
+            or len(self._trial_events) > 1  # a member, a nested value or a string began
+            or (self._in_string and self._quote == '"')
+            or sum(map(len, self._trial_buf)) > 4096
+        )
+
+    def _position_at(self, text: str, i: int) -> tuple[int, int, int]:
+        prefix = text[:i]
+        nl = prefix.count("\n")
+        col = i - prefix.rfind("\n") - 1 if nl else self._col + i
+        return self._consumed + _utf8_len(prefix), self._line + nl, col
+
+    def _reset_document(self) -> None:
+        """Forget a candidate value that turned out not to be JSON."""
+        self._stack.clear()
+        self._prefixes.clear()
+        self._key = None
+        self._state = _VALUE
+        self._root = None
+        self._prov = False
+        self._in_string = False
+        self._pieces = []
+        self._hi = -1
+        self._quote = '"'
+        self._in_comment = 0
+        self._held = ""
+        self._held_kind = _HELD_NONE
+        self._error = None
+        self._trial = False
+        self._trial_events = []
+        self._trial_buf = []
+        self._sep_owner = None
+        self._bulk_block = 0
+        self._doc_open = False
+
+    def _run(self, text: str, pos: int, events: list[Event]) -> int:
+        """Parse ``text`` from ``pos``; return where it stopped (``len(text)`` unless a
+        document ended and extraction looks for the next one)."""
+        n = len(text)
         stack = self._stack
+        comments = self.tolerances.comments
+        if self._in_comment:
+            pos = self._skip_comment(text, pos)
         while pos < n:
             if self._in_string:
                 pos = self._string(text, pos, events)
@@ -407,6 +651,9 @@ class StreamingJsonParser:
                 if pos >= n:
                     break
                 c = text[pos]
+            if c == "/" and comments:
+                pos = self._comment(text, pos)
+                continue
             st = self._state
             if st == _COMMA_OR_CLOSE:
                 top = stack[-1]
@@ -416,8 +663,8 @@ class StreamingJsonParser:
                 elif c == ("}" if top.__class__ is dict else "]"):
                     pos += 1
                     self._close(events)
-                    if self._doc_ended >= 0:
-                        self._check_doc_size(text, pos)
+                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                        return pos
                 else:
                     close = "'}'" if top.__class__ is dict else "']'"
                     raise self._fail(text, pos, "unexpected character", f"',' or {close}")
@@ -425,8 +672,8 @@ class StreamingJsonParser:
                 if c == "]" and st == _VALUE_OR_CLOSE:
                     pos += 1
                     self._close(events)
-                    if self._doc_ended >= 0:
-                        self._check_doc_size(text, pos)
+                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                        return pos
                     continue
                 if not stack and self.multiple_values and not self._doc_open:
                     self._doc_open = True
@@ -441,44 +688,57 @@ class StreamingJsonParser:
                         new = pos
                     if new > pos:
                         pos = new
-                        if self._doc_ended >= 0:
-                            self._check_doc_size(text, pos)
+                        if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                            return pos
                         continue
                 pos = self._value(text, pos, c, events)
-                if self._doc_ended >= 0:
-                    self._check_doc_size(text, pos)
+                if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                    return pos
             elif st == _KEY_OR_CLOSE or st == _KEY:
                 if c == '"':
                     if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
                         new = self._bulk_members(text, pos, True, events)
                         if new > pos:
                             pos = new
-                            if self._doc_ended >= 0:
-                                self._check_doc_size(text, pos)
+                            if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                                return pos
                             continue
                     m = _SIMPLE_STRING.match(text, pos)
                     if m is not None:
-                        self._key = m.group(1)
-                        self._state = _COLON
+                        if self._plain_keys:
+                            self._key = m.group(1)
+                            self._state = _COLON
+                        else:
+                            self._set_key(m.group(1))
                         pos = m.end()
                     else:
-                        self._start_string(True, ())
+                        self._start_string(True, (), '"')
                         pos += 1
                 elif c == "}" and st == _KEY_OR_CLOSE:
                     pos += 1
                     self._close(events)
-                    if self._doc_ended >= 0:
-                        self._check_doc_size(text, pos)
+                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                        return pos
                 else:
-                    reason = "trailing comma" if c == "}" else "unexpected character"
-                    raise self._fail(text, pos, reason, _EXPECTED[st])
+                    new = self._lenient_key(text, pos, c, events) if self._lax else -1
+                    if new < 0:
+                        reason = "trailing comma" if c == "}" else "unexpected character"
+                        raise self._fail(text, pos, reason, _EXPECTED[st])
+                    pos = new
+                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                        return pos
             elif st == _COLON:
                 if c != ":":
                     raise self._fail(text, pos, "unexpected character", "':' after key")
                 pos += 1
                 self._state = _VALUE
             else:  # _END
+                if self.tolerances.extract:  # trailing prose ("Hope this helps!")
+                    self._stopped = True
+                    self._fence_closed = c == "`"
+                    return n
                 raise self._fail(text, pos, "extra data after the top-level value", _EXPECTED[st])
+        return n
 
     def _value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
         """Parse the value starting at ``text[pos]`` (token path); return the new index."""
@@ -487,15 +747,19 @@ class StreamingJsonParser:
             if m is not None:
                 self._put(m.group(1), events)
                 return m.end()
-            self._start_string(False, self._child_path())
+            self._start_string(False, self._child_path(), '"')
             return pos + 1
         if c == "{" or c == "[":
             if len(self._stack) >= self.max_depth:
                 raise self._fail(
                     text, pos, f"nesting deeper than max_depth={self.max_depth}", limit="max_depth"
                 )
-            container: Any = {} if c == "{" else []
             path = self._child_path()
+            container: Any
+            if self._schema is None:
+                container = {} if c == "{" else []
+            else:
+                container = self._schema.container(path, "object" if c == "{" else "array")
             if self._stack:
                 self._insert(container)
             else:
@@ -507,6 +771,10 @@ class StreamingJsonParser:
             return pos + 1
         n = len(text)
         if c == "-" or "0" <= c <= "9":
+            if self._lax:
+                new = self._lenient_number(text, pos, c, events)
+                if new >= 0:
+                    return new
             e = _NUM_CHARS.match(text, pos).end()
             if e - pos > self.max_number_length:
                 raise self._fail(
@@ -527,19 +795,142 @@ class StreamingJsonParser:
                 raise self._bad_number(text, pos, tok)
             self._put(_number(tok, m), events)
             return e
-        lit = _LITERALS.get(c)
-        if lit is not None:
-            word, value = lit
-            seg = text[pos : pos + len(word)]
-            if seg == word:
+        cands = self._literals.get(c)
+        if cands is not None:
+            return self._literal(text, pos, cands, events)
+        if self._lax:
+            new = self._lenient_value(text, pos, c, events)
+            if new >= 0:
+                return new
+        raise self._fail(text, pos, "unexpected character", self._expected_now())
+
+    def _literal(
+        self, text: str, pos: int, cands: tuple[tuple[str, Any], ...], events: list[Event]
+    ) -> int:
+        n = len(text)
+        for word, value in cands:
+            if text.startswith(word, pos):
                 self._put(value, events)
                 return pos + len(word)
-            if pos + len(seg) == n and word.startswith(seg):
-                self._hold(seg, _HELD_LITERAL)
+        seg = text[pos : pos + max(len(w) for w, _ in cands)]
+        if pos + len(seg) == n and any(w.startswith(seg) for w, _ in cands):
+            self._hold(seg, _HELD_LITERAL)
+            return n
+        word = cands[0][0]
+        i = next((k for k in range(min(len(seg), len(word))) if seg[k] != word[k]), len(seg))
+        expected = " or ".join(repr(w) for w, _ in cands)
+        raise self._fail(text, pos + i, f"invalid literal (expected {expected})", "")
+
+    # ------------------------------------------------------------------ LLM mode
+
+    def _lenient_number(self, text: str, pos: int, c: str, events: list[Event]) -> int:
+        """Hex numbers and -Infinity; -1 when neither applies."""
+        tol = self.tolerances
+        if tol.hex_numbers and text.startswith(("0x", "0X", "-0x", "-0X"), pos):
+            e = _HEX_NUMBER.match(text, pos).end()
+            if e - pos > self.max_number_length:
+                raise self._fail(
+                    text,
+                    pos,
+                    f"number longer than max_number_length={self.max_number_length}",
+                    limit="max_number_length",
+                )
+            if e >= len(text):
+                self._hold(text[pos:e], _HELD_NUMBER)
+                return e
+            tok = text[pos:e]
+            if tok[-1] in "xX":
+                raise self._fail(text, e, "incomplete hex number", "a hex digit")
+            self._put(int(tok, 16), events)
+            return e
+        if tol.nan_infinity and c == "-" and text.startswith("-I", pos):
+            return self._literal(text, pos, (("-Infinity", -math.inf),), events)
+        return -1
+
+    def _lenient_value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
+        """Single-quoted strings and a trailing comma before ']'; -1 when neither."""
+        tol = self.tolerances
+        if c == "'" and tol.single_quotes:
+            m = _SIMPLE_STRING_SQ.match(text, pos)
+            if m is not None:
+                self._put(m.group(1), events)
+                return m.end()
+            self._start_string(False, self._child_path(), "'")
+            return pos + 1
+        if (
+            c == "]"
+            and tol.trailing_commas
+            and self._state == _VALUE
+            and self._stack
+            and self._stack[-1].__class__ is list
+        ):
+            self._close(events)
+            return pos + 1
+        return -1
+
+    def _lenient_key(self, text: str, pos: int, c: str, events: list[Event]) -> int:
+        """Unquoted and single-quoted keys, a trailing comma before '}'; -1 when none."""
+        tol = self.tolerances
+        if c == "}" and tol.trailing_commas and self._state == _KEY:
+            self._close(events)
+            return pos + 1
+        if c == "'" and tol.single_quotes:
+            m = _SIMPLE_STRING_SQ.match(text, pos)
+            if m is not None:
+                self._set_key(m.group(1))
+                return m.end()
+            self._start_string(True, (), "'")
+            return pos + 1
+        if tol.unquoted_keys and (c.isascii() and (c.isalpha() or c in "_$")):
+            e = _IDENT.match(text, pos).end()
+            if e >= len(text):
+                self._hold(text[pos:e], _HELD_IDENT)
+                return e
+            self._set_key(text[pos:e])
+            return e
+        return -1
+
+    def _comment(self, text: str, pos: int) -> int:
+        """A '/' outside strings with comments on: skip the comment from ``pos``."""
+        n = len(text)
+        if pos + 1 >= n:
+            self._hold("/", _HELD_SLASH)
+            return n
+        k = text[pos + 1]
+        if k == "/":
+            self._in_comment = 1
+        elif k == "*":
+            self._in_comment = 2
+            self._comment_star = False
+        else:
+            raise self._fail(text, pos + 1, "unexpected character after '/'", "'/' or '*'")
+        return self._skip_comment(text, pos + 2)
+
+    def _skip_comment(self, text: str, pos: int) -> int:
+        n = len(text)
+        if self._in_comment == 1:
+            e = text.find("\n", pos)
+            if e < 0:
                 return n
-            i = next(k for k in range(len(seg)) if seg[k] != word[k])
-            raise self._fail(text, pos + i, f"invalid literal (expected {word!r})", repr(word[i]))
-        raise self._fail(text, pos, "unexpected character", self._expected_now())
+            self._in_comment = 0
+            return e + 1
+        if self._comment_star and text.startswith("/", pos):
+            self._in_comment = 0
+            return pos + 1
+        e = text.find("*/", pos)
+        if e < 0:
+            self._comment_star = text.endswith("*") and n > pos
+            return n
+        self._in_comment = 0
+        return e + 2
+
+    def _set_key(self, key: str) -> None:
+        if self._kt is not None:
+            key = self._kt(key)
+        if self._schema is not None and not self._schema.is_known_key(self._prefixes[-1], key):
+            self._warn_unknown_key((*self._prefixes[-1], key))
+        self._key = key
+        self._state = _COLON
 
     def _bad_number(self, text: str, pos: int, tok: str) -> JsonStreamError:
         good = _NUMBER_PREFIX.match(tok).end()
@@ -560,7 +951,8 @@ class StreamingJsonParser:
 
     # ------------------------------------------------------------------ strings
 
-    def _start_string(self, is_key: bool, path: Path) -> None:
+    def _start_string(self, is_key: bool, path: Path, quote: str) -> None:
+        self._quote = quote
         self._in_string = True
         self._str_is_key = is_key
         self._str_path = path
@@ -572,7 +964,8 @@ class StreamingJsonParser:
         """Scan inside a string from ``pos``; return the index after it or ``len(text)``."""
         pieces = self._pieces
         n = len(text)
-        run = _STR_RUN.match
+        quote = self._quote
+        run = _STR_RUN.match if quote == '"' else _STR_RUN_SQ.match
         while True:
             e = run(text, pos).end()
             if e > pos:
@@ -583,7 +976,7 @@ class StreamingJsonParser:
             if e >= n:
                 return n
             c = text[e]
-            if c == '"':
+            if c == quote:
                 if self._hi >= 0:
                     pieces.append(chr(self._hi))
                     self._hi = -1
@@ -591,8 +984,11 @@ class StreamingJsonParser:
                 self._in_string = False
                 self._pieces = []
                 if self._str_is_key:
-                    self._key = value
-                    self._state = _COLON
+                    if self._plain_keys:
+                        self._key = value
+                        self._state = _COLON
+                    else:
+                        self._set_key(value)
                 else:
                     self._put(value, events)
                 return e + 1
@@ -624,7 +1020,7 @@ class StreamingJsonParser:
                 else:
                     pieces.append(chr(code))
                 continue
-            ch = _ESCAPES.get(k)
+            ch = (_ESCAPES if quote == '"' else _ESCAPES_SQ).get(k)
             if ch is None:
                 raise self._fail(
                     text, e + 1, "invalid escape", 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u'
@@ -657,16 +1053,21 @@ class StreamingJsonParser:
 
     def _put(self, value: Any, events: list[Event]) -> None:
         """A scalar (or string) value is complete at the current position."""
+        path = self._child_path()
+        if self._schema is not None:
+            value = self._schema_check(path, value, False)
         if not self._stack:
             self._document_done(value, events)
             return
-        events.append(ValueCompleted(self._child_path(), value))
+        events.append(ValueCompleted(path, value))
         self._insert(value)
         self._state = _COMMA_OR_CLOSE
 
     def _close(self, events: list[Event]) -> None:
         container = self._stack.pop()
         path = self._prefixes.pop()
+        if self._schema is not None:
+            container = self._schema_check(path, container, False)
         if not self._stack:
             self._document_done(container, events)
             return
@@ -685,10 +1086,93 @@ class StreamingJsonParser:
             self._root = None
             self._doc_open = False
             self._doc_ended = 1
+            if self.tolerances.extract:
+                self._seeking = True
+                self._extractor.reset()
         else:
             self._state = _END
 
-    def _check_doc_size(self, text: str, pos: int) -> None:
+    def _whole(self, value: Any) -> Any:
+        """A top-level value loaded in one step: transform keys, fill and check it."""
+        if self._kt is not None:
+            value = _transform_keys(value, self._kt)
+        if self._schema is not None:
+            value = self._schema_check((), self._schema.fill((), value), True)
+        return value
+
+    # ------------------------------------------------------------------ schemas
+
+    def _schema_check(self, path: Path, value: Any, deep: bool) -> Any:
+        value, warns = self._schema.check(path, value, self._coerce, deep=deep)
+        if warns:
+            self._warnings.extend(warns)
+        return value
+
+    def _schema_members(self, prefix: Path, loaded: Any, in_object: bool, base: int) -> Any:
+        schema = self._schema
+        if in_object:
+            out = {}
+            for k, v in loaded.items():
+                if not schema.is_known_key(prefix, k):
+                    self._warn_unknown_key((*prefix, k))
+                path = (*prefix, k)
+                out[k] = self._schema_check(path, schema.fill(path, v), True)
+            return out
+        return [
+            self._schema_check((*prefix, base + i), schema.fill((*prefix, base + i), v), True)
+            for i, v in enumerate(loaded)
+        ]
+
+    def _warn_unknown_key(self, path: Path) -> None:
+        from .schema import SchemaWarning
+
+        self._warnings.append(
+            SchemaWarning(path, "unknown_key", f"key {path[-1]!r} is not declared by the schema")
+        )
+
+    def _track(self, events: list[Event] | tuple[Event, ...]) -> None:
+        for ev in events:
+            if ev.__class__ is ValueStarted:
+                self._started.add(ev.path)
+            elif ev.__class__ is ValueCompleted:
+                self._completed.add(ev.path)
+
+    def _state_of(self, path: Path) -> str:
+        completed = self._completed
+        for k in range(len(path), -1, -1):
+            if path[:k] in completed:
+                return "complete"
+        if path in self._started:
+            return "partial"
+        return "pending"
+
+    def field_states(self) -> dict[str, str]:
+        """With a schema: every declared path (as ``$.a.b[0]``) -> ``"pending"`` (nothing
+        yet), ``"partial"`` (started) or ``"complete"``."""
+        if self._schema is None:
+            raise ValueError("field_states() needs a schema (StreamingJsonParser(schema=...))")
+        value = self.snapshot()
+        return {format_path(p): self._state_of(p) for p in self._schema.declared_paths(value)}
+
+    def document_state(self) -> str:
+        """``"pending"`` (no value started), ``"partial"`` or ``"complete"``."""
+        if self._documents:
+            return "complete"
+        if self._stack or self._in_string or self._held_kind in (_HELD_NUMBER, _HELD_LITERAL):
+            return "partial"
+        return "pending"
+
+    def stream_state(self) -> dict[str, Any]:
+        """``{"value": ..., "state": ..., "fields": {...}}`` to send to a client: the
+        snapshot, the document state and (with a schema) every field's state."""
+        out: dict[str, Any] = {"value": self.snapshot(), "state": self.document_state()}
+        if self._schema is not None:
+            out["fields"] = self.field_states()
+        return out
+
+    def _check_doc_size(self, text: str, pos: int) -> bool:
+        """A document ended at ``pos``: check its size; True when extraction now looks
+        for the next value."""
         self._doc_ended = -1
         used = self._used + _utf8_len(text[self._doc_start : pos])
         self._used = 0
@@ -699,6 +1183,7 @@ class StreamingJsonParser:
                 f"document larger than max_bytes={self.max_bytes}",
                 limit="max_bytes",
             )
+        return self._seeking
 
     # ------------------------------------------------------------------ bulk loading
 
@@ -713,7 +1198,7 @@ class StreamingJsonParser:
             except NotFast:
                 pass
             else:
-                self._document_done(value, events)
+                self._document_done(self._whole(value), events)
                 return len(text)
         end = scan_value_end(text, pos)
         if end < 0:
@@ -723,7 +1208,7 @@ class StreamingJsonParser:
         except NotFast:
             self._bulk_block = end
             return pos
-        self._document_done(value, events)
+        self._document_done(self._whole(value), events)
         return end
 
     def _bulk_members(self, text: str, pos: int, in_object: bool, events: list[Event]) -> int:
@@ -773,6 +1258,10 @@ class StreamingJsonParser:
 
     def _add_members(self, top: Any, loaded: Any, in_object: bool, events: list[Event]) -> None:
         prefix = self._prefixes[-1]
+        if self._kt is not None:
+            loaded = _transform_keys(loaded, self._kt)
+        if self._schema is not None:
+            loaded = self._schema_members(prefix, loaded, in_object, len(top))
         if in_object:
             top.update(loaded)
             events.extend([ValueCompleted((*prefix, k), v) for k, v in loaded.items()])
@@ -808,10 +1297,29 @@ class StreamingJsonParser:
         held, kind = self._held, self._held_kind
         self._held, self._held_kind = "", _HELD_NONE
         dropped = kind == _HELD_LITERAL
+        if kind == _HELD_LITERAL and self.lenient:
+            words = [(w, v) for cands in self._literals.values() for w, v in cands]
+            words.append(("-Infinity", -math.inf))
+            fits = [(w, v) for w, v in words if w.startswith(held)]
+            if len(fits) == 1:  # unambiguous: complete it
+                word, value = fits[0]
+                path = self._child_path()
+                self._put(value, events)
+                repairs.append(Repair("completed_literal", path, f"completed {held!r} to {word!r}"))
+                kind = dropped = False
+        elif kind == _HELD_IDENT and self._stack:
+            repairs.append(
+                Repair(
+                    "dropped_key",
+                    (*self._prefixes[-1], held),
+                    f"dropped incomplete key {held!r}",
+                )
+            )
+            dropped = True
         if kind == _HELD_NUMBER:
-            m = _NUMBER.fullmatch(held)
-            if m is not None:  # the end of input is a delimiter
-                self._put(_number(held, m), events)
+            number = self._complete_number(held)
+            if number is not _MISSING:  # the end of input is a delimiter
+                self._put(number, events)
             else:
                 dropped = True
                 self._drop_provisional()
@@ -864,6 +1372,14 @@ class StreamingJsonParser:
                     Repair(f"closed_{kind_name}", self._prefixes[-1], f"closed an open {kind_name}")
                 )
                 self._close(events)
+
+    def _complete_number(self, held: str) -> Any:
+        m = _NUMBER.fullmatch(held)
+        if m is not None:
+            return _number(held, m)
+        if self.tolerances.hex_numbers and re.fullmatch(r"-?0[xX][0-9a-fA-F]+", held):
+            return int(held, 16)
+        return _MISSING
 
     def _drop_provisional(self) -> None:
         if self._prov and self._stack:
@@ -920,6 +1436,7 @@ class StreamingJsonParser:
         limit: str | None = None,
     ) -> JsonStreamError:
         """Build (and remember) the error for ``text[i]``."""
+        self._err_index = i
         nl = text.count("\n", 0, i)
         if nl:
             column = i - text.rfind("\n", 0, i)
@@ -943,6 +1460,15 @@ class StreamingJsonParser:
             f"<StreamingJsonParser documents={self._documents} depth={len(self._stack)} "
             f"at={format_path(self._prefixes[-1]) if self._prefixes else '$'}>"
         )
+
+
+def _transform_keys(value: Any, kt: Any) -> Any:
+    """Apply a key transform to every object key in a whole value."""
+    if value.__class__ is dict:
+        return {kt(k): _transform_keys(v, kt) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_transform_keys(v, kt) for v in value]
+    return value
 
 
 class _Missing:
