@@ -651,10 +651,10 @@ class StreamingJsonParser:
                 if pos >= n:
                     break
                 c = text[pos]
-            if c == "/" and comments:
+            st = self._state
+            if c == "/" and comments and not (st == _END and self.tolerances.extract):
                 pos = self._comment(text, pos)
                 continue
-            st = self._state
             if st == _COMMA_OR_CLOSE:
                 top = stack[-1]
                 if c == ",":
