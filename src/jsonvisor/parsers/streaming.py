@@ -218,6 +218,8 @@ class StreamingJsonParser:
         self._skeleton: Any = None
         self._plain_keys = self._kt is None and self._schema is None
         self._lax = tol.any
+        self._comments = tol.comments
+        self._extract = tol.extract
         self._warnings: list[Any] = []
         self._started: set[Path] = set()
         self._completed: set[Path] = set()
@@ -490,18 +492,21 @@ class StreamingJsonParser:
             self._used += nbytes
             if self._used > self.max_bytes:
                 raise self._limit_exceeded()
-        text = self._held + chunk if self._held else chunk
-        self._held = ""
-        self._held_kind = _HELD_NONE
+        held = self._held
+        if held:
+            text = held + chunk
+            self._held = ""
+            self._held_kind = _HELD_NONE
+        else:
+            text = chunk
         self._bulk_block = 0
         self._doc_start = 0
         events: list[Event] = []
-        if self._in_string:
-            self._grew_from = len(self._pieces)
+        self._grew_from = len(self._pieces)
         processed = text
         if self._stopped:
             pass
-        elif self.tolerances.extract:
+        elif self._extract:
             if self._trial:
                 self._trial_buf.append(chunk)
             where = (self._consumed, self._line, self._col)
@@ -514,21 +519,21 @@ class StreamingJsonParser:
             if not self._announced:
                 self._announced = True
                 sink.append(ValueStarted(self._str_path, "string"))
-            if len(self._pieces) > self._grew_from:
-                grown = "".join(self._pieces[self._grew_from :])
-                sink.append(StringGrew(self._str_path, grown))
+            pieces = self._pieces  # a new string may have started: then _grew_from is 0
+            if len(pieces) > self._grew_from:
+                sink.append(StringGrew(self._str_path, "".join(pieces[self._grew_from :])))
         if self._trial and self._trial_confirmed():
             events.extend(self._trial_events)
             self._trial = False
             self._trial_events = []
             self._trial_buf = []
+        held = self._held
         if self.multiple_values and self._doc_open:
-            self._used += _utf8_len(processed[self._doc_start : len(processed) - len(self._held)])
+            self._used += _utf8_len(processed[self._doc_start : len(processed) - len(held)])
             if self._used > self.max_bytes:
                 raise self._limit_exceeded()
-        end = len(text) - len(self._held)
-        if end < len(text) or end != len(chunk):
-            done = text[:end]
+        if held or text is not chunk:
+            done = text[: len(text) - len(held)]
             nbytes = _utf8_len(done)
         else:
             done = text
@@ -638,7 +643,7 @@ class StreamingJsonParser:
         document ended and extraction looks for the next one)."""
         n = len(text)
         stack = self._stack
-        comments = self.tolerances.comments
+        comments = self._comments
         if self._in_comment:
             pos = self._skip_comment(text, pos)
         while pos < n:
@@ -1053,14 +1058,31 @@ class StreamingJsonParser:
 
     def _put(self, value: Any, events: list[Event]) -> None:
         """A scalar (or string) value is complete at the current position."""
-        path = self._child_path()
-        if self._schema is not None:
-            value = self._schema_check(path, value, False)
-        if not self._stack:
+        stack = self._stack
+        if not stack:
+            if self._schema is not None:
+                value = self._schema_check((), value, False)
             self._document_done(value, events)
             return
+        top = stack[-1]
+        if top.__class__ is dict:
+            key = self._key
+            path = (*self._prefixes[-1], key)
+            if self._schema is not None:
+                value = self._schema_check(path, value, False)
+            top[key] = value
+        elif self._prov:
+            path = (*self._prefixes[-1], len(top) - 1)
+            if self._schema is not None:
+                value = self._schema_check(path, value, False)
+            top[-1] = value
+        else:
+            path = (*self._prefixes[-1], len(top))
+            if self._schema is not None:
+                value = self._schema_check(path, value, False)
+            top.append(value)
+        self._prov = False
         events.append(ValueCompleted(path, value))
-        self._insert(value)
         self._state = _COMMA_OR_CLOSE
 
     def _close(self, events: list[Event]) -> None:
