@@ -448,7 +448,7 @@ class StreamingJsonParser:
         model = None
         if self._schema is not None:
             if self._drop_unknown and value is not None:
-                value = self._schema.drop_unknown(value)
+                value = self._without_unknown_keys((), value)
             if self._validate and value is not None:
                 model, warns = self._schema.validate(value)
                 self._warnings.extend(warns)
@@ -1144,6 +1144,19 @@ class StreamingJsonParser:
             self._schema_check((*prefix, base + i), schema.fill((*prefix, base + i), v), True)
             for i, v in enumerate(loaded)
         ]
+
+    def _without_unknown_keys(self, path: Path, value: Any) -> Any:
+        """A copy of ``value`` without the object keys the schema does not declare."""
+        if value.__class__ is dict:
+            known = self._schema.is_known_key
+            return {
+                k: self._without_unknown_keys((*path, k), v)
+                for k, v in value.items()
+                if known(path, k)
+            }
+        if value.__class__ is list:
+            return [self._without_unknown_keys((*path, i), v) for i, v in enumerate(value)]
+        return value
 
     def _warn_unknown_key(self, path: Path) -> None:
         from .schema import SchemaWarning
