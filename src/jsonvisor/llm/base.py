@@ -1,0 +1,222 @@
+"""What every provider adapter shares: input normalisation and message bookkeeping."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from .items import Delta, Item, MessageEnd, MessageStart, StreamError
+from .sse import ServerSentEvent, SSEDecoder
+
+__all__ = ["Adapter", "as_dict", "text_of"]
+
+_COUNTER = itertools.count(1)
+_RAW = (bytes, bytearray, memoryview, str)
+
+
+def as_dict(chunk: Any) -> dict[str, Any]:
+    """A provider chunk as a plain ``dict``.
+
+    Accepts a mapping, or an SDK object with ``model_dump()`` (pydantic: the OpenAI,
+    Anthropic and google-genai SDKs) or ``to_dict()``; no SDK is imported.
+    """
+    if isinstance(chunk, Mapping):
+        return dict(chunk)
+    dump = getattr(chunk, "model_dump", None)
+    if callable(dump):
+        try:
+            out = dump(mode="json", exclude_none=True)
+        except TypeError:
+            out = dump()
+    else:
+        to_dict = getattr(chunk, "to_dict", None)
+        if not callable(to_dict):
+            raise TypeError(f"cannot read a stream chunk of type {type(chunk).__name__}")
+        out = to_dict()
+    if not isinstance(out, Mapping):
+        raise TypeError(f"{type(chunk).__name__} did not dump to a mapping")
+    return dict(out)
+
+
+def text_of(value: Any) -> str | None:
+    """``value`` as a string (an enum's value), or ``None`` for ``None``/empty."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return str(value) or None
+
+
+def _is_sse_event(chunk: Any) -> bool:
+    return isinstance(chunk, ServerSentEvent) or (
+        isinstance(getattr(chunk, "data", None), str)
+        and isinstance(getattr(chunk, "event", None), str)
+        and not callable(getattr(chunk, "model_dump", None))
+    )
+
+
+class Adapter:
+    """Base of the sans-IO adapters: ``feed(chunk) -> list[Item]``, ``close() -> list[Item]``.
+
+    ``feed`` takes raw server-sent-event bytes (split anywhere; ``str`` is taken as decoded
+    text), a parsed SSE event (this package's :class:`ServerSentEvent` or any object with
+    string ``event`` and ``data``, e.g. httpx-sse's), or one chunk from the provider's SDK
+    (a ``dict`` or an object with ``model_dump()``).  ``close`` ends the stream: open
+    messages get ``StreamError(truncated=True)``.
+
+    ``fallback_id`` names the response when the provider gives no id (default: a
+    process-unique ``"streamN"``).  ``finished`` turns true at the provider's terminal
+    event, ``failed`` at a provider error.
+    """
+
+    #: The format name used by :func:`~jsonvisor.llm.adapter_for`.
+    format: ClassVar[str] = ""
+    #: The event that ends a well-formed raw stream (``None``: the format has none).
+    terminal: ClassVar[str | None] = None
+    #: Whether the SDK's chunk stream also ends with ``terminal`` (so its absence is news).
+    sdk_sends_terminal: ClassVar[bool] = True
+
+    def __init__(self, *, fallback_id: str | None = None) -> None:
+        self._sse = SSEDecoder()
+        self.fallback_id = fallback_id or f"stream{next(_COUNTER)}"
+        self._open: dict[str, int] = {}  # open msg_id -> characters sent
+        self._ended: set[str] = set()
+        self._groups: dict[str, list[str]] = {}  # e.g. a choice -> its msg_ids
+        self._raw = False  # fed server-sent events (so ``terminal`` is expected)
+        self._events = 0  # SSE events or SDK chunks seen
+        self.finished = False  # the terminal event came
+        self.failed = False  # the provider reported an error
+        self._closed = False
+
+    # -- public API -------------------------------------------------------------------
+
+    def feed(self, chunk: Any) -> list[Item]:
+        """Consume SSE bytes/text, one parsed SSE event, or one SDK chunk; return new items."""
+        if self._closed:
+            raise RuntimeError("feed() after close()")
+        out: list[Item] = []
+        if isinstance(chunk, _RAW):
+            self._raw = True
+            for event in self._sse.feed(chunk):
+                self._events += 1
+                self._on_sse(event.event, event.data, out)
+        elif _is_sse_event(chunk):
+            self._raw = True
+            self._events += 1
+            self._on_sse(chunk.event, chunk.data, out)
+        else:
+            self._events += 1
+            self._on_chunk(as_dict(chunk), None, out)
+        return out
+
+    def close(self) -> list[Item]:
+        """End of input: every open message gets ``StreamError(truncated=True)``.
+
+        A stream that stopped before its terminal event (``[DONE]``, which SDKs consume,
+        is only expected in raw input; ``response.completed``; ``message_stop``), or
+        that had no event at all, also gets a stream-level
+        ``StreamError(None, ..., truncated=True)``.  Calling it again returns ``[]``.
+        """
+        if self._closed:
+            return []
+        self._closed = True
+        self._sse.close()
+        out: list[Item] = []
+        for msg_id in list(self._open):
+            self._error(out, msg_id, "stream ended before the message was complete", True)
+        if self.finished or self.failed:
+            return out
+        if not self._events:
+            out.append(StreamError(None, "stream ended before any event", True))
+        elif self.terminal and (self._raw or self.sdk_sends_terminal):
+            out.append(StreamError(None, f"stream ended before {self.terminal}", True))
+        return out
+
+    @property
+    def open_messages(self) -> list[str]:
+        """The ids of messages started and not yet ended, oldest first."""
+        return list(self._open)
+
+    # -- for subclasses ---------------------------------------------------------------
+
+    def _on_sse(self, event: str, data: str, out: list[Item]) -> None:
+        """Handle one SSE event: by default, parse its JSON data as a chunk."""
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            out.append(StreamError(None, f"invalid JSON in {event!r} event: {data[:80]!r}"))
+            return
+        if not isinstance(obj, dict):
+            out.append(StreamError(None, f"unexpected {event!r} event data: {data[:80]!r}"))
+            return
+        self._on_chunk(obj, event, out)
+
+    def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
+        """Handle one provider chunk (``event`` is the SSE event type, if any)."""
+        raise NotImplementedError
+
+    def _start(
+        self,
+        out: list[Item],
+        msg_id: str,
+        kind: str,
+        name: str | None = None,
+        group: str | None = None,
+        **meta: Any,
+    ) -> bool:
+        """Open ``msg_id`` unless already seen; returns whether it is open now."""
+        if msg_id in self._open:
+            return True
+        if msg_id in self._ended:
+            return False
+        self._open[msg_id] = 0
+        if group is not None:
+            self._groups.setdefault(group, []).append(msg_id)
+        meta = {k: v for k, v in meta.items() if v is not None}
+        out.append(MessageStart(msg_id, kind, name, meta))
+        return True
+
+    def _delta(self, out: list[Item], msg_id: str, text: str | None) -> None:
+        """Send ``text`` to an open message (nothing for empty text or an ended message)."""
+        if text and msg_id in self._open:
+            self._open[msg_id] += len(text)
+            out.append(Delta(msg_id, text))
+
+    def _top_up(self, out: list[Item], msg_id: str, full: str | None) -> None:
+        """Send what a ``*.done`` event's full text has beyond what the deltas sent."""
+        sent = self._open.get(msg_id)
+        if sent is not None and full and len(full) > sent:
+            self._delta(out, msg_id, full[sent:])
+
+    def _end(self, out: list[Item], msg_id: str, reason: str) -> None:
+        """End an open message with ``MessageEnd(reason)``."""
+        if self._open.pop(msg_id, None) is not None:
+            self._ended.add(msg_id)
+            out.append(MessageEnd(msg_id, reason))
+
+    def _end_group(self, out: list[Item], group: str, reason: str) -> None:
+        """End every open message of ``group``."""
+        for msg_id in self._groups.pop(group, []):
+            self._end(out, msg_id, reason)
+
+    def _end_all(self, out: list[Item], reason: str) -> None:
+        """End every open message."""
+        for msg_id in list(self._open):
+            self._end(out, msg_id, reason)
+        self._groups.clear()
+
+    def _error(self, out: list[Item], msg_id: str, message: str, truncated: bool) -> None:
+        if self._open.pop(msg_id, None) is not None:
+            self._ended.add(msg_id)
+            out.append(StreamError(msg_id, message, truncated))
+
+    def _fail(self, out: list[Item], message: str) -> None:
+        """A provider error: open messages are cut (truncated), then a stream-level error."""
+        self.failed = True
+        for msg_id in list(self._open):
+            self._error(out, msg_id, message, True)
+        self._groups.clear()
+        out.append(StreamError(None, message, False))

@@ -1,0 +1,98 @@
+"""Google Gemini streams (``streamGenerateContent?alt=sse``, or google-genai SDK chunks).
+
+Each SSE data is a ``GenerateContentResponse``.  The text parts of candidate ``i`` go to
+``"{responseId}:cand{i}:text"`` (thought parts are skipped) and the candidate's
+``finishReason`` (``"STOP"``, ``"MAX_TOKENS"``, ``"SAFETY"``, ...) ends it.  A
+``functionCall`` part arrives whole: it becomes its own message
+``"{responseId}:cand{i}:call{k}"`` (``k`` counts the candidate's calls) with its ``args``
+as one JSON delta, ended at once (reason ``"complete"``).  An ``error`` object, or a prompt
+blocked with no candidates, is a provider error.  Both camelCase (REST) and snake_case
+(SDK ``model_dump()``) keys are read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .base import Adapter, text_of
+from .items import Item
+
+__all__ = ["GeminiAdapter"]
+
+
+def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    value = obj.get(camel)
+    return obj.get(snake) if value is None else value
+
+
+class GeminiAdapter(Adapter):
+    """``GenerateContentResponse`` chunks (SSE bytes or SDK objects) into items."""
+
+    format = "gemini"
+    terminal = None  # the stream simply ends after the last finishReason
+
+    def __init__(self, *, fallback_id: str | None = None) -> None:
+        super().__init__(fallback_id=fallback_id)
+        self.response_id: str | None = None
+        self._calls: dict[int, int] = {}  # candidate index -> function calls seen
+
+    def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
+        error = obj.get("error")
+        if error:
+            self._fail(out, _message(error))
+            return
+        if self.response_id is None:
+            self.response_id = _get(obj, "responseId", "response_id") or self.fallback_id
+        rid = self.response_id
+        candidates = obj.get("candidates") or []
+        feedback = _get(obj, "promptFeedback", "prompt_feedback") or {}
+        blocked = text_of(_get(feedback, "blockReason", "block_reason"))
+        if blocked and not candidates:
+            self._fail(out, f"prompt blocked: {blocked}")
+            return
+        for cand in candidates:
+            i = int(cand.get("index") or 0)
+            group = f"{rid}:cand{i}"
+            for part in (cand.get("content") or {}).get("parts") or ():
+                if part.get("thought"):
+                    continue
+                text = part.get("text")
+                if text:
+                    msg_id = f"{group}:text"
+                    if self._start(
+                        out, msg_id, "text", None, group, response_id=rid, candidate_index=i
+                    ):
+                        self._delta(out, msg_id, text)
+                call = _get(part, "functionCall", "function_call")
+                if call:
+                    self._call(out, rid, i, call)
+            reason = text_of(_get(cand, "finishReason", "finish_reason"))
+            if reason:
+                self._end_group(out, group, reason)
+
+    def _call(self, out: list[Item], rid: str, i: int, call: dict[str, Any]) -> None:
+        k = self._calls.get(i, 0)
+        self._calls[i] = k + 1
+        msg_id = f"{rid}:cand{i}:call{k}"
+        name = call.get("name")
+        if self._start(
+            out,
+            msg_id,
+            "tool_call",
+            name,
+            response_id=rid,
+            candidate_index=i,
+            call_index=k,
+            call_id=call.get("id"),
+        ):
+            self._delta(out, msg_id, json.dumps(call.get("args") or {}, ensure_ascii=False))
+            self._end(out, msg_id, "complete")
+
+
+def _message(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    status = error.get("status") or error.get("code")
+    message = error.get("message") or "provider error"
+    return f"{status}: {message}" if status else str(message)

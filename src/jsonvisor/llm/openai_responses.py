@@ -1,0 +1,116 @@
+"""OpenAI Responses API streams (``client.responses.create(stream=True)``).
+
+Text parts (``response.output_text.delta``) go to ``"{response id}:out{output_index}:part
+{content_index}"`` and function-call arguments (``response.function_call_arguments.delta``)
+to ``"{response id}:out{output_index}"``.  The matching ``.done`` event ends a message
+(anything its full text has beyond the deltas is sent first); ``response.completed`` ends
+the stream, ``response.incomplete`` ends what is open with its reason (for example
+``"max_output_tokens"``), ``response.failed`` and ``error`` are provider errors.  Other
+events (reasoning, refusals, built-in tools) are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Adapter, text_of
+from .items import Item
+
+__all__ = ["OpenAIResponsesAdapter"]
+
+_STARTED = ("response.created", "response.in_progress", "response.queued")
+
+
+class OpenAIResponsesAdapter(Adapter):
+    """Responses API events (SSE bytes or SDK ``ResponseStreamEvent``) into items."""
+
+    format = "openai-responses"
+    terminal = "response.completed"
+
+    def __init__(self, *, fallback_id: str | None = None) -> None:
+        super().__init__(fallback_id=fallback_id)
+        self.response_id: str | None = None
+
+    def _rid(self) -> str:
+        return self.response_id or self.fallback_id
+
+    def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
+        kind = obj.get("type") or event or ""
+        response = obj.get("response") or {}
+        if kind in _STARTED:
+            self.response_id = self.response_id or response.get("id")
+        elif kind == "response.output_item.added":
+            item = obj.get("item") or {}
+            if item.get("type") == "function_call":
+                msg_id = self._call(out, obj, item)
+                self._delta(out, msg_id, item.get("arguments"))
+        elif kind == "response.content_part.added":
+            part = obj.get("part") or {}
+            if part.get("type") == "output_text":
+                self._delta(out, self._text(out, obj), part.get("text"))
+        elif kind == "response.output_text.delta":
+            self._delta(out, self._text(out, obj), obj.get("delta"))
+        elif kind == "response.output_text.done":
+            msg_id = self._text(out, obj)
+            self._top_up(out, msg_id, obj.get("text"))
+            self._end(out, msg_id, "complete")
+        elif kind == "response.function_call_arguments.delta":
+            self._delta(out, self._call(out, obj, {}), obj.get("delta"))
+        elif kind in ("response.function_call_arguments.done", "response.output_item.done"):
+            item = obj.get("item") or {}
+            if kind == "response.output_item.done" and item.get("type") != "function_call":
+                return
+            msg_id = self._call(out, obj, item)
+            self._top_up(out, msg_id, obj.get("arguments") or item.get("arguments"))
+            self._end(out, msg_id, "complete")
+        elif kind == "response.completed":
+            self.finished = True
+            self._end_all(out, "complete")
+        elif kind == "response.incomplete":
+            self.finished = True
+            details = response.get("incomplete_details") or {}
+            self._end_all(out, text_of(details.get("reason")) or "incomplete")
+        elif kind == "response.failed":
+            error = response.get("error") or {}
+            self._fail(out, _message(error, "response failed"))
+        elif kind == "error":
+            self._fail(out, _message(obj.get("error") or obj, "provider error"))
+
+    def _text(self, out: list[Item], obj: dict[str, Any]) -> str:
+        oi, ci = int(obj.get("output_index") or 0), int(obj.get("content_index") or 0)
+        msg_id = f"{self._rid()}:out{oi}:part{ci}"
+        self._start(
+            out,
+            msg_id,
+            "text",
+            response_id=self._rid(),
+            item_id=obj.get("item_id"),
+            output_index=oi,
+            content_index=ci,
+        )
+        return msg_id
+
+    def _call(self, out: list[Item], obj: dict[str, Any], item: dict[str, Any]) -> str:
+        oi = int(obj.get("output_index") or 0)
+        msg_id = f"{self._rid()}:out{oi}"
+        self._start(
+            out,
+            msg_id,
+            "tool_call",
+            item.get("name") or obj.get("name"),
+            response_id=self._rid(),
+            item_id=obj.get("item_id") or item.get("id"),
+            call_id=item.get("call_id"),
+            output_index=oi,
+        )
+        return msg_id
+
+
+def _message(error: Any, default: str) -> str:
+    if not isinstance(error, dict):
+        return str(error) if error else default
+    message = error.get("message") or default
+    code = error.get("code") or error.get("type")
+    if code == "error":
+        code = None
+    return f"{code}: {message}" if code else str(message)

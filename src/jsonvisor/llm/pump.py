@@ -1,0 +1,121 @@
+"""Trio glue: read a byte stream (or SDK chunks) through an adapter, into a supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+import trio
+
+from .base import Adapter
+from .items import Delta, Item, MessageEnd, StreamError
+
+__all__ = ["Supervisor", "aiter_items", "drive"]
+
+#: What :func:`drive` and :func:`aiter_items` read from.
+Source = trio.abc.ReceiveStream | AsyncIterable[Any] | Iterable[Any]
+
+
+class Supervisor(Protocol):
+    """What :func:`drive` needs: ``send(msg_id, chunk)`` and ``end(msg_id)`` coroutines."""
+
+    async def send(self, msg_id: str, chunk: str) -> Any:
+        """Route the next chunk of ``msg_id``'s text."""
+
+    async def end(self, msg_id: str) -> Any:
+        """Tell that ``msg_id`` has no more text."""
+
+
+class _Reader:
+    """One ``next()`` over a ReceiveStream, an async iterable or a plain iterable."""
+
+    def __init__(self, source: Source, receive_size: int) -> None:
+        self._size = receive_size
+        self._stream: trio.abc.ReceiveStream | None = None
+        self._aiter: AsyncIterator[Any] | None = None
+        self._iter: Iterator[Any] = iter(())
+        if isinstance(source, trio.abc.ReceiveStream):
+            self._stream = source
+        elif hasattr(source, "__aiter__"):
+            self._aiter = aiter(source)  # type: ignore[arg-type]
+        elif isinstance(source, (bytes, bytearray, memoryview, str)):
+            self._iter = iter([source])
+        else:
+            self._iter = iter(source)  # type: ignore[arg-type]
+
+    async def next(self) -> Any | None:
+        """The next chunk, or ``None`` at the end."""
+        if self._stream is not None:
+            data = await self._stream.receive_some(self._size)
+            return data or None
+        if self._aiter is not None:
+            try:
+                return await self._aiter.__anext__()
+            except StopAsyncIteration:
+                return None
+        await trio.lowlevel.checkpoint()
+        return next(self._iter, None)
+
+
+async def aiter_items(
+    adapter: Adapter, source: Source, *, receive_size: int = 65536
+) -> AsyncIterator[Item]:
+    """Yield the adapter's items for everything ``source`` gives, then its ``close()`` items.
+
+    ``source`` is a ``trio.abc.ReceiveStream`` (read ``receive_size`` bytes at a time), an
+    async iterable (for example an SDK's stream of chunks, or ``httpx``'s
+    ``aiter_bytes()``) or a plain iterable of chunks.
+    """
+    reader = _Reader(source, receive_size)
+    while (chunk := await reader.next()) is not None:
+        for item in adapter.feed(chunk):
+            yield item
+    for item in adapter.close():
+        yield item
+
+
+async def drive(
+    adapter: Adapter,
+    source: Source,
+    supervisor: Supervisor,
+    *,
+    on_item: Callable[[Item], None] | None = None,
+    receive_size: int = 65536,
+) -> list[StreamError]:
+    """Pump ``source`` through ``adapter`` into ``supervisor``; return the errors seen.
+
+    Each ``Delta`` becomes ``await supervisor.send(msg_id, text)``; a message's
+    ``MessageEnd`` or ``StreamError`` becomes ``await supervisor.end(msg_id)`` (only for
+    messages that were sent text: the parser's finish marks truncation).  ``on_item`` sees
+    every item first.  If reading ``source`` raises, the open messages are ended as
+    truncated before the exception propagates, so no parser waits forever.
+    """
+    sent: set[str] = set()
+    errors: list[StreamError] = []
+
+    async def handle(items: list[Item]) -> None:
+        for item in items:
+            if on_item is not None:
+                on_item(item)
+            if isinstance(item, Delta):
+                sent.add(item.msg_id)
+                await supervisor.send(item.msg_id, item.text)
+                continue
+            if isinstance(item, StreamError):
+                errors.append(item)
+            if isinstance(item, (MessageEnd, StreamError)) and item.msg_id in sent:
+                sent.discard(item.msg_id)
+                await supervisor.end(item.msg_id)
+
+    reader = _Reader(source, receive_size)
+    while True:
+        try:
+            chunk = await reader.next()
+        except Exception:
+            await handle(adapter.close())
+            raise
+        if chunk is None:
+            break
+        await handle(adapter.feed(chunk))
+    await handle(adapter.close())
+    return errors

@@ -1,0 +1,198 @@
+"""Trio glue (drive, aiter_items), format detection, adapter_for, recordings, plain input."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from jsonvisor.llm import (
+    FORMATS,
+    Delta,
+    MessageEnd,
+    MessageStart,
+    PlainAdapter,
+    StreamError,
+    adapter_for,
+    aiter_items,
+    detect_format,
+    drive,
+    load_recording,
+    recording_names,
+)
+from test_llm_adapters import EXPECTED, RECORDINGS, sdk_dicts
+
+
+class FakeSupervisor:
+    """Records ``send``/``end`` calls and checks no message is used after its end."""
+
+    def __init__(self) -> None:
+        self.text: dict[str, str] = {}
+        self.ended: list[str] = []
+
+    async def send(self, msg_id: str, chunk: str) -> None:
+        assert msg_id not in self.ended
+        await trio.lowlevel.checkpoint()
+        self.text[msg_id] = self.text.get(msg_id, "") + chunk
+
+    async def end(self, msg_id: str) -> None:
+        assert msg_id in self.text and msg_id not in self.ended
+        self.ended.append(msg_id)
+
+
+class ChunkedStream(trio.abc.ReceiveStream):
+    """A ReceiveStream over ``data`` that returns random-sized pieces, then maybe fails."""
+
+    def __init__(self, data: bytes, seed: int, fail: Exception | None = None) -> None:
+        self.data, self.rng, self.fail = data, random.Random(seed), fail
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        await trio.lowlevel.checkpoint()
+        if not self.data and self.fail is not None:
+            raise self.fail
+        n = min(self.rng.randint(1, 300), max_bytes or 300)
+        piece, self.data = self.data[:n], self.data[n:]
+        return piece
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", sorted(RECORDINGS))
+async def test_drive_feeds_the_supervisor_every_message(name: str) -> None:
+    sup = FakeSupervisor()
+    seen: list[object] = []
+    adapter = adapter_for(RECORDINGS[name])
+    errors = await drive(adapter, ChunkedStream(load_recording(name), 1), sup, on_item=seen.append)
+    assert errors == []
+    want = EXPECTED[name]
+    assert sup.text == {k: v["text"] for k, v in want.items()}
+    assert sorted(sup.ended) == sorted(want)
+    assert any(isinstance(i, MessageStart) for i in seen)
+    for msg_id, value in want.items():
+        if value["kind"] == "tool_call":
+            assert json.loads(sup.text[msg_id]) == json.loads(value["text"])
+
+
+async def test_drive_ends_open_messages_when_the_stream_is_cut() -> None:
+    data = load_recording("openai_chat_parallel_tools")
+    sup = FakeSupervisor()
+    errors = await drive(adapter_for("openai-chat"), ChunkedStream(data[:20_000], 2), sup)
+    assert sorted(sup.ended) == sorted(sup.text) and len(sup.text) == 3
+    assert all(e.truncated for e in errors)
+    assert [e.msg_id for e in errors][-1] is None
+
+
+async def test_drive_ends_open_messages_then_reraises_a_source_error() -> None:
+    data = load_recording("anthropic_tool_use")[:6000]
+    sup = FakeSupervisor()
+    boom = trio.BrokenResourceError("connection reset")
+    with pytest.raises(trio.BrokenResourceError):
+        await drive(adapter_for("anthropic"), ChunkedStream(data, 3, fail=boom), sup)
+    assert sup.ended and sorted(sup.ended) == sorted(sup.text)
+
+
+async def test_drive_takes_an_async_iterator_of_sdk_chunks() -> None:
+    chunks = sdk_dicts(load_recording("openai_responses_function_call"))
+
+    async def sdk_stream() -> AsyncIterator[dict[str, object]]:
+        for chunk in chunks:
+            await trio.lowlevel.checkpoint()
+            yield chunk
+
+    sup = FakeSupervisor()
+    assert await drive(adapter_for("openai-responses"), sdk_stream(), sup) == []
+    want = EXPECTED["openai_responses_function_call"]
+    assert sup.text == {k: v["text"] for k, v in want.items()}
+
+
+async def test_drive_does_not_end_messages_that_got_no_text() -> None:
+    chunk = {
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [
+                        {"index": 0, "id": "c", "function": {"name": "f", "arguments": ""}}
+                    ]
+                },
+                "finish_reason": "tool_calls",
+            }
+        ]
+    }
+    sup = FakeSupervisor()
+    assert await drive(adapter_for("openai-chat"), [chunk], sup) == []
+    assert sup.ended == [] and sup.text == {}
+
+
+async def test_aiter_items_over_a_plain_iterable_of_bytes() -> None:
+    data = load_recording("gemini_stream")
+    chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+    adapter = adapter_for("gemini")
+    items = [item async for item in aiter_items(adapter, chunks)]
+    whole = adapter_for("gemini")
+    assert items == whole.feed(data) + whole.close()
+    assert isinstance(items[-1], MessageEnd) and items[-1].reason == "STOP"
+
+
+@pytest.mark.parametrize("name", sorted(RECORDINGS))
+def test_detect_format_from_the_first_bytes(name: str) -> None:
+    data = load_recording(name)
+    assert detect_format(data[:300]) == RECORDINGS[name]
+    assert detect_format(data[:300].decode("utf-8", "replace")) == RECORDINGS[name]
+
+
+@pytest.mark.parametrize(
+    ("head", "want"),
+    [
+        (b'{"a": 1}', "json"),
+        (b"\xef\xbb\xbf \n [1, 2", "json"),
+        (b'data: {"candidates": [', "gemini"),
+        (b": keep-alive\n\nevent: ping\n", "anthropic"),
+        (b'data: {"id":"x","choices":[', "openai-chat"),
+        (b'data: {"type":"response.created"', "openai-responses"),
+        (b'data: {"id', None),
+        (b"hello there", None),
+        (b"", None),
+    ],
+)
+def test_detect_format_cases(head: bytes, want: str | None) -> None:
+    assert detect_format(head) == want
+
+
+def test_adapter_for_names_and_aliases() -> None:
+    assert set(FORMATS) == {"openai-chat", "openai-responses", "anthropic", "gemini", "json"}
+    for alias, fmt in [
+        ("openai", "openai-chat"),
+        ("Claude", "anthropic"),
+        ("google", "gemini"),
+        ("responses", "openai-responses"),
+        ("plain", "json"),
+    ]:
+        assert adapter_for(alias).format == fmt
+    with pytest.raises(ValueError, match="unknown stream format"):
+        adapter_for("cohere")
+
+
+def test_recordings_loader() -> None:
+    names = recording_names()
+    assert "openai_chat_parallel_tools.sse" in names and len(names) == 5
+    assert load_recording("gemini_stream") == load_recording("gemini_stream.sse")
+    for bad in ("nope", "../__init__.py", "__init__"):
+        with pytest.raises(FileNotFoundError):
+            load_recording(bad)
+
+
+def test_plain_adapter_passes_text_through() -> None:
+    doc = '{"city": "Kraków", "emoji": "🎋"}'.encode()
+    adapter = PlainAdapter("doc")
+    items = [i for k in range(len(doc)) for i in adapter.feed(doc[k : k + 1])]
+    items += adapter.close()
+    assert items[0] == MessageStart("doc", "text")
+    assert "".join(i.text for i in items if isinstance(i, Delta)) == doc.decode()
+    assert items[-1] == MessageEnd("doc", "eof")
+    assert not any(isinstance(i, StreamError) for i in items)
+    assert PlainAdapter().close() == []
