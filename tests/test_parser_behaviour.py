@@ -225,3 +225,17 @@ def test_whole_large_document_in_one_chunk_uses_bulk_and_reports_events():
     events = p.feed(doc)
     assert isinstance(events[-1], DocumentCompleted)
     assert p.finish().value == json.loads(doc)
+
+
+def test_value_builder_follows_a_stream_from_events_alone():
+    from jsonvisor.parsers import ValueBuilder
+
+    doc = '{"a": [1, "two", {"b": "three"}], "c": "four"}'
+    for step in (1, 3, 100):
+        p = StreamingJsonParser(bulk_threshold=4)
+        b = ValueBuilder()
+        for i in range(0, len(doc), step):
+            b.apply(p.feed(doc[i : i + step]))
+            assert b.value == p.snapshot()
+        b.apply(p.finish().events)
+        assert b.value == json.loads(doc) and b.documents == [json.loads(doc)]

@@ -11,6 +11,7 @@
 {'title': 'Hello', 'n': 4}
 """
 
+from .builder import ValueBuilder
 from .errors import JsonStreamError
 from .events import DocumentCompleted, Event, Path, StringGrew, ValueCompleted, ValueStarted
 from .result import ParseResult, Repair, format_path
@@ -26,6 +27,7 @@ __all__ = [
     "StreamingJsonParser",
     "StringGrew",
     "ValueCompleted",
+    "ValueBuilder",
     "ValueStarted",
     "format_path",
 ]
