@@ -302,7 +302,7 @@ def test_key_transform_applies_as_keys_complete(threshold):
             "medium",
         ),
         ('{"a": 0x', {}, ["dropped_value", "closed_object"], "low"),
-        ('{"a": 0x1f', {"a": 31}, ["closed_object"], "medium"),
+        ('{"a": 0x1f', {"a": 31}, ["kept_number", "closed_object"], "low"),
         (
             "```json\n[1, {'a': 'x",
             [1, {"a": "x"}],
@@ -319,6 +319,33 @@ def test_llm_repairs(text, value, kinds, confidence):
             p.feed(chunk)
         r = p.finish()
         assert (r.value, [x.kind for x in r.repairs], r.confidence) == (value, kinds, confidence)
+
+
+@pytest.mark.parametrize(
+    "text,value,kinds",
+    [
+        # A quoted key proves a prose candidate is JSON: a bad value is an error, not prose.
+        ('{"confidence": .85, "label": "spam"}', None, None),
+        # A fence that is not JSON is prose, even with braces inside.
+        ('To call it:\n```python\nrequests.post(url, json={"x": 1})\n```\nwith:\n```json\n'
+         '{"a": 1}\n```', {"a": 1}, []),
+        # Cut on the fence's info line: nothing found, the fence is still listed.
+        ("Here:\n```json", None, ["no_value", "stripped_fence"]),
+    ],
+)
+def test_review_cases(text, value, kinds):
+    for step in (0, 1, 4):
+        p = StreamingJsonParser(lenient=True)
+        chunks = split_at(text, list(range(0, len(text), step)) if step else [])
+        if kinds is None:
+            with pytest.raises(JsonStreamError):
+                for chunk in chunks:
+                    p.feed(chunk)
+            continue
+        for chunk in chunks:
+            p.feed(chunk)
+        r = p.finish()
+        assert (r.value, [x.kind for x in r.repairs]) == (value, kinds)
 
 
 def test_strict_mode_does_not_guess_literals():

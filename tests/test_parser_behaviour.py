@@ -159,12 +159,13 @@ def test_top_level_scalars():
 @pytest.mark.parametrize(
     "text,value,kinds,confidence",
     [
-        ('{"a": [1, 2', {"a": [1, 2]}, ["closed_array", "closed_object"], "medium"),
+        ('{"a": [1, 2', {"a": [1, 2]}, ["kept_number", "closed_array", "closed_object"], "low"),
+        ('{"a": [1, 2 ', {"a": [1, 2]}, ["closed_array", "closed_object"], "medium"),
         ('{"a": "hel', {"a": "hel"}, ["closed_string", "closed_object"], "medium"),
         ('{"a": 1, "b', {"a": 1}, ["dropped_key", "closed_object"], "low"),
         ('{"a": 1, "b": ', {"a": 1}, ["dropped_key", "closed_object"], "low"),
         ('{"a": 1, "b": 1.', {"a": 1}, ["dropped_value", "closed_object"], "low"),
-        ('{"a": 1, "b": 12', {"a": 1, "b": 12}, ["closed_object"], "medium"),
+        ('{"a": 1, "b": 12', {"a": 1, "b": 12}, ["kept_number", "closed_object"], "low"),
         ('{"a": tr', {}, ["dropped_value", "closed_object"], "low"),
         ("[1, 2,", [1, 2], ["dropped_comma", "closed_array"], "medium"),
         ('["a\\u00', ["a"], ["dropped_escape", "closed_string", "closed_array"], "low"),

@@ -26,8 +26,8 @@ __all__ = [
     "Repair",
     "StreamingJsonParser",
     "StringGrew",
-    "ValueCompleted",
     "ValueBuilder",
+    "ValueCompleted",
     "ValueStarted",
     "format_path",
 ]

@@ -12,6 +12,8 @@ import re
 __all__ = ["Extractor"]
 
 _START = re.compile(r"```|[{\[]")
+#: Fence info strings whose content is taken as JSON; other fences (```python) are prose.
+JSON_FENCES = frozenset({"", "json", "jsonc", "json5", "jsonl", "ndjson", "js", "javascript"})
 _INFO = re.compile(r"[A-Za-z0-9_+.\-]*[ \t]*")
 
 _SEEK = 0  # prose
@@ -28,7 +30,13 @@ class Extractor:
 
     def __init__(self) -> None:
         self._state = _SEEK
+        self._info = ""
         self.fenced = False
+
+    @property
+    def in_fence(self) -> bool:
+        """Inside a JSON fence, or on the info line of one not yet known to be JSON."""
+        return self.fenced or self._state == _INFO_STRING
 
     def reset(self) -> None:
         """Look for the next value (after one completed, with ``multiple_values``);
@@ -55,11 +63,17 @@ class Extractor:
                 pos = e + 3
                 continue
             if self._state == _INFO_STRING:
-                pos = _INFO.match(text, pos).end()
+                end = _INFO.match(text, pos).end()
+                self._info += text[pos:end]
+                pos = end
                 if pos >= n:
                     return -1, 0, False
                 self._state = _SEEK
+                info, self._info = self._info.strip().lower(), ""
                 if text[pos] == "`":  # an empty fence: look again from here
+                    continue
+                if info not in JSON_FENCES:  # ```python ... ```: prose
+                    self._state = _CLOSING
                     continue
                 self.fenced = True
                 if text[pos] == "\r":

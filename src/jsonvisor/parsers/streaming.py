@@ -276,6 +276,7 @@ class StreamingJsonParser:
         self._trial_events: list[Event] = []
         self._trial_base = (0, 1, 0)
         self._trial_docs = 0
+        self._trial_quoted = False  # the candidate had a double-quoted key: it is JSON
         self._stopped = False
         self._fence_closed = False
         self._err_index = 0
@@ -437,7 +438,7 @@ class StreamingJsonParser:
         if self._documents == 0 and not repairs:
             repairs.append(Repair("no_value", (), "no JSON value in the input"))
         counted = [r for r in repairs if r.kind != "stripped_fence"]
-        if self.tolerances.extract and self._extractor.fenced and not self._fence_closed:
+        if self.tolerances.extract and self._extractor.in_fence and not self._fence_closed:
             repairs.append(Repair("stripped_fence", (), "stripped an unterminated ``` fence"))
         if not counted:
             confidence = "high"
@@ -564,6 +565,7 @@ class StreamingJsonParser:
                 self._seeking = False
                 if not fenced:  # a brace in prose: only a candidate until it proves itself
                     self._trial = True
+                    self._trial_quoted = False
                     self._trial_docs = self._documents
                     self._trial_buf = [text[start:]]
                     self._trial_events = []
@@ -602,12 +604,16 @@ class StreamingJsonParser:
 
     def _trial_confirmed(self) -> bool:
         """Has the candidate that started at a brace in prose shown it is JSON?"""
-        return (
-            self._documents > self._trial_docs
+        if (
+            self._trial_quoted
+            or self._documents > self._trial_docs
             or len(self._trial_events) > 1  # a member, a nested value or a string began
             or (self._in_string and self._quote == '"')
             or sum(map(len, self._trial_buf)) > 4096
-        )
+        ):
+            self._trial_quoted = True
+            return True
+        return False
 
     def _position_at(self, text: str, i: int) -> tuple[int, int, int]:
         prefix = text[:i]
@@ -709,6 +715,8 @@ class StreamingJsonParser:
                                 return pos
                             continue
                     m = _SIMPLE_STRING.match(text, pos)
+                    if self._trial:
+                        self._trial_quoted = True
                     if m is not None:
                         if self._plain_keys:
                             self._key = m.group(1)
@@ -1353,8 +1361,12 @@ class StreamingJsonParser:
             dropped = True
         if kind == _HELD_NUMBER:
             number = self._complete_number(held)
-            if number is not _MISSING:  # the end of input is a delimiter
+            if number is not _MISSING:  # cut off: it may have had more digits
+                path = self._child_path()
                 self._put(number, events)
+                repairs.append(
+                    Repair("kept_number", path, f"kept number {held!r} cut off by the end of input")
+                )
             else:
                 dropped = True
                 self._drop_provisional()
