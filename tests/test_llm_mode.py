@@ -329,6 +329,12 @@ def test_llm_repairs(text, value, kinds, confidence):
         # A fence that is not JSON is prose, even with braces inside.
         ('To call it:\n```python\nrequests.post(url, json={"x": 1})\n```\nwith:\n```json\n'
          '{"a": 1}\n```', {"a": 1}, []),
+        # A fenced block wins over a value found in prose before it.
+        ('Based on the search results [1], here is the summary:\n```json\n{"a": 1}\n```',
+         {"a": 1}, []),
+        ('See [1] and [2].\n```python\nx = [3]\n```\nDone.', [1], []),
+        ('Try {"a": 1}. Better:\n```json\n{"b": [2, 3', {"b": [2, 3]},
+         ["kept_number", "closed_array", "closed_object", "stripped_fence"]),
         # Cut on the fence's info line: nothing found, the fence is still listed.
         ("Here:\n```json", None, ["no_value", "stripped_fence"]),
     ],
@@ -352,3 +358,18 @@ def test_strict_mode_does_not_guess_literals():
     p = StreamingJsonParser()
     p.feed('{"a": tr')
     assert [x.kind for x in p.finish().repairs] == ["dropped_value", "closed_object"]
+
+
+def test_fenced_block_replaces_a_value_found_in_prose():
+    from jsonvisor.parsers import ValueBuilder
+
+    p = StreamingJsonParser(lenient=True)
+    b = ValueBuilder()
+    b.apply(p.feed("Results [1] and "))
+    assert p.snapshot() == [1] and p.has_complete_object()
+    b.apply(p.feed('then:\n```json\n{"a": '))
+    assert p.snapshot() == {} and not p.has_complete_object()
+    assert b.value == {}  # a client following events sees the replacement too
+    b.apply(p.feed('1}\n```\nBye {"c": 3}'))
+    assert p.finish().value == {"a": 1} and p.get() == {"a": 1}
+    assert b.value == {"a": 1}

@@ -12,6 +12,7 @@ import re
 __all__ = ["Extractor"]
 
 _START = re.compile(r"```|[{\[]")
+_FENCE = re.compile(r"```")
 #: Fence info strings whose content is taken as JSON; other fences (```python) are prose.
 JSON_FENCES = frozenset({"", "json", "jsonc", "json5", "jsonl", "ndjson", "js", "javascript"})
 _INFO = re.compile(r"[A-Za-z0-9_+.\-]*[ \t]*")
@@ -32,6 +33,7 @@ class Extractor:
         self._state = _SEEK
         self._info = ""
         self.fenced = False
+        self.fences_only = False  # after a value found in prose: only a fence may follow
 
     @property
     def in_fence(self) -> bool:
@@ -76,12 +78,13 @@ class Extractor:
                     self._state = _CLOSING
                     continue
                 self.fenced = True
+                self.fences_only = False
                 if text[pos] == "\r":
                     pos += 1
                 if pos < n and text[pos] == "\n":
                     pos += 1
                 return pos, 0, True
-            m = _START.search(text, pos)
+            m = (_FENCE if self.fences_only else _START).search(text, pos)
             if m is None:
                 keep = len(text) - len(text.rstrip("`"))
                 return -1, min(keep, 2), False

@@ -278,6 +278,7 @@ class StreamingJsonParser:
         self._trial_docs = 0
         self._trial_quoted = False  # the candidate had a double-quoted key: it is JSON
         self._stopped = False
+        self._prose_doc = False  # the value came from prose (a later fence replaces it)
         self._fence_closed = False
         self._err_index = 0
 
@@ -338,7 +339,9 @@ class StreamingJsonParser:
         ``multiple_values=True`` it is the document in progress.
         """
         partial: Any
-        if self._trial or (self._seeking and not self._stack):
+        if self._trial or (
+            self._seeking and not self._stack and (self.multiple_values or not self._documents)
+        ):
             return self._empty_snapshot()
         if self._in_string and not self._str_is_key:
             if not self.partial_strings:
@@ -563,6 +566,8 @@ class StreamingJsonParser:
                         self._hold(text[n - keep :], _HELD_PROSE)
                     return text
                 self._seeking = False
+                if self._documents and not self.multiple_values:
+                    self._replace_document()  # a fenced block wins over a value in prose
                 if not fenced:  # a brace in prose: only a candidate until it proves itself
                     self._trial = True
                     self._trial_quoted = False
@@ -620,6 +625,17 @@ class StreamingJsonParser:
         nl = prefix.count("\n")
         col = i - prefix.rfind("\n") - 1 if nl else self._col + i
         return self._consumed + _utf8_len(prefix), self._line + nl, col
+
+    def _replace_document(self) -> None:
+        """Forget the value found in prose: a fenced block that follows it wins."""
+        self._reset_document()
+        self._done.clear()
+        self._documents = 0
+        self._last_document = None
+        self._prose_doc = False
+        self._started.clear()
+        self._completed.clear()
+        self._warnings.clear()
 
     def _reset_document(self) -> None:
         """Forget a candidate value that turned out not to be JSON."""
@@ -746,7 +762,11 @@ class StreamingJsonParser:
                 pos += 1
                 self._state = _VALUE
             else:  # _END
-                if self.tolerances.extract:  # trailing prose ("Hope this helps!")
+                if self._extract:  # trailing prose ("Hope this helps!")
+                    if self._prose_doc:  # a fenced block after it would still win
+                        self._seeking = True
+                        self._extractor.fences_only = True
+                        return pos
                     self._stopped = True
                     self._fence_closed = c == "`"
                     return n
@@ -1121,6 +1141,7 @@ class StreamingJsonParser:
                 self._extractor.reset()
         else:
             self._state = _END
+            self._prose_doc = self._extract and not self._extractor.fenced
 
     def _whole(self, value: Any) -> Any:
         """A top-level value loaded in one step: transform keys, fill and check it."""
