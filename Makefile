@@ -1,10 +1,12 @@
 # The project's two set-up commands are `make demo` and `make test`; both make .venv first.
+# The cluster layer (tractor, the `actors` extra) needs trio 0.23.x, so its tests run in a
+# second environment, .venv-actors, built by scripts/actors_env.sh.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-core test-actors lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +17,24 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/stream_demo.py
+	$(BIN)/jsonvisor demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check src tests tests_actors bench examples
 
-test: $(STAMP) lint
+test-core: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-actors:
+	PYTHON=$(PYTHON) ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
+
+test: lint test-core test-actors
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parser.py
+	$(BIN)/python bench/bench_supervisor.py
+	ACTORS_ENV_ONLY=1 ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
+	.venv-actors/bin/python bench/bench_cluster.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-actors build dist src/*.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,45 @@
+"""Parse workers as tractor actors: every core, then more machines.
+
+``open_cluster(workers=N)`` has the interface of ``open_supervisor``: a root supervisor
+shards message IDs over N worker actors by a stable hash, each worker runs an ordinary
+supervisor, and chunks and events travel over tractor streams in batches.  Workers on
+other hosts join through tractor's registry (``jsonvisor worker --registry HOST:PORT``).
+A worker that dies or stops answering is replaced and its live messages are replayed
+from the root's copy of their input (or end with ``Failed(WorkerLost)``).
+
+Needs the optional ``actors`` extra: tractor 0.1.0a5 (AGPL-3.0), which runs on trio
+0.23.x only.  Importing this package does not import tractor; ``open_cluster`` does.
+See CLUSTER.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ClusterError, WorkerLost, WorkerUnavailable
+from .routing import shard, stable_hash
+from .stats import ClusterStats, WorkerInfo
+
+if TYPE_CHECKING:
+    from .root import Cluster, open_cluster
+
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "ClusterStats",
+    "WorkerInfo",
+    "WorkerLost",
+    "WorkerUnavailable",
+    "open_cluster",
+    "shard",
+    "stable_hash",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # tractor is imported only when the cluster is actually used.
+    if name in ("Cluster", "open_cluster"):
+        from . import root
+
+        return getattr(root, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

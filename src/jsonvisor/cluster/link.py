@@ -1,0 +1,203 @@
+"""The root's end of one worker connection: a tractor context stream and its watchers.
+
+A :class:`Link` runs in its own task.  It opens :func:`jsonvisor.cluster.worker.parse_session`
+on the worker, then runs three loops until the worker is lost or the cluster closes:
+
+* the sender pickles the slot's pending batch and sends it, whenever there is one;
+* the receiver unpickles the worker's batches and hands them to the cluster;
+* the watchers: the worker's process (a pidfd, when the worker runs on this host), and
+  the heartbeat deadline (the receiver may not wait longer than ``heartbeat_timeout``).
+
+tractor 0.1.0a5 never fails a stream whose peer was SIGKILLed, so losing a worker is
+decided here: the link records why, sets :attr:`Link.lost` and cancels its own scope.
+The slot's runner starts a replacement at once; the tractor teardown of the dead
+connection goes on in this task without holding anything up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from . import wire
+from .procwatch import kill_process, wait_process_exit
+
+if TYPE_CHECKING:
+    from .root import Cluster
+    from .state import Slot
+
+__all__ = ["Link"]
+
+
+class Link:
+    """One connection from the root to one worker actor (see the module docstring)."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        slot: Slot,
+        connect: Callable[[], AbstractAsyncContextManager[Any]],
+        *,
+        name: str,
+        pid: int | None,
+        local: bool,
+        replay: tuple[int, list[Any]] | None,
+    ) -> None:
+        self.cluster = cluster
+        self.slot = slot
+        self.connect = connect
+        self.name = name
+        self.pid = pid
+        self.local = local
+        self.replay = replay
+        self.info: dict[str, Any] = {}
+        self.ready = trio.Event()
+        self.lost = trio.Event()
+        self.reason = ""
+        self.detail = ""
+        self.acked = 0
+        self.waiting_since: float | None = None
+        self.scope = trio.CancelScope()
+        self.ready_at: float | None = None
+
+    # ------------------------------------------------------------------ lifetime
+
+    def lose(self, reason: str, detail: str = "") -> None:
+        """Declare the worker lost (``"died"``, ``"hung"`` or ``"error"``); idempotent."""
+        if self.lost.is_set() or self.cluster.closing:
+            return
+        self.reason = reason
+        self.detail = detail
+        if self.local and self.pid is not None:
+            kill_process(self.pid)  # a hung local worker is killed, not left behind
+        self.lost.set()
+        self.scope.cancel()
+
+    async def run(self) -> None:
+        """Open the session and run until lost or cancelled (never raises ``Exception``)."""
+        from .worker import parse_session, ping
+
+        cluster = self.cluster
+        options = cluster.options
+        with self.scope:
+            try:
+                async with self.connect() as portal, trio.open_nursery() as watchers:
+                    watchers.start_soon(self._open_deadline, options.spawn_timeout)
+                    if self.pid is not None:
+                        watchers.start_soon(self._watch_process, self.pid)
+                    with trio.fail_after(options.ping_timeout):
+                        await portal.run(ping)
+                    async with portal.open_context(
+                        parse_session, config=cluster.session_config
+                    ) as (ctx, info):
+                        self.info = info
+                        if self.pid is None and info.get("host") == cluster.hostname:
+                            self.pid = info.get("pid")
+                            watchers.start_soon(self._watch_process, self.pid)
+                        async with ctx.open_stream() as stream:
+                            await self._serve(stream, watchers)
+            except Exception as exc:
+                if not self.lost.is_set() and not cluster.closing:
+                    self.lose("error", f"{type(exc).__name__}: {exc}")
+        if not self.lost.is_set() and not cluster.closing:
+            self.lose("error", "the session ended")
+
+    async def _open_deadline(self, timeout: float) -> None:
+        await trio.sleep(timeout)
+        if not self.ready.is_set():
+            self.lose("error", f"the session did not open within {timeout} s")
+
+    async def _serve(self, stream: Any, watchers: trio.Nursery) -> None:
+        self.waiting_since = trio.current_time()
+        watchers.start_soon(self._watch_heartbeat)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._receive_loop, stream)
+            if self.replay is not None:
+                count, items = self.replay
+                self.replay = None
+                await self._send_blob(stream, wire.dumps((count, items)), count)
+            self.ready_at = trio.current_time()
+            self.ready.set()
+            await self._send_loop(stream)
+
+    # ------------------------------------------------------------------ watchers
+
+    async def _watch_process(self, pid: int) -> None:
+        await wait_process_exit(pid)
+        self.lose("died", f"process {pid} exited")
+
+    async def _watch_heartbeat(self) -> None:
+        timeout = self.cluster.options.heartbeat_timeout
+        while True:
+            await trio.sleep(min(timeout / 4, 0.25))
+            since = self.waiting_since
+            if since is not None and trio.current_time() - since > timeout:
+                self.lose("hung", f"no batch or heartbeat for {timeout} s")
+                return
+
+    # ------------------------------------------------------------------ data
+
+    async def _send_loop(self, stream: Any) -> None:
+        slot = self.slot
+        cluster = self.cluster
+        interval = cluster.options.flush_interval
+        while True:
+            await slot.wake.wait()
+            slot.wake = trio.Event()
+            if interval:
+                await trio.sleep(interval)
+            else:
+                await trio.lowlevel.checkpoint()  # let producers add to the batch
+            count, pending, flags = slot.take_batch()
+            if not count and not pending and not flags:
+                continue
+            t0 = time.perf_counter()
+            items = cluster.batch_items(pending, flags)
+            blob = wire.dumps((count, items))
+            cluster.counters.ipc_ops_out += len(items)
+            await self._send_blob(stream, blob, count, t0)
+
+    async def _send_blob(
+        self, stream: Any, blob: bytes, count: int, t0: float | None = None
+    ) -> None:
+        if t0 is None:
+            t0 = time.perf_counter()
+        await stream.send(blob)
+        c = self.cluster.counters
+        c.ipc_batches_out += 1
+        c.ipc_bytes_out += len(blob)
+        c.ipc_send_seconds += time.perf_counter() - t0
+
+    async def _receive_loop(self, stream: Any) -> None:
+        cluster = self.cluster
+        slot = self.slot
+        trusted = cluster.options.trusted
+        c = cluster.counters
+        current_time = trio.current_time
+        while True:
+            self.waiting_since = current_time()
+            try:
+                blob = await stream.receive()
+            except (trio.EndOfChannel, StopAsyncIteration):
+                self.lose("error", "the worker closed its stream")
+                return
+            self.waiting_since = None
+            t0 = time.perf_counter()
+            acked, events, results, stats = wire.loads(blob, trusted)
+            c.ipc_batches_in += 1
+            c.ipc_bytes_in += len(blob)
+            c.ipc_items_in += len(events) + len(results)
+            if stats is not None:
+                slot.last_stats = stats
+            if acked != self.acked:
+                slot.unacked -= acked - self.acked
+                self.acked = acked
+                if slot.room:
+                    slot.room.unpark_all()
+            if events:
+                await cluster.dispatch(slot, self, events, results)
+            c.ipc_recv_seconds += time.perf_counter() - t0

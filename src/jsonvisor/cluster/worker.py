@@ -1,0 +1,357 @@
+"""The worker actor: an ordinary supervisor fed and drained over one tractor stream.
+
+Two ways to run one:
+
+* the root spawns it (``open_cluster(workers=N)``) as a tractor child actor;
+* on any host, ``jsonvisor worker --registry HOST:PORT [--host ADDR]`` (or
+  ``python -m jsonvisor.cluster.worker ...``) starts a worker actor that registers with
+  the cluster's tractor registry, where a root with ``remote_workers=M`` finds it.
+
+The root opens :func:`parse_session` as a tractor context.  Over its bidirectional stream
+the root sends pickled batches of ``(msg_id, data, flags)`` (input already coalesced per
+message, ``flags`` ending or cancelling the message) and the worker answers with pickled
+batches of ``(acked, events, results, stats)``: how many of the root's ``send`` calls it
+has applied (the root's flow-control window), the supervisor events in order, the
+``ParseResult`` of each message that completed, and now and then its supervisor's stats.
+When there is nothing to say it still sends a heartbeat every ``heartbeat`` seconds, so
+the root notices a worker that stopped answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import trio
+
+from ..parsers import ParseResult, StreamingJsonParser
+from ..supervisor import Completed, ResultUnavailable, Supervisor, open_supervisor
+from . import wire
+from ._tractor import import_tractor
+
+tractor = import_tractor()
+
+__all__ = [
+    "FACTORIES_ENV",
+    "FLAG_CANCEL",
+    "FLAG_END",
+    "main",
+    "parse_session",
+    "ping",
+    "serve_worker",
+]
+
+_MODULE = "jsonvisor.cluster.worker"
+
+FLAG_END = 1
+"""Batch flag: the message's input ends after this item's data."""
+FLAG_CANCEL = 2
+"""Batch flag: cancel the message."""
+
+FACTORIES_ENV = "JSONVISOR_WORKER_FACTORIES"
+"""Comma-separated ``module:function`` parser factories this worker may import."""
+
+_allowed_factories: set[str] = set()
+
+
+def allow_factories(paths: Sequence[str]) -> None:
+    """Let roots ask this worker process for these ``module:function`` parser factories."""
+    _allowed_factories.update(p.strip() for p in paths if p.strip())
+
+
+allow_factories(os.environ.get(FACTORIES_ENV, "").split(","))
+
+
+def _resolve_factory(path: str | None, options: dict[str, Any]) -> Any:
+    """The ``parser(msg_id)`` factory for this session's supervisor."""
+    if path is None:
+        if not options:
+            return None  # the supervisor's default: StreamingJsonParser()
+
+        def make(msg_id: Hashable) -> StreamingJsonParser:
+            return StreamingJsonParser(**options)
+
+        return make
+    if path not in _allowed_factories:
+        raise PermissionError(
+            f"parser factory {path!r} is not allowed on this worker "
+            f"(start it with --allow-factory {path})"
+        )
+    module, _, name = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+async def ping() -> dict[str, Any]:
+    """Health check: who and where this worker is."""
+    actor = tractor.current_actor()
+    return {"pid": os.getpid(), "host": socket.gethostname(), "name": actor.name}
+
+
+class _Session:
+    """The worker end of one root connection."""
+
+    def __init__(self, sup: Supervisor, stream: Any, config: dict[str, Any]) -> None:
+        self.sup = sup
+        self.stream = stream
+        self.heartbeat: float = config["heartbeat"]
+        self.max_batch: int = config["max_batch"]
+        self.stats_interval: float = config["stats_interval"]
+        self.acked = 0
+        self.events: list[Any] = []
+        self.results: dict[Hashable, ParseResult] = {}
+        self.wake = trio.Event()
+        self.drained = trio.Event()
+        self.drained.set()
+        self.last_stats = -1e9
+
+    async def receive_loop(self) -> None:
+        """Apply the root's batches to the supervisor, in order."""
+        sup = self.sup
+        async for blob in self.stream:
+            count, items = wire.loads(blob)
+            sends = [(mid, data) for mid, data, _ in items if data is not None]
+            if sends:
+                await sup.send_many(sends)
+            for mid, _, flags in items:
+                if flags & FLAG_CANCEL:
+                    sup.cancel(mid)
+                elif flags & FLAG_END:
+                    if not sup.closed:
+                        sup.end_nowait(mid)
+            self.acked += count
+            self.wake.set()
+
+    async def event_loop(self) -> None:
+        """Drain the supervisor's fan-in into the outgoing batch."""
+        sup = self.sup
+        limit = self.max_batch
+        async for event in sup.events():
+            self.events.append(event)
+            if event.__class__ is Completed:
+                self.results[event.msg_id] = await _result_of(sup, event)
+            if not self.wake.is_set():
+                self.wake.set()
+            if len(self.events) >= limit:
+                self.drained = trio.Event()
+                await self.drained.wait()
+
+    async def send_loop(self) -> None:
+        """Send batches: as soon as there is something, or a heartbeat when idle."""
+        sent_acked = -1
+        while True:
+            with trio.move_on_after(self.heartbeat):
+                await self.wake.wait()
+            self.wake = trio.Event()
+            await trio.lowlevel.checkpoint()  # let more events gather
+            events, self.events = self.events, []
+            results, self.results = self.results, {}
+            self.drained.set()
+            now = time.monotonic()
+            stats = None
+            if now - self.last_stats >= self.stats_interval:
+                stats = self.sup.stats()
+                self.last_stats = now
+            if not events and self.acked == sent_acked and stats is None:
+                stats = self.sup.stats()  # a heartbeat
+            sent_acked = self.acked
+            await self.stream.send(wire.dumps((self.acked, events, results, stats)))
+
+
+async def _result_of(sup: Supervisor, event: Completed) -> ParseResult:
+    try:
+        return await sup.result(event.msg_id)
+    except ResultUnavailable:
+        return ParseResult(event.value, event.complete, event.repairs, event.confidence)
+
+
+@tractor.context
+async def parse_session(ctx: Any, config: bytes) -> None:
+    """The tractor context a root opens on this worker: see the module docstring."""
+    cfg = wire.loads(config)
+    factory = _resolve_factory(cfg["parser_factory"], cfg["parser_options"])
+    options = dict(cfg["supervisor"])
+    async with open_supervisor(factory, **options) as sup:
+        actor = tractor.current_actor()
+        await ctx.started(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "name": actor.name,
+                "address": tuple(actor.accept_addr or ("", 0)),
+            }
+        )
+        async with ctx.open_stream() as stream:
+            session = _Session(sup, stream, cfg)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(session.event_loop)
+                nursery.start_soon(session.send_loop)
+                await session.receive_loop()
+                # The root closed its end: nothing more will be read.
+                nursery.cancel_scope.cancel()
+
+
+# ====================================================================== remote workers
+
+
+def parse_address(text: str, default_port: int = 1616) -> tuple[str, int]:
+    """``"HOST:PORT"`` (or ``"HOST"``) as a ``(host, port)`` tuple."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, default_port
+    return host.strip("[]"), int(port)
+
+
+async def _registry_up(registry: tuple[str, int], timeout: float) -> bool:
+    with trio.move_on_after(timeout):
+        try:
+            stream = await trio.open_tcp_stream(*registry)
+        except OSError:
+            return False
+        await stream.aclose()
+        return True
+    return False
+
+
+async def _ensure_registered(actor: Any, registry: tuple[str, int]) -> None:
+    """Register again if the registry forgot us (it restarted, or a new root took over)."""
+    from tractor._discovery import get_arbiter
+
+    async with get_arbiter(*registry) as arb:
+        entries = await arb.run_from_ns("self", "get_registry")
+        if ".".join(actor.uid) not in entries:
+            await arb.run_from_ns(
+                "self", "register_actor", uid=actor.uid, sockaddr=actor.accept_addr
+            )
+
+
+async def serve_worker(
+    registry: tuple[str, int],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str = "jsonvisor-worker",
+    check_interval: float = 1.0,
+    loglevel: str = "error",
+    task_status: Any = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run a worker actor bound to ``host:port`` that registers with ``registry``.
+
+    Waits for the registry to be reachable, keeps re-registering if the registry forgets
+    it, and runs until cancelled (unregistering on the way out).  ``task_status`` gets the
+    bound ``(host, port)``.
+
+    tractor 0.1.0a5's ``open_root_actor`` binds a non-registry actor to the registry's
+    host, so this starts the actor runtime itself (``Actor._async_main``) to bind where
+    asked; it is the one private tractor API this module uses.
+    """
+    from tractor import _state
+    from tractor._actor import Actor
+
+    while not await _registry_up(registry, 1.0):
+        await trio.sleep(0.5)
+    uid_name = f"{name}@{host}:{os.getpid()}"
+    actor = Actor(
+        uid_name,
+        arbiter_addr=registry,
+        enable_modules=[_MODULE],
+        loglevel=loglevel,
+    )
+    tractor.log.get_console_log(loglevel)
+    _state._runtime_vars["_is_root"] = True
+    _state._current_actor = actor
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(
+                functools.partial(actor._async_main, accept_addr=(host, port), parent_addr=None)
+            )
+            task_status.started(tuple(actor.accept_addr))
+            try:
+                while True:
+                    await trio.sleep(check_interval)
+                    with trio.move_on_after(check_interval):
+                        try:
+                            await _ensure_registered(actor, registry)
+                        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                            pass
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(2):
+                    await actor.cancel()
+    finally:
+        _state._current_actor = None
+
+
+def _build_argparser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="jsonvisor worker",
+        description="Join a jsonvisor cluster as a parse worker (tractor actor).",
+    )
+    ap.add_argument("--registry", required=True, help="the cluster's tractor registry, HOST:PORT")
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=0, help="port to bind (default: any)")
+    ap.add_argument(
+        "--name", default="jsonvisor-worker", help="name prefix roots look for in the registry"
+    )
+    ap.add_argument(
+        "--allow-factory",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="a parser factory roots may ask for (repeatable)",
+    )
+    ap.add_argument("--loglevel", default="error", help="tractor log level")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``jsonvisor worker``: run a worker until SIGINT or SIGTERM; returns the exit code."""
+    args = _build_argparser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    allow_factories(args.allow_factory)
+    registry = parse_address(args.registry)
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+
+            async def stop_on_signal() -> None:
+                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        nursery.cancel_scope.cancel()
+                        return
+
+            nursery.start_soon(stop_on_signal)
+            address = await nursery.start(
+                functools.partial(
+                    serve_worker,
+                    registry,
+                    host=args.host,
+                    port=args.port,
+                    name=args.name,
+                    loglevel=args.loglevel,
+                )
+            )
+            print(
+                f"jsonvisor worker {os.getpid()} listening on {address[0]}:{address[1]}, "
+                f"registry {registry[0]}:{registry[1]}",
+                flush=True,
+            )
+
+    trio.run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the canonical module, not this ``__main__`` copy: tractor exposes functions by
+    # module path, and the factory allow-list must be the one parse_session reads.
+    from jsonvisor.cluster.worker import main as _main
+
+    sys.exit(_main())
