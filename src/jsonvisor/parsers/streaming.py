@@ -810,12 +810,7 @@ class StreamingJsonParser:
                     return new
             e = _NUM_CHARS.match(text, pos).end()
             if e - pos > self.max_number_length:
-                raise self._fail(
-                    text,
-                    pos,
-                    f"number longer than max_number_length={self.max_number_length}",
-                    limit="max_number_length",
-                )
+                raise self._number_too_long(text, pos)
             tok = text[pos:e]
             if e >= n:  # the number may go on in the next chunk
                 good = _NUMBER_PREFIX.match(tok).end()
@@ -862,12 +857,7 @@ class StreamingJsonParser:
         if tol.hex_numbers and text.startswith(("0x", "0X", "-0x", "-0X"), pos):
             e = _HEX_NUMBER.match(text, pos).end()
             if e - pos > self.max_number_length:
-                raise self._fail(
-                    text,
-                    pos,
-                    f"number longer than max_number_length={self.max_number_length}",
-                    limit="max_number_length",
-                )
+                raise self._number_too_long(text, pos)
             if e >= len(text):
                 self._hold(text[pos:e], _HELD_NUMBER)
                 return e
@@ -964,6 +954,14 @@ class StreamingJsonParser:
             self._warn_unknown_key((*self._prefixes[-1], key))
         self._key = key
         self._state = _COLON
+
+    def _number_too_long(self, text: str, pos: int) -> JsonStreamError:
+        return self._fail(
+            text,
+            pos,
+            f"number longer than max_number_length={self.max_number_length}",
+            limit="max_number_length",
+        )
 
     def _bad_number(self, text: str, pos: int, tok: str) -> JsonStreamError:
         good = _NUMBER_PREFIX.match(tok).end()
