@@ -220,6 +220,8 @@ class StreamingJsonParser:
         self._lax = tol.any
         self._comments = tol.comments
         self._extract = tol.extract
+        # snapshot() may show the open string directly (no candidate held back).
+        self._show_strings = partial_strings and not tol.extract
         self._warnings: list[Any] = []
         self._started: set[Path] = set()
         self._completed: set[Path] = set()
@@ -339,6 +341,23 @@ class StreamingJsonParser:
         ``multiple_values=True`` it is the document in progress.
         """
         partial: Any
+        if self._in_string and self._show_strings and not self._str_is_key:
+            # The common case while a model writes text: show the open string in place.
+            pieces = self._pieces
+            if len(pieces) != 1:
+                pieces[:] = ["".join(pieces)]
+            stack = self._stack
+            if not stack:
+                return pieces[0]
+            top = stack[-1]
+            if top.__class__ is dict:
+                top[self._key] = pieces[0]
+            elif self._prov:
+                top[-1] = pieces[0]
+            else:
+                top.append(pieces[0])
+                self._prov = True
+            return self._root
         if self._trial or (
             self._seeking and not self._stack and (self.multiple_values or not self._documents)
         ):
