@@ -1,4 +1,15 @@
-"""jsonvisor: streamed, incomplete JSON into live partial values, deltas and final values."""
+"""jsonvisor: streamed, incomplete JSON into live partial values, deltas and final values.
+
+- :mod:`jsonvisor.parsers`: the sans-IO incremental parser (``StreamingJsonParser``).
+- :mod:`jsonvisor.supervisor`: the Trio supervisor (``open_supervisor``).
+- :mod:`jsonvisor.llm`: provider stream adapters (OpenAI, Anthropic, Gemini, SSE).
+- :mod:`jsonvisor.cluster`: parse workers as tractor actors (``open_cluster``; the
+  ``actors`` extra, imported on first use).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from .parsers import (
     DocumentCompleted,
@@ -7,9 +18,11 @@ from .parsers import (
     Repair,
     StreamingJsonParser,
     StringGrew,
+    ValueBuilder,
     ValueCompleted,
     ValueStarted,
 )
+from .supervisor import Supervisor, open_supervisor
 
 __version__ = "0.1.0"
 
@@ -20,7 +33,20 @@ __all__ = [
     "Repair",
     "StreamingJsonParser",
     "StringGrew",
+    "Supervisor",
+    "ValueBuilder",
     "ValueCompleted",
     "ValueStarted",
     "__version__",
+    "open_cluster",
+    "open_supervisor",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # open_cluster needs tractor (the ``actors`` extra): import it only when asked for.
+    if name == "open_cluster":
+        from .cluster import open_cluster
+
+        return open_cluster
+    raise AttributeError(f"module 'jsonvisor' has no attribute {name!r}")

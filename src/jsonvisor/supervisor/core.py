@@ -1,0 +1,1186 @@
+"""The supervisor: one task per message, fed from its mailbox, restarted when it crashes.
+
+:func:`open_supervisor` opens a nursery and yields a :class:`Supervisor`.  The first chunk
+sent for a message ID opens that message: a bounded mailbox (:mod:`jsonvisor.mailboxes`)
+and a task in the supervisor's nursery that owns the message's parser.  The task sleeps
+until chunks are queued, takes *all* of them, feeds their concatenation to the parser in
+one step (in slices, or offloaded, if it is large) and delivers the resulting events to
+the fan-in (:meth:`Supervisor.events`) and to the message's subscribers.  After
+:meth:`Supervisor.end` it finishes the parser and emits the terminal event.
+
+Every message ends with exactly one terminal event (``Completed``, ``Failed``, ``Expired``
+or ``Cancelled``), after which its mailbox is closed and removed, its queued chunks become
+dead letters, and its ID is remembered so later chunks become dead letters too.
+
+The supervisor knows nothing of JSON: it calls the parser's ``feed``, ``finish`` and
+``snapshot`` and tells bad input (``JsonStreamError``, never retried) from a crash (any
+other exception: restart with a fresh parser and replay the message's input).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import pickle
+import sys
+import time
+import warnings
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Literal, Protocol
+
+import trio
+
+from ..mailboxes import Chunk, DeadLetter, DeadLetterBox, Mailbox, MailboxFull, Router
+from ..parsers import Event, JsonStreamError, ParseResult, StreamingJsonParser
+from .errors import ParserCrashed, RestartIntensityExceeded, ResultUnavailable
+from .events import (
+    Cancelled,
+    Completed,
+    Expired,
+    Failed,
+    MessageEvent,
+    Restarted,
+    SupervisorEvent,
+    TerminalEvent,
+)
+from .offload import (
+    OffloadMode,
+    broken_worker_errors,
+    feed_in_process,
+    gc_deferred,
+    run_in_process,
+    run_in_thread,
+    split,
+    utf8_len,
+    young_collection,
+)
+from .restarts import RestartBudget
+from .results import Outcome, ResultRegistry
+from .stats import SupervisorStats
+from .streams import SCHEDULE_INTERVAL, EventQueue, EventStream, Subscription
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["OverflowPolicy", "Parser", "ParserFactory", "Supervisor", "open_supervisor"]
+
+OverflowPolicy = Literal["block", "raise", "drop"]
+"""What ``send`` does when a message's mailbox is full: wait for room (``"block"``), raise
+``MailboxFull`` (``"raise"``), or drop the chunk to dead letters and fail the message with
+``MailboxFull`` (``"drop"``: a stream with a hole in it cannot be parsed correctly)."""
+
+
+class Parser(Protocol):
+    """What the supervisor needs from a parser (``StreamingJsonParser`` has it)."""
+
+    def feed(self, chunk: Chunk) -> list[Event]:
+        """Consume input; return the events it caused."""
+
+    def finish(self) -> ParseResult:
+        """End of input: the final result."""
+
+    def snapshot(self) -> Any:
+        """The partial value so far."""
+
+
+ParserFactory = Callable[[Hashable], Parser]
+"""Makes the parser of one message, given its ID (called again on every restart)."""
+
+_now = time.perf_counter
+_checkpoint = trio.lowlevel.checkpoint
+_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
+_cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
+_OVERFLOW_POLICIES = ("block", "raise", "drop")
+_UNREAD_FAN_IN_WARNING = 1.0  # seconds a parser waits on a never-read fan-in before a warning
+_OFFLOAD_MODES = ("inline", "thread", "process")
+
+
+def _default_parser(msg_id: Hashable) -> StreamingJsonParser:
+    return StreamingJsonParser()
+
+
+def _as_chunk(chunk: object) -> Chunk:
+    if isinstance(chunk, str):
+        return str(chunk)
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return bytes(chunk)  # a copy: the producer may reuse its buffer
+    raise TypeError(f"a chunk must be str or bytes, not {type(chunk).__name__}")
+
+
+def _coalesce(chunks: list[Chunk]) -> list[Chunk]:
+    """Join queued chunks into as few pieces as their types allow (usually one)."""
+    if len(chunks) == 1:
+        return chunks
+    cls = chunks[0].__class__
+    for chunk in chunks:
+        if chunk.__class__ is not cls:
+            break
+    else:
+        return ["".join(chunks)] if cls is str else [b"".join(chunks)]  # type: ignore[arg-type]
+    runs: list[Chunk] = []
+    run: list[Any] = []
+    for chunk in chunks:
+        if run and chunk.__class__ is not run[0].__class__:
+            runs.append(run[0][:0].join(run))
+            run = []
+        run.append(chunk)
+    runs.append(run[0][:0].join(run))
+    return runs
+
+
+class _MessageFailed(Exception):
+    """Internal: the message ends with ``Failed(error)``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Aborted(BaseException):
+    """Internal: raised in a message's task to end it as its ``abort_with`` says.
+
+    A BaseException, so that no ``except Exception`` on the way (crash handling) stops it.
+    """
+
+
+_NOTHING_KEPT: tuple[()] = ()
+
+
+class _Message:
+    """The supervisor's record of one open message (kept in ``Mailbox.owner``).
+
+    There is deliberately no cancel scope per message (a scope costs about 800 bytes):
+    a message is ended early by setting ``abort_with`` and waking its task with
+    :class:`_Aborted` from whatever it is blocked on (``blocked_on``: its mailbox, an event
+    queue, or the cancel scope of an offloaded feed).
+    """
+
+    __slots__ = (
+        "abort_with",
+        "blocked_on",
+        "budget",
+        "busy",
+        "crashes",
+        "mailbox",
+        "msg_id",
+        "no_offload",
+        "parser",
+        "restarts",
+        "retained",
+        "retained_bytes",
+        "subscribers",
+        "task",
+        "waits",
+    )
+
+    def __init__(self, msg_id: Hashable, mailbox: Mailbox) -> None:
+        self.msg_id = msg_id
+        self.mailbox = mailbox
+        self.task: trio.lowlevel.Task | None = None
+        self.blocked_on: object = None
+        self.waits = 0  # how many times it has waited for input (for idle expiry)
+        self.parser: Parser | None = None
+        # Input fed so far, for a replay: pieces of geometrically decreasing size (a list
+        # once there is any), or None once it outgrew max_bytes.
+        self.retained: list[Chunk] | tuple[()] | None = _NOTHING_KEPT
+        self.retained_bytes = 0
+        self.budget: RestartBudget | None = None
+        self.restarts = 0
+        self.crashes = 0
+        self.abort_with: Outcome | None = None
+        self.subscribers: list[Subscription] | None = None
+        self.busy = False
+        self.no_offload = False
+
+
+class Supervisor:
+    """Per-message mailboxes and parser tasks, fanned in.  Made by :func:`open_supervisor`.
+
+    Message IDs are any hashable values.  All methods must be called from the Trio thread
+    that runs the supervisor.
+    """
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        parser: ParserFactory,
+        *,
+        mailbox_size: int,
+        mailbox_bytes: int | None,
+        overflow: OverflowPolicy,
+        offload: OffloadMode,
+        offload_threshold: int,
+        slice_size: int,
+        idle_timeout: float | None,
+        ttl: float | None,
+        max_restarts: int | None,
+        restart_window: float,
+        max_total_restarts: int | None,
+        total_restart_window: float,
+        max_bytes: int,
+        fan_in: bool,
+        events_buffer: int,
+        keep_results: int,
+        remember_finished: int,
+        allow_partial: bool,
+        defer_gc: bool,
+        on_dead_letter: Callable[[DeadLetter], object] | None,
+    ) -> None:
+        self._nursery = nursery
+        self._factory = parser
+        self._router = Router(mailbox_size, remember_finished, mailbox_bytes)
+        self._mailboxes = self._router.mailboxes
+        self._overflow = overflow
+        self._offload = offload
+        self._offload_threshold = offload_threshold
+        self._slice_size = slice_size
+        self._idle_timeout = idle_timeout
+        self._ttl = ttl
+        self._max_restarts = max_restarts
+        self._restart_window = restart_window
+        self._total_budget = RestartBudget(max_total_restarts, total_restart_window)
+        self._max_bytes = max_bytes
+        self._fan_in: EventQueue | None = EventQueue(events_buffer) if fan_in else None
+        self._events_buffer = events_buffer
+        self._results = ResultRegistry(keep_results)
+        self._allow_partial = allow_partial
+        self._defer_gc = defer_gc
+        self._dead = DeadLetterBox(on_dead_letter=on_dead_letter)
+        self._pending_subs: dict[Hashable, list[Subscription]] = {}
+        self._closed = False
+        self._escalated = False
+        # Idle and ttl deadlines: a heap of (deadline, seq, message, wait number or -1 for
+        # ttl), served by one reaper task (no timer per message).
+        self._timers: list[tuple[float, int, _Message, int]] = []
+        self._timer_seq = 0
+        self._reaper_scope: trio.CancelScope | None = None
+        self._fan_in_read = False  # events() was called (else a full fan-in warns once)
+        self._last_schedule = _now()
+        # Counters (see SupervisorStats).
+        self._started = 0
+        self._completed = 0
+        self._failed = 0
+        self._expired = 0
+        self._cancelled = 0
+        self._chunks_in = 0
+        self._bytes_in = 0
+        self._events_out = 0
+        self._restarts = 0
+        self._crashes = 0
+        self._errors = 0
+        self._offloaded = 0
+
+    # ================================================================== producers
+
+    async def send(self, msg_id: Hashable, chunk: Chunk) -> None:
+        """Route ``chunk`` to message ``msg_id``; the first chunk of an ID opens it.
+
+        When the mailbox is full, the overflow policy applies: ``"block"`` waits for room
+        (this is the backpressure: a producer can never be more than ``mailbox_size``
+        chunks ahead of a message's parser).  A chunk for a message that has ended or
+        finished becomes a dead letter.
+
+        Always a cancellation point; a schedule point when it waits, and otherwise once
+        ``SCHEDULE_INTERVAL`` (5 ms) has passed since the last one: a trip through the
+        scheduler per chunk would cost more than all the rest of the work, and handing
+        over a few milliseconds' worth of chunks at a time lets each parser take several
+        in one step.  If cancelled, the chunk was not sent.
+
+        Raises ``trio.ClosedResourceError`` once the supervisor is closing.
+        """
+        await _checkpoint_if_cancelled()
+        if not self._deliver(msg_id, chunk):
+            await self._send_blocking(msg_id, chunk)
+            self._last_schedule = _now()
+        elif _now() - self._last_schedule >= SCHEDULE_INTERVAL:
+            await _cancel_shielded_checkpoint()
+            self._last_schedule = _now()
+
+    def send_nowait(self, msg_id: Hashable, chunk: Chunk) -> None:
+        """Like :meth:`send`, but never waits: with ``overflow="block"`` a full mailbox
+        raises ``trio.WouldBlock`` (the chunk was not sent)."""
+        if not self._deliver(msg_id, chunk):
+            raise trio.WouldBlock
+
+    async def send_many(self, items: Iterable[tuple[Hashable, Chunk]]) -> None:
+        """Route many ``(msg_id, chunk)`` pairs, in order, with one schedule point.
+
+        The fast way to hand over a burst: no trip through the scheduler per chunk, and
+        each parser then takes all its new chunks in one step.  Waits (under
+        ``overflow="block"``) whenever a mailbox is full.  If cancelled while waiting,
+        the pairs before the one it waited for were sent and the rest were not.
+        """
+        await _checkpoint_if_cancelled()
+        deliver = self._deliver
+        for msg_id, chunk in items:
+            if not deliver(msg_id, chunk):
+                await self._send_blocking(msg_id, chunk)
+        await _cancel_shielded_checkpoint()
+        self._last_schedule = _now()
+
+    async def end(self, msg_id: Hashable) -> None:
+        """End of stream for ``msg_id``: its parser finishes once the queued chunks are fed.
+
+        A control message: it never waits behind data in a full mailbox.  Chunks sent
+        after it are dead letters.  Ending an ID that never had a chunk opens and ends an
+        empty message (its parser finishes with no input); ending a message that has
+        already ended or finished does nothing.  A checkpoint.
+        """
+        await _checkpoint_if_cancelled()
+        self.end_nowait(msg_id)
+        await _cancel_shielded_checkpoint()
+
+    def end_nowait(self, msg_id: Hashable) -> None:
+        """:meth:`end` without a checkpoint."""
+        if self._closed:
+            raise trio.ClosedResourceError("the supervisor is closed")
+        mailbox = self._mailboxes.get(msg_id)
+        if mailbox is None:
+            if self._router.is_finished(msg_id):
+                return
+            mailbox = self._open(msg_id)
+        mailbox.end()
+
+    def cancel(self, msg_id: Hashable) -> bool:
+        """Cancel message ``msg_id`` now; it ends with ``Cancelled(msg_id, "cancelled")``.
+
+        A control message: it takes effect even if the mailbox is full or the parser is
+        busy (offloaded work is abandoned or killed).  Queued and later chunks become dead
+        letters.  Returns False if the message is not open or is already ending
+        abnormally.
+        """
+        mailbox = self._mailboxes.get(msg_id)
+        if mailbox is None:
+            return False
+        msg: _Message = mailbox.owner  # type: ignore[assignment]
+        if msg.abort_with is not None:
+            return False
+        self._abort(msg, Cancelled(msg_id, "cancelled"))
+        return True
+
+    # ================================================================== consumers
+
+    def events(self) -> EventStream:
+        """The fan-in: every message's events, in the order each message produced them.
+
+        Each item is a :class:`MessageEvent`, :class:`Restarted` or a terminal event, all
+        carrying ``msg_id``.  The fan-in is bounded (``events_buffer``): a consumer that
+        falls behind makes parser tasks wait, their mailboxes fill, and producers wait in
+        :meth:`send` -- so something must read it (or open the supervisor with
+        ``fan_in=False``).  With several readers, each event goes to one of them.  The
+        stream ends after the supervisor has closed and everything has been read.
+        """
+        if self._fan_in is None:
+            raise RuntimeError("this supervisor has fan_in=False: use subscribe() or result()")
+        self._fan_in_read = True
+        return EventStream(self._fan_in)
+
+    def subscribe(self, msg_id: Hashable) -> Subscription:
+        """One message's events, as ``async with sup.subscribe(msg_id) as stream:``.
+
+        The stream yields the events emitted while it is entered -- all of them if it is
+        entered before the message's first chunk -- and ends after the terminal event.
+        For a message that already finished it yields just the terminal event (raising
+        :exc:`ResultUnavailable` if that is no longer kept).  Its buffer is bounded like
+        the fan-in: a slow subscriber slows that message only.
+        """
+        if self._closed:
+            raise trio.ClosedResourceError("the supervisor is closed")
+        queue = EventQueue(self._events_buffer)
+        subscription = Subscription(msg_id, queue, self._unsubscribe)
+        mailbox = self._mailboxes.get(msg_id)
+        if mailbox is not None:
+            msg: _Message = mailbox.owner  # type: ignore[assignment]
+            if msg.subscribers is None:
+                msg.subscribers = []
+            msg.subscribers.append(subscription)
+            return subscription
+        outcome = self._results.get(msg_id)
+        if outcome is not None:
+            queue.push(outcome.terminal)
+            queue.close()
+        elif self._router.is_finished(msg_id):
+            raise ResultUnavailable(msg_id)
+        else:
+            self._pending_subs.setdefault(msg_id, []).append(subscription)
+        return subscription
+
+    async def result(self, msg_id: Hashable) -> ParseResult:
+        """Wait for message ``msg_id`` to end; return its :class:`ParseResult`.
+
+        Raises the message's error instead if it failed (``JsonStreamError``,
+        ``ParserCrashed`` or ``MailboxFull``), :exc:`MessageExpiredError` or
+        :exc:`MessageCancelledError`.  Works before the message starts, while it runs and
+        after it finished, as long as its outcome is among the last ``keep_results``
+        (otherwise :exc:`ResultUnavailable`).  Raises ``trio.ClosedResourceError`` if the
+        supervisor closes before a message with this ID ever started.
+        """
+        outcome = self._results.get(msg_id)
+        if outcome is None:
+            if msg_id not in self._mailboxes:
+                if self._router.is_finished(msg_id):
+                    await _checkpoint()
+                    raise ResultUnavailable(msg_id)
+                if self._results.closed:
+                    await _checkpoint()
+                    raise trio.ClosedResourceError("the supervisor is closed")
+            outcome = await self._results.wait(msg_id)
+            if outcome is None:
+                raise trio.ClosedResourceError(
+                    f"the supervisor closed before message {msg_id!r} started"
+                )
+        else:
+            await _checkpoint()
+        return outcome.unwrap()
+
+    def snapshot(self, msg_id: Hashable) -> Any:
+        """The live partial value of open message ``msg_id`` (the parser's ``snapshot()``).
+
+        Raises ``KeyError`` if the message is not open, ``trio.BusyResourceError`` while
+        its input is being parsed in a worker thread or process.
+        """
+        mailbox = self._mailboxes.get(msg_id)
+        if mailbox is None:
+            raise KeyError(msg_id)
+        msg: _Message = mailbox.owner  # type: ignore[assignment]
+        if msg.busy:
+            raise trio.BusyResourceError(f"message {msg_id!r} is being parsed off the loop")
+        return None if msg.parser is None else msg.parser.snapshot()
+
+    def is_open(self, msg_id: Hashable) -> bool:
+        """True while message ``msg_id`` has a mailbox (started, not yet finished)."""
+        return msg_id in self._mailboxes
+
+    @property
+    def dead_letters(self) -> DeadLetterBox:
+        """Every chunk that reached no parser: counts by reason and the latest ones."""
+        return self._dead
+
+    @property
+    def closed(self) -> bool:
+        """True once the supervisor is shutting down or has shut down."""
+        return self._closed
+
+    def stats(self) -> SupervisorStats:
+        """A snapshot of the counters (see :class:`SupervisorStats`)."""
+        return SupervisorStats(
+            open_mailboxes=len(self._mailboxes),
+            queued_chunks=sum(len(m.chunks) for m in self._mailboxes.values()),
+            messages_started=self._started,
+            messages_completed=self._completed,
+            messages_failed=self._failed,
+            messages_expired=self._expired,
+            messages_cancelled=self._cancelled,
+            chunks_in=self._chunks_in,
+            bytes_in=self._bytes_in,
+            events_out=self._events_out,
+            restarts=self._restarts,
+            crashes=self._crashes,
+            errors=self._errors,
+            dead_letters=self._dead.total,
+            offloaded=self._offloaded,
+        )
+
+    # ================================================================== routing
+
+    def _deliver(self, msg_id: Hashable, chunk: Chunk) -> bool:
+        """Route one chunk without waiting; False if it must wait for room (block)."""
+        cls = chunk.__class__
+        if cls is str or cls is bytes:
+            mailbox = self._mailboxes.get(msg_id)
+            if mailbox is not None and mailbox.put_nowait(chunk):
+                self._chunks_in += 1
+                return True
+        else:
+            chunk = _as_chunk(chunk)
+        return self._deliver_slow(msg_id, chunk)
+
+    def _deliver_slow(self, msg_id: Hashable, chunk: Chunk) -> bool:
+        if self._closed:
+            raise trio.ClosedResourceError("the supervisor is closed")
+        mailbox = self._mailboxes.get(msg_id)
+        if mailbox is None:
+            if self._router.is_finished(msg_id):
+                self._dead.add(msg_id, chunk, "finished")
+                return True
+            mailbox = self._open(msg_id)
+        elif mailbox.ended:
+            self._dead.add(msg_id, chunk, "ended")
+            return True
+        if mailbox.put_nowait(chunk):
+            self._chunks_in += 1
+            return True
+        policy = self._overflow
+        if policy == "block":
+            return False
+        error = MailboxFull(msg_id, mailbox.capacity, mailbox.max_queued)
+        if policy == "raise":
+            raise error
+        self._dead.add(msg_id, chunk, "overflow")
+        self._abort(mailbox.owner, Failed(msg_id, error))  # type: ignore[arg-type]
+        return True
+
+    async def _send_blocking(self, msg_id: Hashable, chunk: Chunk) -> None:
+        while True:
+            mailbox = self._mailboxes.get(msg_id)
+            if mailbox is None or mailbox.ended or mailbox.fits(len(chunk)):
+                if self._deliver(msg_id, chunk):
+                    return
+                continue
+            await mailbox.wait_room()
+
+    def _open(self, msg_id: Hashable) -> Mailbox:
+        mailbox = self._router.open(msg_id)
+        msg = _Message(msg_id, mailbox)
+        mailbox.owner = msg
+        if self._ttl is not None:
+            self._add_timer(trio.current_time() + self._ttl, msg, -1)
+        if self._pending_subs:
+            msg.subscribers = self._pending_subs.pop(msg_id, None)
+        self._started += 1
+        self._nursery.start_soon(self._run_message, msg, name=f"jsonvisor message {msg_id!r}")
+        return mailbox
+
+    def _abort(self, msg: _Message, terminal: TerminalEvent) -> None:
+        """End ``msg`` abnormally with ``terminal``: no more input, interrupt its task.
+
+        A blocked task is woken with :class:`_Aborted` (or its offload scope cancelled);
+        a running or runnable one sees ``abort_with`` at its next pause.
+        """
+        msg.abort_with = Outcome(terminal, None)
+        mailbox = msg.mailbox
+        mailbox.ended = True
+        blocked = msg.blocked_on
+        if blocked is None:
+            return
+        if blocked is mailbox:
+            mailbox.interrupt(_Aborted())
+        elif isinstance(blocked, EventQueue):
+            assert msg.task is not None
+            blocked.interrupt(msg.task, _Aborted())
+        elif isinstance(blocked, trio.CancelScope):
+            blocked.cancel()
+
+    # ================================================================== timers
+
+    def _add_timer(self, deadline: float, msg: _Message, wait: int) -> None:
+        timers = self._timers
+        self._timer_seq += 1
+        heapq.heappush(timers, (deadline, self._timer_seq, msg, wait))
+        if len(timers) > 2 * len(self._mailboxes) + 64:
+            # Drop the entries of finished messages and of idle waits that ended.
+            timers[:] = [t for t in timers if self._timer_live(t[2], t[3])]
+            heapq.heapify(timers)
+        scope = self._reaper_scope
+        if scope is not None and deadline < scope.deadline:
+            scope.deadline = deadline
+
+    @staticmethod
+    def _timer_live(msg: _Message, wait: int) -> bool:
+        return not msg.mailbox.closed and (wait < 0 or wait == msg.waits)
+
+    async def _reap(self) -> None:
+        """Expire messages whose idle or ttl deadline has passed (one task for all)."""
+        timers = self._timers
+        while True:
+            with trio.CancelScope(deadline=timers[0][0] if timers else math.inf) as scope:
+                self._reaper_scope = scope
+                await trio.sleep_forever()
+            self._reaper_scope = None
+            now = trio.current_time()
+            while timers and timers[0][0] <= now:
+                _, _, msg, wait = heapq.heappop(timers)
+                if msg.mailbox.closed or msg.abort_with is not None:
+                    continue
+                if wait < 0:
+                    self._abort(msg, Expired(msg.msg_id, "ttl"))
+                elif wait == msg.waits and msg.blocked_on is msg.mailbox:
+                    mailbox = msg.mailbox
+                    if not mailbox.chunks and not mailbox.ended:
+                        self._abort(msg, Expired(msg.msg_id, "idle"))
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        msg_id = subscription.msg_id
+        mailbox = self._mailboxes.get(msg_id)
+        subs = self._pending_subs.get(msg_id)
+        if mailbox is not None:
+            subs = mailbox.owner.subscribers  # type: ignore[attr-defined]
+        if subs and subscription in subs:
+            subs.remove(subscription)
+            if not subs and mailbox is None:
+                del self._pending_subs[msg_id]
+
+    # ================================================================== message tasks
+
+    async def _run_message(self, msg: _Message) -> None:
+        """The life of one message, from its first chunk (or end) to its terminal event.
+
+        One coroutine frame for the whole life (no helper coroutine while it waits for
+        input) and no cancel scope: an idle open message costs as little as a task can.
+        """
+        msg.task = trio.lowlevel.current_task()
+        outcome: Outcome | None = None
+        mailbox = msg.mailbox
+        idle = self._idle_timeout
+        try:
+            try:
+                if msg.abort_with is None:
+                    try:
+                        msg.parser = self._factory(msg.msg_id)
+                    except Exception as exc:
+                        await self._restart(msg, exc)
+                first = True
+                while True:
+                    if not mailbox.chunks and not mailbox.ended:
+                        msg.waits += 1
+                        if idle is not None:
+                            self._add_timer(trio.current_time() + idle, msg, msg.waits)
+                        msg.blocked_on = mailbox
+                        await mailbox.input_waiter()
+                        msg.blocked_on = None
+                    elif not first:
+                        await _checkpoint()  # more work already: let others run first
+                    first = False
+                    if msg.abort_with is not None:
+                        break
+                    chunks = mailbox.take_all()
+                    if chunks:
+                        for data in _coalesce(chunks):
+                            await self._feed(msg, data)
+                    if mailbox.ended and not mailbox.chunks:
+                        outcome = await self._finish(msg)
+                        break
+            except _MessageFailed as failure:
+                outcome = Outcome(Failed(msg.msg_id, failure.error), None)
+            except _Aborted:
+                pass
+            if msg.abort_with is not None:
+                # cancel(), overflow="drop" or an expiry decided the end: it wins.
+                outcome = msg.abort_with
+        except Exception as exc:
+            # RestartIntensityExceeded (or a bug here): the supervisor fails.
+            outcome = Outcome(Failed(msg.msg_id, exc), None)
+            raise
+        finally:
+            if outcome is None:  # cancelled from outside: the supervisor is going away
+                outcome = msg.abort_with or Outcome(Cancelled(msg.msg_id, "shutdown"), None)
+            self._teardown(msg, outcome)
+
+    async def _pause(self, msg: _Message) -> None:
+        """A checkpoint in the middle of a message's work; ends the task if it was aborted."""
+        await _checkpoint()
+        if msg.abort_with is not None:
+            raise _Aborted
+
+    async def _feed(self, msg: _Message, data: Chunk) -> None:
+        """Feed one piece of input and deliver its events; restart on a crash."""
+        if len(data) > self._slice_size:
+            if (
+                self._offload != "inline"
+                and len(data) >= self._offload_threshold
+                and not msg.no_offload
+            ):
+                await self._feed_offloaded(msg, data)
+            else:
+                await self._feed_sliced(msg, data)
+            return
+        while True:
+            parser = msg.parser
+            assert parser is not None
+            try:
+                events = parser.feed(data)
+            except JsonStreamError as exc:
+                self._errors += 1
+                raise _MessageFailed(exc) from None
+            except Exception as exc:
+                await self._restart(msg, exc)
+                continue
+            break
+        nbytes = utf8_len(data)
+        self._bytes_in += nbytes
+        self._retain(msg, data, nbytes)
+        if events:
+            await self._emit(msg, events)
+
+    async def _feed_sliced(self, msg: _Message, data: Chunk) -> None:
+        """Feed a large input in slices, with a checkpoint between slices.
+
+        Every step is bounded by the slice size: slices are cut one at a time, and their
+        UTF-8 lengths counted one at a time, never the whole input at once.
+        """
+        size = self._slice_size
+        end = len(data)
+        start = 0
+        with gc_deferred(self._defer_gc):
+            while start < end:
+                piece = data[start : start + size]
+                parser = msg.parser
+                assert parser is not None
+                try:
+                    events = parser.feed(piece)
+                except JsonStreamError as exc:
+                    self._errors += 1
+                    raise _MessageFailed(exc) from None
+                except Exception as exc:
+                    await self._restart(msg, exc)
+                    continue
+                nbytes = utf8_len(piece)
+                self._bytes_in += nbytes
+                self._retain(msg, piece, nbytes)
+                if events:
+                    await self._emit(msg, events)
+                start += size
+                if start < end:
+                    young_collection()
+                    await self._pause(msg)
+
+    async def _feed_offloaded(self, msg: _Message, data: Chunk) -> None:
+        self._offloaded += 1
+        if self._offload == "thread":
+            start = 0
+            while start < len(data):
+                msg.busy = True
+                try:
+                    with gc_deferred(self._defer_gc), trio.CancelScope() as scope:
+                        msg.blocked_on = scope
+                        events, end, nbytes, error = await run_in_thread(
+                            msg.parser, data, start, self._slice_size
+                        )
+                finally:
+                    msg.busy = False
+                    msg.blocked_on = None
+                if scope.cancelled_caught or msg.abort_with is not None:
+                    raise _Aborted
+                if end > start:
+                    self._bytes_in += nbytes
+                    self._retain_slice(msg, data, start, end, nbytes)
+                    start = end
+                if events:
+                    await self._emit(msg, events)
+                if error is None:
+                    continue
+                if isinstance(error, JsonStreamError):
+                    self._errors += 1
+                    raise _MessageFailed(error)
+                await self._restart(msg, error)
+            return
+        while True:
+            msg.busy = True
+            scope = trio.CancelScope()
+            try:
+                with gc_deferred(self._defer_gc), scope:
+                    msg.blocked_on = scope
+                    parser, events, nbytes, error = await run_in_process(
+                        feed_in_process, msg.parser, data
+                    )
+            except (pickle.PicklingError, TypeError, AttributeError):
+                # This parser does not travel between processes: parse here instead.
+                msg.no_offload = True
+            except broken_worker_errors() as exc:
+                error, parser, events = exc, None, []  # type: ignore[assignment]
+            finally:
+                msg.busy = False
+                msg.blocked_on = None
+            if scope.cancelled_caught or msg.abort_with is not None:
+                raise _Aborted
+            if msg.no_offload:
+                await self._feed_sliced(msg, data)
+                return
+            if error is None:
+                msg.parser = parser
+                self._bytes_in += nbytes
+                self._retain_slice(msg, data, 0, len(data), nbytes)
+                if events:
+                    await self._emit(msg, events)
+                return
+            if isinstance(error, JsonStreamError):
+                self._errors += 1
+                raise _MessageFailed(error)
+            await self._restart(msg, error)  # type: ignore[arg-type]
+
+    def _retain_slice(self, msg: _Message, data: Chunk, start: int, end: int, nbytes: int) -> None:
+        """:meth:`_retain` of ``data[start:end]``, without copying it if it will not be kept."""
+        if msg.retained is None:
+            return
+        if msg.retained_bytes + nbytes > self._max_bytes:
+            msg.retained = None
+            return
+        whole = start == 0 and end == len(data)
+        self._retain(msg, data if whole else data[start:end], nbytes)
+
+    def _retain(self, msg: _Message, piece: Chunk, nbytes: int) -> None:
+        """Keep ``piece`` for a replay.
+
+        Pieces are merged (the last two, while the older is not longer) once there are
+        16, so a message keeps O(log n) pieces and each byte is copied O(log n) times.
+        """
+        kept = msg.retained
+        if kept is None:
+            return
+        msg.retained_bytes += nbytes
+        if msg.retained_bytes > self._max_bytes:
+            msg.retained = None
+            return
+        if kept.__class__ is tuple:
+            msg.retained = [piece]
+            return
+        assert isinstance(kept, list)
+        kept.append(piece)
+        if len(kept) < 16:
+            return
+        while len(kept) > 1:
+            last = kept[-1]
+            prev = kept[-2]
+            if prev.__class__ is not last.__class__ or len(prev) > len(last):
+                break
+            kept[-2:] = [prev + last]  # type: ignore[operator]
+
+    async def _finish(self, msg: _Message) -> Outcome | None:
+        while True:
+            if msg.abort_with is not None:
+                return None
+            parser = msg.parser
+            assert parser is not None
+            try:
+                if self._allow_partial:
+                    result = parser.finish()
+                else:
+                    result = parser.finish(allow_partial=False)  # type: ignore[call-arg]
+            except JsonStreamError as exc:
+                self._errors += 1
+                raise _MessageFailed(exc) from None
+            except Exception as exc:
+                await self._restart(msg, exc)
+                continue
+            break
+        if result.events:
+            await self._emit(msg, list(result.events))
+        if msg.abort_with is not None:
+            return None
+        completed = Completed(
+            msg.msg_id, result.value, result.repairs, result.confidence, result.complete
+        )
+        return Outcome(completed, result)
+
+    async def _restart(self, msg: _Message, error: BaseException) -> None:
+        """A crash: restart ``msg``'s parser and replay its input, or fail it.
+
+        Raises ``_MessageFailed`` when the message may not restart again and
+        :exc:`RestartIntensityExceeded` when the supervisor may not.
+        """
+        while True:
+            self._crashes += 1
+            self._errors += 1
+            msg.crashes += 1
+            msg.parser = None
+            now = trio.current_time()
+            if msg.retained is None:
+                failure = ParserCrashed(
+                    msg.msg_id, msg.crashes, f"input over max_bytes={self._max_bytes}, no replay"
+                )
+                failure.__cause__ = error
+                raise _MessageFailed(failure)
+            if msg.budget is None:
+                msg.budget = RestartBudget(self._max_restarts, self._restart_window)
+            if not msg.budget.allow(now):
+                failure = ParserCrashed(msg.msg_id, msg.crashes)
+                failure.__cause__ = error
+                raise _MessageFailed(failure)
+            if self._escalated:
+                # Another message already made the supervisor fail: its nursery is
+                # cancelled, so this checkpoint raises Cancelled (one error, not two).
+                await _checkpoint()
+            if not self._total_budget.allow(now):
+                self._escalated = True
+                budget = self._total_budget
+                escalation = RestartIntensityExceeded(budget.max_restarts or 0, budget.window)
+                raise escalation from error
+            self._restarts += 1
+            msg.restarts += 1
+            try:
+                parser = self._factory(msg.msg_id)
+                await self._replay(msg, parser)
+            except JsonStreamError as exc:
+                self._errors += 1
+                raise _MessageFailed(exc) from None
+            except Exception as exc:
+                error = exc
+                continue
+            msg.parser = parser
+            await self._publish(msg, [Restarted(msg.msg_id, msg.restarts, error)])
+            return
+
+    async def _replay(self, msg: _Message, parser: Parser) -> None:
+        """Feed a new parser the input its predecessor had consumed, discarding events."""
+        pieces = list(msg.retained or ())
+        size = self._slice_size
+        with gc_deferred(self._defer_gc and sum(map(len, pieces)) > size):
+            budget = size
+            for piece in pieces:
+                for part in split(piece, size):
+                    parser.feed(part)
+                    budget -= len(part)
+                    if budget <= 0:
+                        budget = size
+                        young_collection()
+                        await self._pause(msg)
+
+    # ================================================================== delivery
+
+    async def _emit(self, msg: _Message, events: list[Event]) -> None:
+        msg_id = msg.msg_id
+        new = tuple.__new__
+        await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in events])
+
+    async def _publish(self, msg: _Message, events: list[SupervisorEvent]) -> None:
+        self._events_out += len(events)
+        fan_in = self._fan_in
+        if fan_in is not None:
+            while fan_in.full:
+                msg.blocked_on = fan_in
+                if self._fan_in_read:
+                    await fan_in.wait_room()
+                else:
+                    with trio.move_on_after(_UNREAD_FAN_IN_WARNING) as scope:
+                        await fan_in.wait_room()
+                    if scope.cancelled_caught and not self._fan_in_read:
+                        self._warn_unread_fan_in()
+                msg.blocked_on = None
+                if msg.abort_with is not None:
+                    raise _Aborted
+            fan_in.push_many(events)
+        if msg.subscribers:
+            for subscription in list(msg.subscribers):
+                queue = subscription.queue
+                while queue.full:
+                    msg.blocked_on = queue
+                    await queue.wait_room()
+                    msg.blocked_on = None
+                    if msg.abort_with is not None:
+                        raise _Aborted
+                queue.push_many(events)
+
+    def _warn_unread_fan_in(self) -> None:
+        self._fan_in_read = True  # warn once
+        warnings.warn(
+            "the supervisor's fan-in is full and events() was never called: parsers wait "
+            "until it is read; open the supervisor with fan_in=False if you only use "
+            "subscribe() or result()",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    def _teardown(self, msg: _Message, outcome: Outcome) -> None:
+        """Close and remove the message's mailbox and deliver its terminal event."""
+        msg_id = msg.msg_id
+        left = self._router.retire(msg_id)
+        if left:
+            self._bytes_in += sum(map(utf8_len, left))
+            self._dead.add_many(msg_id, left, "unread")
+        terminal = outcome.terminal
+        cls = terminal.__class__
+        if cls is Completed:
+            self._completed += 1
+        elif cls is Failed:
+            self._failed += 1
+        elif cls is Expired:
+            self._expired += 1
+        else:
+            self._cancelled += 1
+        self._events_out += 1
+        if self._fan_in is not None:
+            self._fan_in.push(terminal)  # never waits: at most one per message
+        subscribers = msg.subscribers
+        if subscribers:
+            for subscription in subscribers:
+                subscription.queue.push(terminal)
+                subscription.queue.close()
+        msg.subscribers = None
+        msg.parser = None
+        msg.retained = None
+        msg.task = None
+        msg.blocked_on = None
+        self._results.record(msg_id, outcome)
+
+    # ================================================================== lifetime
+
+    def _start(self) -> None:
+        if self._idle_timeout is not None or self._ttl is not None:
+            self._nursery.start_soon(self._reap, name="jsonvisor supervisor reaper")
+
+    def _begin_close(self) -> None:
+        """Refuse new input and cancel every open message (``Cancelled("shutdown")``)."""
+        self._closed = True
+        self._nursery.cancel_scope.cancel()
+
+    def _end_close(self) -> None:
+        """Every task is gone: end the streams and wake whoever still waits."""
+        self._closed = True
+        if self._fan_in is not None:
+            self._fan_in.close()
+        pending, self._pending_subs = self._pending_subs, {}
+        for subscriptions in pending.values():
+            for subscription in subscriptions:
+                subscription.queue.close()
+        self._results.close()
+
+
+def _check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, not {value!r}")
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError(f"{name} must be a positive number, not {value!r}")
+
+
+@asynccontextmanager
+async def open_supervisor(
+    parser: ParserFactory | None = None,
+    *,
+    mailbox_size: int = 256,
+    mailbox_bytes: int | None = 1 << 20,
+    overflow: OverflowPolicy = "block",
+    offload: OffloadMode = "inline",
+    offload_threshold: int = 1 << 20,
+    slice_size: int = 64 * 1024,
+    idle_timeout: float | None = None,
+    ttl: float | None = None,
+    max_restarts: int | None = 3,
+    restart_window: float = 5.0,
+    max_total_restarts: int | None = 100,
+    total_restart_window: float = 5.0,
+    max_bytes: int = 5 * 1024 * 1024,
+    fan_in: bool = True,
+    events_buffer: int = 1024,
+    keep_results: int = 1000,
+    remember_finished: int = 10_000,
+    allow_partial: bool = True,
+    defer_gc: bool = True,
+    on_dead_letter: Callable[[DeadLetter], object] | None = None,
+) -> AsyncIterator[Supervisor]:
+    """Run a :class:`Supervisor` for the duration of the ``async with`` block.
+
+    Args:
+        parser: ``parser(msg_id)`` makes a message's parser; called again on a restart.
+            Default: ``StreamingJsonParser()``.
+        mailbox_size: the most chunks queued for one message (see ``overflow``).  Each
+            parse step takes everything queued, so this is also the largest batch: a
+            producer that hands over bursts parses faster with room for them.
+        mailbox_bytes: the most characters (``str`` chunks) or bytes (``bytes`` chunks)
+            queued for one message, so a few huge chunks are bounded too; a chunk larger
+            than this is still accepted by an empty mailbox.  None: no limit.
+        overflow: ``"block"`` (``send`` waits for room), ``"raise"`` (``MailboxFull``)
+            or ``"drop"`` (the chunk becomes a dead letter and the message fails with
+            ``MailboxFull``).
+        offload: where inputs of at least ``offload_threshold`` characters (or bytes)
+            are parsed: ``"inline"`` (in the loop, sliced), ``"thread"`` or
+            ``"process"``; see :mod:`jsonvisor.supervisor.offload`.
+        offload_threshold: the smallest input offloaded (``thread``/``process`` modes).
+        slice_size: inputs longer than this are fed in slices of this size with a
+            checkpoint between slices, so no single step holds the loop long.
+        idle_timeout: seconds a message may wait with an empty mailbox for its next
+            chunk before it expires (``Expired(reason="idle")``); None: forever.
+        ttl: seconds a message may live in total, from its first chunk
+            (``Expired(reason="ttl")``); None: forever.
+        max_restarts: restarts allowed per message within ``restart_window`` seconds;
+            one more crash fails it with ``ParserCrashed``.  None: unlimited.
+        restart_window: seconds, see ``max_restarts``.
+        max_total_restarts: restarts allowed across all messages within
+            ``total_restart_window`` seconds; one more makes the supervisor fail with
+            :exc:`RestartIntensityExceeded`.  None: unlimited.
+        total_restart_window: seconds, see ``max_total_restarts``.
+        max_bytes: the most input (UTF-8 bytes) kept per message for a replay; a
+            message that outgrows it is still parsed, but a crash then fails it.
+        fan_in: deliver every event to :meth:`Supervisor.events` (which then must be
+            read).  False: only subscriptions and ``result()`` see outcomes.
+        events_buffer: the bound of the fan-in and of each subscription, in events.
+        keep_results: how many finished messages' outcomes ``result()`` can still see.
+        remember_finished: how many finished IDs are remembered, so that their late
+            chunks become dead letters instead of opening new messages.
+        allow_partial: end of input completes a truncated value (with repairs) instead
+            of failing.
+        defer_gc: pause CPython's automatic full garbage collections while large inputs
+            are fed (see :func:`jsonvisor.supervisor.offload.gc_deferred`).
+        on_dead_letter: called with each :class:`DeadLetter` as it happens; must not
+            block or raise.
+
+    Leaving the block cancels every open message (``Cancelled(reason="shutdown")``),
+    waits for every task, and ends :meth:`Supervisor.events`; so does cancelling the
+    enclosing scope.  If the supervisor fails (:exc:`RestartIntensityExceeded`), the
+    block is cancelled and the error propagates from ``async with``.
+    """
+    for name, number in (
+        ("mailbox_size", mailbox_size),
+        ("offload_threshold", offload_threshold),
+        ("slice_size", slice_size),
+        ("restart_window", restart_window),
+        ("total_restart_window", total_restart_window),
+        ("max_bytes", max_bytes),
+        ("events_buffer", events_buffer),
+    ):
+        _check_positive(name, number)
+    _check_positive("idle_timeout", idle_timeout, allow_none=True)
+    _check_positive("mailbox_bytes", mailbox_bytes, allow_none=True)
+    _check_positive("ttl", ttl, allow_none=True)
+    if overflow not in _OVERFLOW_POLICIES:
+        raise ValueError(f"overflow must be one of {_OVERFLOW_POLICIES}, not {overflow!r}")
+    if offload not in _OFFLOAD_MODES:
+        raise ValueError(f"offload must be one of {_OFFLOAD_MODES}, not {offload!r}")
+    for name, count in (
+        ("max_restarts", max_restarts),
+        ("max_total_restarts", max_total_restarts),
+        ("keep_results", keep_results),
+        ("remember_finished", remember_finished),
+    ):
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise ValueError(f"{name} must be a non-negative int, not {count!r}")
+    factory = _default_parser if parser is None else parser
+
+    single: BaseException | None = None
+    supervisor: Supervisor | None = None
+    try:
+        async with trio.open_nursery(strict_exception_groups=True) as nursery:
+            sup = supervisor = Supervisor(
+                nursery,
+                factory,
+                mailbox_size=mailbox_size,
+                mailbox_bytes=mailbox_bytes,
+                overflow=overflow,
+                offload=offload,
+                offload_threshold=offload_threshold,
+                slice_size=slice_size,
+                idle_timeout=idle_timeout,
+                ttl=ttl,
+                max_restarts=max_restarts,
+                restart_window=restart_window,
+                max_total_restarts=max_total_restarts,
+                total_restart_window=total_restart_window,
+                max_bytes=max_bytes,
+                fan_in=fan_in,
+                events_buffer=events_buffer,
+                keep_results=keep_results,
+                remember_finished=remember_finished,
+                allow_partial=allow_partial,
+                defer_gc=defer_gc,
+                on_dead_letter=on_dead_letter,
+            )
+            sup._start()
+            try:
+                yield sup
+            finally:
+                sup._begin_close()
+    except BaseExceptionGroup as group:
+        # The nursery is an implementation detail: one error comes out as itself.
+        if len(group.exceptions) != 1 or isinstance(group.exceptions[0], BaseExceptionGroup):
+            raise
+        single = group.exceptions[0]
+    finally:
+        if supervisor is not None:
+            supervisor._end_close()
+    if single is not None:
+        try:
+            raise single
+        finally:
+            single = None

@@ -1,0 +1,250 @@
+"""Bounded event queues between parser tasks and consumers: the fan-in and subscriptions.
+
+An :class:`EventQueue` is a bounded FIFO with Trio-aware waiting on both sides.  Parser
+tasks wait for room before pushing one parse step's events (so the queue holds at most
+``capacity`` events plus one step's worth); consumers read through :class:`EventStream`
+(``Supervisor.events()``) or :class:`Subscription` (``Supervisor.subscribe()``).
+
+A read from a non-empty queue is a cancellation point, but a schedule point only when it
+has to wait or when ``SCHEDULE_INTERVAL`` seconds have passed since the last one: a
+consumer keeping up with a fast stream does not pay a trip through the scheduler per
+event, yet never holds the loop for long.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
+from types import TracebackType
+
+import outcome
+import trio
+
+from .events import SupervisorEvent
+
+__all__ = ["SCHEDULE_INTERVAL", "EventQueue", "EventStream", "Subscription"]
+
+SCHEDULE_INTERVAL = 0.005
+"""The longest a task runs non-blocking ``send`` calls (or reads of a non-empty stream)
+before it passes a schedule point, in seconds.  A trip through the scheduler costs more
+than routing a chunk; letting a producer hand over a few milliseconds' worth of chunks at
+a time is what lets each parser take several chunks per step."""
+
+_now = time.perf_counter
+
+_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
+_checkpoint = trio.lowlevel.checkpoint
+
+
+class EventQueue:
+    """A bounded FIFO of supervisor events.
+
+    ``capacity`` bounds what producers wait for: they push only while fewer than
+    ``capacity`` events are queued.  After :meth:`close`, pushes are ignored and readers
+    end once the queue is empty.
+    """
+
+    __slots__ = (
+        "_consumers",
+        "_last_schedule",
+        "_low",
+        "_producers",
+        "_woken",
+        "capacity",
+        "closed",
+        "items",
+    )
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, not {capacity!r}")
+        self.capacity = capacity
+        self.items: deque[SupervisorEvent] = deque()
+        self.closed = False
+        self._last_schedule = _now()
+        self._low = capacity // 2  # producers are woken when the queue is this short
+        self._woken = 0  # producers woken that have not run yet
+        self._consumers = trio.lowlevel.ParkingLot()
+        # Producers waiting for room, oldest first (our own trap, so that one of them can
+        # be woken with an exception: see interrupt()).
+        self._producers: OrderedDict[trio.lowlevel.Task, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def full(self) -> bool:
+        """True when a producer must wait (and the queue is not closed)."""
+        return len(self.items) >= self.capacity and not self.closed
+
+    async def wait_room(self) -> None:
+        """Block until readers have made room or the queue closes (a schedule point).
+
+        Producers are woken in groups once the queue is half empty, as many as the room
+        is likely to take, so a thousand blocked parser tasks do not all wake for every
+        event read.
+        """
+        task = trio.lowlevel.current_task()
+        producers = self._producers
+        producers[task] = None
+
+        def abort(raise_cancel: object) -> trio.lowlevel.Abort:
+            producers.pop(task, None)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+        if self._woken:
+            self._woken -= 1
+
+    def interrupt(self, task: trio.lowlevel.Task, error: BaseException) -> bool:
+        """Wake ``task``, blocked in :meth:`wait_room`, by raising ``error`` in it.
+
+        Returns False (doing nothing) if ``task`` is not waiting here.
+        """
+        if task not in self._producers:
+            return False
+        del self._producers[task]
+        trio.lowlevel.reschedule(task, outcome.Error(error))
+        return True
+
+    def _wake_producers(self, count: int) -> int:
+        producers = self._producers
+        woken = 0
+        while producers and woken < count:
+            task, _ = producers.popitem(last=False)
+            trio.lowlevel.reschedule(task)
+            woken += 1
+        return woken
+
+    def push(self, event: SupervisorEvent) -> None:
+        """Append one event, ignoring the bound (the caller waited for room)."""
+        if self.closed:
+            return
+        self.items.append(event)
+        if self._consumers:
+            self._consumers.unpark()
+
+    def push_many(self, events: list[SupervisorEvent]) -> None:
+        """Append events in order, ignoring the bound (the caller waited for room)."""
+        if self.closed:
+            return
+        self.items.extend(events)
+        if self._consumers:
+            self._consumers.unpark(count=len(events))
+
+    def close(self) -> None:
+        """Accept no more events; readers drain what is queued, then end."""
+        self.closed = True
+        self._consumers.unpark_all()
+        self._wake_producers(len(self._producers))
+
+    def discard(self) -> None:
+        """Close and drop everything queued (the reader went away)."""
+        self.items.clear()
+        self.close()
+
+    async def get(self) -> SupervisorEvent:
+        """Remove and return the oldest event, waiting if there is none.
+
+        Raises ``trio.EndOfChannel`` once the queue is closed and empty.
+        """
+        if self.items and _now() - self._last_schedule < SCHEDULE_INTERVAL:
+            await _checkpoint_if_cancelled()
+        else:
+            if self.items:
+                await _checkpoint()
+            while not self.items:
+                if self.closed:
+                    await _checkpoint_if_cancelled()
+                    raise trio.EndOfChannel
+                await self._consumers.park()
+            self._last_schedule = _now()
+        items = self.items
+        event = items.popleft()
+        if self._producers and not self._woken and len(items) <= self._low:
+            room = self.capacity - len(items)
+            self._woken = self._wake_producers(max(1, room // 8))
+        return event
+
+
+class EventStream:
+    """The fan-in of every message's events (``Supervisor.events()``).
+
+    An async iterator; each event goes to exactly one reader if several iterate the
+    stream at once.  It ends after the supervisor has closed and every event has been read.
+    """
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: EventQueue) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> SupervisorEvent:
+        try:
+            return await self._queue.get()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    async def receive(self) -> SupervisorEvent:
+        """The next event; raises ``trio.EndOfChannel`` when the stream has ended."""
+        return await self._queue.get()
+
+
+class Subscription:
+    """One message's events (``Supervisor.subscribe()``): an async context manager that
+    is an async iterator.
+
+    It sees the events emitted while it is entered and ends after the message's terminal
+    event.  A slow subscriber slows that one message (its parser waits for room), never
+    the others.
+    """
+
+    __slots__ = ("_detach", "_queue", "msg_id")
+
+    def __init__(
+        self,
+        msg_id: Hashable,
+        queue: EventQueue,
+        detach: Callable[[Subscription], None],
+    ) -> None:
+        self.msg_id = msg_id
+        self._queue = queue
+        self._detach = detach
+
+    @property
+    def queue(self) -> EventQueue:
+        """The subscription's event queue (the supervisor pushes into it)."""
+        return self._queue
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop receiving events; anything queued is dropped."""
+        self._detach(self)
+        self._queue.discard()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> SupervisorEvent:
+        try:
+            return await self._queue.get()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    async def receive(self) -> SupervisorEvent:
+        """The next event; raises ``trio.EndOfChannel`` after the terminal event."""
+        return await self._queue.get()

@@ -1,0 +1,242 @@
+"""Backpressure: bounded mailboxes and fan-in, overflow policies, control bypassing data."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from jsonvisor.supervisor import (
+    Cancelled,
+    Completed,
+    Failed,
+    MailboxFull,
+    MessageEvent,
+    open_supervisor,
+)
+from test_supervisor_support import Collector, tasks_living
+
+ARRAY_ITEM = "1, "  # every item of an array completes a value: one event per chunk
+
+
+async def test_a_blocked_consumer_stops_producers_at_the_bound(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    mailbox_size, events_buffer = 4, 8
+    sent = 0
+    async with open_supervisor(mailbox_size=mailbox_size, events_buffer=events_buffer) as sup:
+
+        async def producer() -> None:
+            nonlocal sent
+            await sup.send("m", "[")
+            for _ in range(1000):
+                await sup.send("m", ARRAY_ITEM)
+                sent += 1
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(producer)
+            with pytest.warns(RuntimeWarning, match="events.. was never called"):
+                await trio.sleep(2)  # a parser has waited on the unread fan-in for 1 s
+            # Nobody reads events(): the parser waits for room in the fan-in, its mailbox
+            # fills up, and the producer waits in send().
+            stats = sup.stats()
+            assert stats.queued_chunks == mailbox_size
+            fan_in = sup._fan_in
+            assert fan_in is not None
+            # The fan-in holds at most its bound plus one parse step's events.
+            assert events_buffer <= len(fan_in) <= events_buffer + mailbox_size + 1
+            blocked_at = sent
+            assert blocked_at < 1000
+            await trio.testing.wait_all_tasks_blocked()
+            assert sent == blocked_at  # still stuck: no unbounded growth anywhere
+
+            # A consumer appears: everything flows again.
+            collector = Collector()
+            nursery.start_soon(collector.run, sup)
+            while sent < 1000:
+                await trio.sleep(0)
+            await sup.send("m", "1]")
+            await sup.end("m")
+            await collector.wait_finished(1)
+            nursery.cancel_scope.cancel()
+    [terminal] = collector.terminals["m"]
+    assert isinstance(terminal, Completed) and len(terminal.value) == 1001
+
+
+async def test_a_slow_subscriber_slows_only_its_message() -> None:
+    async with open_supervisor(mailbox_size=2, events_buffer=2, fan_in=False) as sup:
+        stuck = sup.subscribe("slow")
+        async with stuck:
+            await sup.send("slow", "[")
+            for _ in range(3):
+                await sup.send("slow", ARRAY_ITEM)
+            with pytest.raises(trio.WouldBlock):
+                for _ in range(100):
+                    sup.send_nowait("slow", ARRAY_ITEM)
+                    await trio.testing.wait_all_tasks_blocked()
+            # Another message is not affected.
+            await sup.send("fast", "[1, 2, 3]")
+            await sup.end("fast")
+            assert (await sup.result("fast")).value == [1, 2, 3]
+            first = await stuck.receive()
+            assert isinstance(first, MessageEvent)
+
+
+async def test_overflow_raise() -> None:
+    async with open_supervisor(mailbox_size=3, overflow="raise", fan_in=False) as sup:
+        for _ in range(3):
+            sup.send_nowait("m", " ")  # the parser task has not run yet
+        with pytest.raises(MailboxFull) as info:
+            sup.send_nowait("m", "[")
+        assert info.value.capacity == 3 and info.value.msg_id == "m"
+        with pytest.raises(MailboxFull):
+            await sup.send("m", "[")
+        await trio.testing.wait_all_tasks_blocked()
+        await sup.send("m", "[]")  # room again
+        await sup.end("m")
+        assert (await sup.result("m")).value == []
+
+
+async def test_overflow_drop_fails_the_message_and_dead_letters_the_rest() -> None:
+    async with open_supervisor(mailbox_size=2, overflow="drop") as sup:
+        collector = Collector()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(collector.run, sup)
+            sup.send_nowait("m", "[1, ")
+            sup.send_nowait("m", "2, ")
+            sup.send_nowait("m", "3, ")  # dropped: the message cannot be whole any more
+            sup.send_nowait("m", "4]")  # after the drop
+            with pytest.raises(MailboxFull):
+                await sup.result("m")
+            await collector.wait_finished(1)
+            nursery.cancel_scope.cancel()
+    [terminal] = collector.terminals["m"]
+    assert isinstance(terminal, Failed) and isinstance(terminal.error, MailboxFull)
+    assert sup.dead_letters.by_reason() == {"overflow": 1, "ended": 1, "unread": 2}
+
+
+async def test_send_nowait_would_block_when_full() -> None:
+    async with open_supervisor(mailbox_size=2, fan_in=False) as sup:
+        sup.send_nowait("m", "[")
+        sup.send_nowait("m", "1")
+        with pytest.raises(trio.WouldBlock):
+            sup.send_nowait("m", ",2]")
+        assert sup.stats().chunks_in == 2 and sup.stats().dead_letters == 0
+        sup.end_nowait("m")
+        assert (await sup.result("m")).value == [1]
+
+
+async def test_end_never_waits_behind_a_full_mailbox() -> None:
+    async with open_supervisor(mailbox_size=2, events_buffer=1) as sup:
+        # Nobody reads events(): the parser is stuck and the mailbox full.
+        await sup.send("m", "[")
+        await trio.testing.wait_all_tasks_blocked()
+        while True:
+            try:
+                sup.send_nowait("m", ARRAY_ITEM)
+            except trio.WouldBlock:
+                break
+            await trio.testing.wait_all_tasks_blocked()
+        with trio.testing.assert_checkpoints():
+            await sup.end("m")  # returns at once, although the mailbox is full
+        assert sup.stats().queued_chunks == 2
+        # cancel() also bypasses the queue, and a producer blocked on the full mailbox
+        # is released: its chunk becomes a dead letter.
+        await sup.send("n", "[")
+        await trio.testing.wait_all_tasks_blocked()
+        async with trio.open_nursery() as nursery:
+
+            async def blocked_producer() -> None:
+                while sup.is_open("n"):
+                    await sup.send("n", ARRAY_ITEM)
+
+            nursery.start_soon(blocked_producer)
+            await trio.testing.wait_all_tasks_blocked()
+            assert sup._mailboxes["n"].senders_waiting == 1
+            assert sup.cancel("n")
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+        assert "n" not in sup._mailboxes
+        assert sup.dead_letters.by_reason()["unread"] >= 2
+        assert sup.dead_letters.by_reason()["finished"] >= 1
+
+
+async def test_burst_of_queued_chunks_costs_one_parse_step() -> None:
+    steps = []
+
+    class Recorder:
+        def __init__(self) -> None:
+            from jsonvisor.parsers import StreamingJsonParser
+
+            self.inner = StreamingJsonParser()
+
+        def feed(self, chunk: str) -> list[object]:
+            steps.append(chunk)
+            return self.inner.feed(chunk)  # type: ignore[return-value]
+
+        def finish(self) -> object:
+            return self.inner.finish()
+
+        def snapshot(self) -> object:
+            return self.inner.snapshot()
+
+    async with open_supervisor(lambda m: Recorder(), mailbox_size=64, fan_in=False) as sup:  # type: ignore[arg-type,return-value]
+        await sup.send_many([("m", c) for c in ["[", *([ARRAY_ITEM] * 50), "0]"]])
+        await sup.end("m")
+        assert len((await sup.result("m")).value) == 51
+    assert steps == ["[" + ARRAY_ITEM * 50 + "0]"]
+
+
+async def test_send_is_a_cancellation_point_even_when_it_does_not_wait() -> None:
+    async with open_supervisor(fan_in=False) as sup:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await sup.send("m", "[")  # raises Cancelled before sending
+        assert scope.cancelled_caught and not sup.is_open("m")
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await sup.send_many([("m", "[")])
+        assert not sup.is_open("m")
+
+
+async def test_consumers_and_producers_leave_no_tasks_after_cancellation() -> None:
+    before = tasks_living()
+    with trio.move_on_after(5):
+        async with open_supervisor(mailbox_size=1, events_buffer=1) as sup:
+            async with trio.open_nursery() as nursery:
+                for i in range(10):
+                    nursery.start_soon(sup.send, i, "[1, 2")
+                await trio.testing.wait_all_tasks_blocked()
+                nursery.cancel_scope.cancel()
+            collector = Collector()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(collector.run, sup)
+                await trio.testing.wait_all_tasks_blocked()
+                nursery.cancel_scope.cancel()
+    assert tasks_living() == before
+    assert sup.stats().messages_cancelled == 10
+    assert all(isinstance(e, (MessageEvent, Cancelled)) for e in collector.events)
+
+
+async def test_mailbox_bytes_bounds_big_chunks_too() -> None:
+    sent = 0
+    async with open_supervisor(
+        mailbox_size=1000, mailbox_bytes=1000, events_buffer=1, fan_in=False
+    ) as sup:
+        async with sup.subscribe("m") as stream:  # never read: the parser gets stuck
+            await sup.send("m", "[")
+
+            async def producer() -> None:
+                nonlocal sent
+                for _ in range(100):
+                    await sup.send("m", "1" * 299 + ",")
+                    sent += 1
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(producer)
+                await trio.testing.wait_all_tasks_blocked()
+                queued = sup._mailboxes["m"].queued
+                assert 0 < queued <= 1000 and sent < 100
+                assert sup.stats().queued_chunks == queued // 300
+                nursery.cancel_scope.cancel()
+            del stream

@@ -1,0 +1,90 @@
+"""Idle expiry and total ttl, driven by trio.testing.MockClock."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from jsonvisor.supervisor import Expired, MessageExpiredError, open_supervisor
+from test_supervisor_support import Collector
+
+
+async def test_idle_message_expires(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_supervisor(idle_timeout=10) as sup:
+        collector = Collector()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(collector.run, sup)
+            start = trio.current_time()
+            await sup.send("m", '{"a": ')
+            await trio.sleep(9)
+            assert sup.is_open("m")
+            await sup.send("m", "1")  # a chunk restarts the idle timer
+            await trio.sleep(9.5)
+            assert sup.is_open("m")
+            with pytest.raises(MessageExpiredError) as info:
+                await sup.result("m")
+            assert info.value.reason == "idle"
+            assert trio.current_time() - start == pytest.approx(19.0)  # 10 s after the last chunk
+            await sup.send("m", "}")  # too late: a dead letter, not a new message
+            await collector.wait_finished(1)
+            nursery.cancel_scope.cancel()
+    assert collector.terminals["m"] == [Expired("m", "idle")]
+    assert sup.stats().messages_expired == 1
+    assert sup.dead_letters.by_reason() == {"finished": 1}
+
+
+async def test_busy_message_does_not_expire_while_chunks_keep_coming(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_supervisor(idle_timeout=1.0, fan_in=False) as sup:
+        await sup.send("m", "[")
+        for _ in range(100):
+            await trio.sleep(0.9)
+            await sup.send("m", "1, ")
+        await sup.send("m", "1]")
+        await sup.end("m")
+        assert len((await sup.result("m")).value) == 101
+
+
+async def test_ttl_bounds_a_message_that_never_goes_idle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_supervisor(idle_timeout=1.0, ttl=5.0, fan_in=False) as sup:
+        start = trio.current_time()
+        await sup.send("m", "[")
+        while sup.is_open("m"):
+            await trio.sleep(0.5)
+            await sup.send("m", "1, ")
+        with pytest.raises(MessageExpiredError) as info:
+            await sup.result("m")
+        assert info.value.reason == "ttl"
+        assert 5.0 <= trio.current_time() - start <= 5.5
+        assert sup.stats().messages_expired == 1
+
+
+async def test_ttl_interrupts_a_parser_waiting_for_room(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Nobody reads the fan-in: the parser task is blocked on it, and ttl still applies.
+    async with open_supervisor(ttl=3.0, events_buffer=1) as sup:
+        await sup.send("m", "[1, 2, 3, 4, 5, 6")
+        await trio.sleep(2)
+        assert sup.is_open("m")
+        await trio.sleep(2)
+        assert not sup.is_open("m")
+        with pytest.raises(MessageExpiredError):
+            await sup.result("m")
+
+
+async def test_expiry_is_per_message(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_supervisor(idle_timeout=2.0, fan_in=False) as sup:
+        await sup.send("quiet", "[")
+        await sup.send("chatty", "[")
+        for _ in range(5):
+            await trio.sleep(1)
+            await sup.send("chatty", "0, ")
+        assert not sup.is_open("quiet") and sup.is_open("chatty")
+        await sup.send("chatty", "0]")
+        await sup.end("chatty")
+        assert (await sup.result("chatty")).value == [0] * 6
