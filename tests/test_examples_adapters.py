@@ -52,13 +52,13 @@ def test_demo_runs_every_recording() -> None:
 
 
 def test_adapters_doc_python_blocks_run() -> None:
-    doc = DEMO.parents[1] / "ADAPTERS.md"
-    if not doc.exists():  # once pasted into README.md, test_readme.py covers the blocks
-        return
-    blocks = re.findall(r"```python\n(.*?)\n```\n", doc.read_text(encoding="utf-8"), re.S)
+    readme = (DEMO.parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Provider stream adapters")
+    section = readme[start : readme.index("\n## ", start + 3)]
+    blocks = re.findall(r"```python\n(.*?)\n```\n", section, re.S)
     ran = 0
     for i, code in enumerate(blocks):
-        compiled = compile(code, f"ADAPTERS.md block {i}", "exec", flags=ASYNC_OK)
+        compiled = compile(code, f"README adapters block {i}", "exec", flags=ASYNC_OK)
         if "await " in code:
             continue  # fragments of async functions: compiled, not run
         out = io.StringIO()

@@ -9,7 +9,7 @@ from the root's copy of their input (or end with ``Failed(WorkerLost)``).
 
 Needs the optional ``actors`` extra: tractor 0.1.0a5 (AGPL-3.0), which runs on trio
 0.23.x only.  Importing this package does not import tractor; ``open_cluster`` does.
-See CLUSTER.md.
+See the README's cluster section.
 """
 
 from __future__ import annotations
