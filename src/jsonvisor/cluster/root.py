@@ -1,7 +1,8 @@
 """The root supervisor: shards message IDs over worker actors, keeps input for replays.
 
 :func:`open_cluster` has the interface of :func:`jsonvisor.supervisor.open_supervisor`;
-see the README's cluster section for the design.  In short: each message ID maps to a worker *slot* by a
+see the README's cluster section for the design.  In short: each message ID maps to a
+worker *slot* by a
 stable hash; chunks are coalesced per message and sent to the slot's worker in batches
 (many IDs per IPC message); the worker runs an ordinary supervisor and sends back batches
 of its events.  The root keeps each live message's input (up to ``replay_bytes``) so that
