@@ -2,9 +2,9 @@
 
 :func:`open_cluster` has the interface of :func:`jsonvisor.supervisor.open_supervisor`;
 see the README's cluster section for the design.  In short: each message ID maps to a
-worker *slot* by a
-stable hash; chunks are coalesced per message and sent to the slot's worker in batches
-(many IDs per IPC message); the worker runs an ordinary supervisor and sends back batches
+worker *slot* by a stable hash; chunks are coalesced per message and sent to the slot's
+worker in batches (many IDs per IPC message); the worker runs an ordinary supervisor and
+sends back batches
 of its events.  The root keeps each live message's input (up to ``replay_bytes``) so that
 when a worker dies or stops answering, a replacement takes its slot and the input is
 replayed; a message that cannot be replayed ends with ``Failed(WorkerLost)``.
