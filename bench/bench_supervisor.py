@@ -117,7 +117,8 @@ async def bench_fan_in(quick: bool) -> None:
     n = 200 if quick else 1000
     order, n = fan_in_workload(n, 10_000)
     total = len(order)
-    bare = await bare_channel_rate(100_000 if quick else 300_000)
+    # The best of three: the most demanding reference for the 70% target.
+    bare = max([await bare_channel_rate(100_000 if quick else 200_000) for _ in range(3)])
 
     async def one_send_per_chunk(sup: Any) -> None:
         send = sup.send
@@ -133,11 +134,12 @@ async def bench_fan_in(quick: bool) -> None:
 
         return produce
 
-    rows = [["bare memory channel (await send per item)", f"{bare:,.0f}", "", "", ""]]
+    rows = [["bare memory channel (await send per item, best of 3)", f"{bare:,.0f}", "", "", ""]]
     runs = [
         ("await sup.send() per chunk, defaults", one_send_per_chunk, {}),
         ("send_many, 64 rounds per call, defaults", batched(64), {}),
-        ("send_many, 256 rounds per call, mailbox_size=256", batched(256), {"mailbox_size": 256}),
+        ("send_many, 256 rounds per call, defaults", batched(256), {}),
+        ("send_many, 64 rounds per call, mailbox_size=64", batched(64), {"mailbox_size": 64}),
     ]
     rates = {}
     for label, produce, options in runs:
@@ -160,7 +162,7 @@ async def bench_fan_in(quick: bool) -> None:
     best = max(rates[runs[1][0]], rates[runs[2][0]])
     target(
         "batched (send_many) >= 500 000 chunks/s",
-        f"{rates[runs[1][0]]:,.0f}/s (defaults), {rates[runs[2][0]]:,.0f}/s (mailbox 256)",
+        f"{rates[runs[1][0]]:,.0f}/s (64 rounds), {rates[runs[2][0]]:,.0f}/s (256 rounds)",
         best >= 500_000,
     )
 

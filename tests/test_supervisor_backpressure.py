@@ -240,3 +240,19 @@ async def test_mailbox_bytes_bounds_big_chunks_too() -> None:
                 assert sup.stats().queued_chunks == queued // 300
                 nursery.cancel_scope.cancel()
             del stream
+
+
+async def test_cancel_reaches_a_parser_waiting_on_a_slow_subscriber() -> None:
+    async with open_supervisor(events_buffer=1, fan_in=False) as sup:
+        async with sup.subscribe("m") as stream:
+            await sup.send("m", "[1, 2, 3, 4")  # one step's events overshoot the bound
+            await trio.testing.wait_all_tasks_blocked()
+            await sup.send("m", ", 5, 6")  # the next step waits for room
+            await trio.testing.wait_all_tasks_blocked()
+            msg = sup._mailboxes["m"].owner
+            assert msg.blocked_on is stream.queue  # type: ignore[attr-defined]
+            assert sup.cancel("m")
+            await trio.testing.wait_all_tasks_blocked()
+            assert not sup.is_open("m")
+            seen = [event async for event in stream]
+        assert isinstance(seen[-1], Cancelled) and seen[-1].reason == "cancelled"

@@ -9,7 +9,6 @@ import tracemalloc
 from collections import Counter
 from typing import Any
 
-import pytest
 import trio
 import trio.testing
 

@@ -88,3 +88,17 @@ async def test_expiry_is_per_message(autojump_clock: trio.testing.MockClock) -> 
         await sup.send("chatty", "0]")
         await sup.end("chatty")
         assert (await sup.result("chatty")).value == [0] * 6
+
+
+async def test_idle_timers_stay_bounded_over_many_waits(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_supervisor(idle_timeout=100.0, ttl=1000.0, fan_in=False) as sup:
+        await sup.send("m", "[")
+        for _ in range(2_000):  # every chunk is one more idle wait, so one more timer
+            await sup.send("m", "1, ")
+            await trio.testing.wait_all_tasks_blocked()
+        assert len(sup._timers) <= 2 * 1 + 64 + 1  # stale timers are dropped as they pile up
+        await sup.send("m", "1]")
+        await sup.end("m")
+        assert len((await sup.result("m")).value) == 2_001

@@ -120,9 +120,7 @@ class Mailbox:
     def full(self) -> bool:
         """True when :meth:`put_nowait` would refuse any chunk."""
         limit = self.max_queued
-        return len(self.chunks) >= self.capacity or (
-            limit is not None and self.queued >= limit
-        )
+        return len(self.chunks) >= self.capacity or (limit is not None and self.queued >= limit)
 
     def fits(self, size: int) -> bool:
         """True when :meth:`put_nowait` would take a chunk of length ``size``."""

@@ -92,6 +92,7 @@ _checkpoint = trio.lowlevel.checkpoint
 _checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
 _cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
 _OVERFLOW_POLICIES = ("block", "raise", "drop")
+_EMIT_BATCH = 4096  # events delivered in one step at most
 _UNREAD_FAN_IN_WARNING = 1.0  # seconds a parser waits on a never-read fan-in before a warning
 _OFFLOAD_MODES = ("inline", "thread", "process")
 
@@ -278,8 +279,8 @@ class Supervisor:
 
         When the mailbox is full, the overflow policy applies: ``"block"`` waits for room
         (this is the backpressure: a producer can never be more than ``mailbox_size``
-        chunks ahead of a message's parser).  A chunk for a message that has ended or
-        finished becomes a dead letter.
+        chunks, or ``mailbox_bytes``, ahead of a message's parser).  A chunk for a
+        message that has ended or finished becomes a dead letter.
 
         Always a cancellation point; a schedule point when it waits, and otherwise once
         ``SCHEDULE_INTERVAL`` (5 ms) has passed since the last one: a trip through the
@@ -737,39 +738,48 @@ class Supervisor:
 
     async def _feed_offloaded(self, msg: _Message, data: Chunk) -> None:
         self._offloaded += 1
-        if self._offload == "thread":
-            start = 0
-            while start < len(data):
-                msg.busy = True
-                try:
-                    with gc_deferred(self._defer_gc), trio.CancelScope() as scope:
-                        msg.blocked_on = scope
-                        events, end, nbytes, error = await run_in_thread(
-                            msg.parser, data, start, self._slice_size
-                        )
-                finally:
-                    msg.busy = False
-                    msg.blocked_on = None
-                if scope.cancelled_caught or msg.abort_with is not None:
-                    raise _Aborted
-                if end > start:
-                    self._bytes_in += nbytes
-                    self._retain_slice(msg, data, start, end, nbytes)
-                    start = end
-                if events:
-                    await self._emit(msg, events)
-                if error is None:
-                    continue
-                if isinstance(error, JsonStreamError):
-                    self._errors += 1
-                    raise _MessageFailed(error)
-                await self._restart(msg, error)
-            return
+        # Garbage collection stays deferred until the events are delivered too: building
+        # them allocates as much as parsing.
+        with gc_deferred(self._defer_gc):
+            if self._offload == "thread":
+                await self._feed_in_thread(msg, data)
+            else:
+                await self._feed_in_process(msg, data)
+
+    async def _feed_in_thread(self, msg: _Message, data: Chunk) -> None:
+        start = 0
+        while start < len(data):
+            msg.busy = True
+            try:
+                with trio.CancelScope() as scope:
+                    msg.blocked_on = scope
+                    events, end, nbytes, error = await run_in_thread(
+                        msg.parser, data, start, self._slice_size
+                    )
+            finally:
+                msg.busy = False
+                msg.blocked_on = None
+            if scope.cancelled_caught or msg.abort_with is not None:
+                raise _Aborted
+            if end > start:
+                self._bytes_in += nbytes
+                self._retain_slice(msg, data, start, end, nbytes)
+                start = end
+            if events:
+                await self._emit(msg, events)
+            if error is None:
+                continue
+            if isinstance(error, JsonStreamError):
+                self._errors += 1
+                raise _MessageFailed(error)
+            await self._restart(msg, error)
+
+    async def _feed_in_process(self, msg: _Message, data: Chunk) -> None:
         while True:
             msg.busy = True
             scope = trio.CancelScope()
             try:
-                with gc_deferred(self._defer_gc), scope:
+                with scope:
                     msg.blocked_on = scope
                     parser, events, nbytes, error = await run_in_process(
                         feed_in_process, msg.parser, data
@@ -797,7 +807,7 @@ class Supervisor:
             if isinstance(error, JsonStreamError):
                 self._errors += 1
                 raise _MessageFailed(error)
-            await self._restart(msg, error)  # type: ignore[arg-type]
+            await self._restart(msg, error)
 
     def _retain_slice(self, msg: _Message, data: Chunk, start: int, end: int, nbytes: int) -> None:
         """:meth:`_retain` of ``data[start:end]``, without copying it if it will not be kept."""
@@ -929,9 +939,21 @@ class Supervisor:
     # ================================================================== delivery
 
     async def _emit(self, msg: _Message, events: list[Event]) -> None:
+        """Deliver a parse step's events, tagged with the message ID.
+
+        Thousands of events at once (a large input fed off the loop) are delivered in
+        batches with a checkpoint between them, so this step stays short too.
+        """
         msg_id = msg.msg_id
         new = tuple.__new__
-        await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in events])
+        if len(events) <= _EMIT_BATCH:
+            await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in events])
+            return
+        for i in range(0, len(events), _EMIT_BATCH):
+            if i:
+                await self._pause(msg)
+            batch = events[i : i + _EMIT_BATCH]
+            await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in batch])
 
     async def _publish(self, msg: _Message, events: list[SupervisorEvent]) -> None:
         self._events_out += len(events)
@@ -1012,6 +1034,13 @@ class Supervisor:
     def _begin_close(self) -> None:
         """Refuse new input and cancel every open message (``Cancelled("shutdown")``)."""
         self._closed = True
+        for mailbox in self._mailboxes.values():
+            msg: _Message = mailbox.owner  # type: ignore[assignment]
+            if msg.abort_with is None:
+                # A task about to finish its message must not complete it now; blocked
+                # tasks are woken by the cancellation below.
+                msg.abort_with = Outcome(Cancelled(msg.msg_id, "shutdown"), None)
+            mailbox.ended = True  # so send() takes the slow path, which raises
         self._nursery.cancel_scope.cancel()
 
     def _end_close(self) -> None:

@@ -115,9 +115,9 @@ and the error that stopped it (None if it fed everything)."""
 
 def utf8_len(data: Chunk) -> int:
     """Length of ``data`` in UTF-8 bytes (``len`` for bytes and ASCII text)."""
-    if data.__class__ is bytes or data.isascii():  # type: ignore[union-attr]
+    if isinstance(data, bytes) or data.isascii():
         return len(data)
-    return len(data.encode("utf-8", "surrogatepass"))  # type: ignore[union-attr]
+    return len(data.encode("utf-8", "surrogatepass"))
 
 
 def feed_slices(
@@ -154,21 +154,11 @@ def _between_in_thread() -> None:
     young_collection()
 
 
-def _thread_kwargs() -> dict[str, bool]:
-    params = inspect.signature(trio.to_thread.run_sync).parameters
-    if "abandon_on_cancel" in params:  # trio >= 0.23
-        return {"abandon_on_cancel": True}
-    return {"cancellable": True}  # pragma: no cover - older trio
-
-
-_THREAD_KWARGS = _thread_kwargs()
-
-
 async def run_in_thread(parser: Any, data: Chunk, start: int, size: int) -> FeedOutcome:
     """:func:`feed_slices` in a worker thread; cancellable (the thread stops at the next
-    slice boundary, its results are discarded)."""
+    slice boundary, its results are discarded).  ``abandon_on_cancel`` is trio >= 0.23."""
     return await trio.to_thread.run_sync(
-        feed_slices, parser, data, start, size, _between_in_thread, **_THREAD_KWARGS
+        feed_slices, parser, data, start, size, _between_in_thread, abandon_on_cancel=True
     )
 
 

@@ -21,8 +21,8 @@ class SupervisorStats:
         messages_cancelled: messages that ended with ``Cancelled``.
         chunks_in: chunks accepted into mailboxes.  A chunk still queued when its message
             finished is counted here and in ``dead_letters``.
-        bytes_in: UTF-8 bytes of the accepted chunks that parsers have taken so far, plus
-            those of chunks that became dead letters after being accepted.
+        bytes_in: UTF-8 bytes fed to parsers so far (a large input is counted slice by
+            slice as it is fed), plus those of accepted chunks that became dead letters.
         events_out: events delivered (every ``MessageEvent``, ``Restarted`` and terminal
             event, counted once whatever the number of consumers).
         restarts: parser restarts.
