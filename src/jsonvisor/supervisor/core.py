@@ -686,11 +686,19 @@ class Supervisor:
             else:
                 await self._feed_sliced(msg, data)
             return
+        await self._feed_piece(msg, data)
+
+    async def _feed_piece(self, msg: _Message, piece: Chunk) -> None:
+        """Feed one piece to the message's parser, then keep it and emit its events.
+
+        Bad input fails the message (never retried); any other exception is a parser bug:
+        the parser is restarted (replaying what was kept) and the piece fed again.
+        """
         while True:
             parser = msg.parser
             assert parser is not None
             try:
-                events = parser.feed(data)
+                events = parser.feed(piece)
             except JsonStreamError as exc:
                 self._errors += 1
                 raise _MessageFailed(exc) from None
@@ -698,9 +706,9 @@ class Supervisor:
                 await self._restart(msg, exc)
                 continue
             break
-        nbytes = utf8_len(data)
+        nbytes = utf8_len(piece)
         self._bytes_in += nbytes
-        self._retain(msg, data, nbytes)
+        self._retain(msg, piece, nbytes)
         if events:
             await self._emit(msg, events)
 
@@ -715,22 +723,7 @@ class Supervisor:
         start = 0
         with gc_deferred(self._defer_gc):
             while start < end:
-                piece = data[start : start + size]
-                parser = msg.parser
-                assert parser is not None
-                try:
-                    events = parser.feed(piece)
-                except JsonStreamError as exc:
-                    self._errors += 1
-                    raise _MessageFailed(exc) from None
-                except Exception as exc:
-                    await self._restart(msg, exc)
-                    continue
-                nbytes = utf8_len(piece)
-                self._bytes_in += nbytes
-                self._retain(msg, piece, nbytes)
-                if events:
-                    await self._emit(msg, events)
+                await self._feed_piece(msg, data[start : start + size])
                 start += size
                 if start < end:
                     young_collection()
