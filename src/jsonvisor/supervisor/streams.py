@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from types import TracebackType
+from typing import TypeVar
 
 import outcome
 import trio
@@ -168,19 +169,18 @@ class EventQueue:
         return event
 
 
-class EventStream:
-    """The fan-in of every message's events (``Supervisor.events()``).
+_R = TypeVar("_R", bound="_QueueReader")
 
-    An async iterator; each event goes to exactly one reader if several iterate the
-    stream at once.  It ends after the supervisor has closed and every event has been read.
-    """
+
+class _QueueReader:
+    """Reading events from an :class:`EventQueue`: ``receive()`` and ``async for``."""
 
     __slots__ = ("_queue",)
 
     def __init__(self, queue: EventQueue) -> None:
         self._queue = queue
 
-    def __aiter__(self) -> EventStream:
+    def __aiter__(self: _R) -> _R:
         return self
 
     async def __anext__(self) -> SupervisorEvent:
@@ -190,11 +190,21 @@ class EventStream:
             raise StopAsyncIteration from None
 
     async def receive(self) -> SupervisorEvent:
-        """The next event; raises ``trio.EndOfChannel`` when the stream has ended."""
+        """The next event; raises ``trio.EndOfChannel`` once the stream has ended."""
         return await self._queue.get()
 
 
-class Subscription:
+class EventStream(_QueueReader):
+    """The fan-in of every message's events (``Supervisor.events()``).
+
+    An async iterator; each event goes to exactly one reader if several iterate the
+    stream at once.  It ends after the supervisor has closed and every event has been read.
+    """
+
+    __slots__ = ()
+
+
+class Subscription(_QueueReader):
     """One message's events (``Supervisor.subscribe()``): an async context manager that
     is an async iterator.
 
@@ -203,7 +213,7 @@ class Subscription:
     the others.
     """
 
-    __slots__ = ("_detach", "_queue", "msg_id")
+    __slots__ = ("_detach", "msg_id")
 
     def __init__(
         self,
@@ -211,8 +221,8 @@ class Subscription:
         queue: EventQueue,
         detach: Callable[[Subscription], None],
     ) -> None:
+        super().__init__(queue)
         self.msg_id = msg_id
-        self._queue = queue
         self._detach = detach
 
     @property
@@ -235,16 +245,3 @@ class Subscription:
         """Stop receiving events; anything queued is dropped."""
         self._detach(self)
         self._queue.discard()
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> SupervisorEvent:
-        try:
-            return await self._queue.get()
-        except trio.EndOfChannel:
-            raise StopAsyncIteration from None
-
-    async def receive(self) -> SupervisorEvent:
-        """The next event; raises ``trio.EndOfChannel`` after the terminal event."""
-        return await self._queue.get()
