@@ -11,6 +11,7 @@ the exact token-by-token parser (which then reports the precise error).
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -171,6 +172,13 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
     Raises :class:`NotFast` when the text is not strictly valid JSON, nests deeper than
     ``max_depth`` containers, or holds a digit run longer than ``max_number_length``.
     """
+    if _validate is not None:
+        if not _validate(text, max_depth, max_number_length):
+            raise NotFast("not strict JSON")
+        try:
+            return ujson.loads(text)
+        except Exception as exc:  # JSONDecodeError, ValueError (digit limit), ...
+            raise NotFast(str(exc)) from None
     outside = _STRING.sub("", text) if '"' in text else text
     if '"' in outside:
         raise NotFast("unterminated string")
@@ -201,6 +209,20 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         return ujson.loads(text)
     except Exception as exc:  # JSONDecodeError, ValueError (digit limit), ...
         raise NotFast(str(exc)) from None
+
+
+def _load_validate() -> Any:
+    """The C validator (see ``_speedups.c``), or None to use the regex checks above."""
+    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from ._speedups import validate
+    except ImportError:
+        return None
+    return validate
+
+
+_validate = _load_validate()
 
 
 def _check_depth(skeleton: bytes, max_depth: int) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import codecs
 import math
+import os
 import re
+import sys
 from collections import deque
+from types import MemberDescriptorType
 from typing import Any
 
 from .errors import JsonStreamError
@@ -29,7 +32,7 @@ from .fastpath import NotFast, scan_members, scan_value_end, strict_loads
 from .options import KeyTransform, Tolerances, key_transformer
 from .result import ParseResult, Repair, format_path
 
-__all__ = ["StreamingJsonParser"]
+__all__ = ["SPEEDUPS", "PurePythonParser", "StreamingJsonParser"]
 
 # What the innermost context expects next.
 _VALUE = 0  # a value: at the top, after ':' or after ',' in an array
@@ -104,7 +107,7 @@ def _number(tok: str, m: re.Match[str]) -> int | float:
     return float(tok)
 
 
-class StreamingJsonParser:
+class _Parser:
     """Incremental JSON parser: feed chunks split anywhere, read events and partial values.
 
     Args:
@@ -178,10 +181,11 @@ class StreamingJsonParser:
         self.multiple_values = multiple_values
         self.partial_strings = partial_strings
         self.hold_numbers = hold_numbers
-        self.max_bytes = max_bytes
-        self.max_depth = max_depth
-        self.max_number_length = max_number_length
-        self.bulk_threshold = max(int(bulk_threshold), 2)
+        # (clamped to what the C half stores; no input can reach sys.maxsize anyway)
+        self.max_bytes = min(max_bytes, sys.maxsize)
+        self.max_depth = min(max_depth, sys.maxsize)
+        self.max_number_length = min(max_number_length, sys.maxsize)
+        self.bulk_threshold = min(max(int(bulk_threshold), 2), sys.maxsize)
         self.lenient = lenient
         self.tolerances = Tolerances.resolve(
             lenient,
@@ -221,7 +225,15 @@ class StreamingJsonParser:
         self._comments = tol.comments
         self._extract = tol.extract
         # snapshot() may show the open string directly (no candidate held back).
-        self._show_strings = partial_strings and not tol.extract
+        self._show_strings = bool(partial_strings and not tol.extract)
+        # The C half (see _speedups.c) takes whole chunks only in the plain strict mode.
+        self._c_ok = bool(
+            not multiple_values
+            and self._plain_keys
+            and not self._lax
+            and not self._extract
+            and not self._comments
+        )
         self._warnings: list[Any] = []
         self._started: set[Path] = set()
         self._completed: set[Path] = set()
@@ -286,7 +298,7 @@ class StreamingJsonParser:
 
     # ------------------------------------------------------------------ public API
 
-    def feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+    def _feed_py(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         """Consume the next piece of input; return the events it caused.
 
         ``chunk`` may be ``str`` or UTF-8 ``bytes`` split anywhere, even inside a
@@ -332,7 +344,7 @@ class StreamingJsonParser:
         )
         return events
 
-    def snapshot(self) -> Any:
+    def _snapshot_py(self) -> Any:
         """The partial value so far (None before a value starts).
 
         This is the live value the parser builds in place: later input only grows its
@@ -1540,6 +1552,16 @@ class StreamingJsonParser:
             )
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in _CORE_FIELDS:  # the fields the C half keeps outside __dict__
+            state[name] = getattr(self, name)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
     def __repr__(self) -> str:
         return (
             f"<StreamingJsonParser documents={self._documents} depth={len(self._stack)} "
@@ -1561,3 +1583,50 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+def _load_speedups() -> Any:
+    """The C accelerator, or None (not built, or JSONVISOR_PURE=1 in the environment)."""
+    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup(ValueStarted, StringGrew, ValueCompleted)
+    return _speedups
+
+
+_speedups = _load_speedups()
+#: True when the C accelerator is in use (same behaviour, faster ``feed``/``snapshot``).
+SPEEDUPS = _speedups is not None
+# The attributes the C half stores in its own fields rather than in ``__dict__``.
+_CORE_FIELDS: tuple[str, ...] = (
+    tuple(k for k, v in vars(_speedups.Core).items() if isinstance(v, MemberDescriptorType))
+    if _speedups is not None
+    else ()
+)
+
+
+class PurePythonParser(_Parser):
+    """:class:`StreamingJsonParser` without the C accelerator (same behaviour, slower).
+
+    ``StreamingJsonParser`` is this class when the accelerator is not built or
+    ``JSONVISOR_PURE=1`` is set.
+    """
+
+    feed = _Parser._feed_py
+    snapshot = _Parser._snapshot_py
+
+
+if _speedups is not None:
+
+    class StreamingJsonParser(_speedups.Core, _Parser):  # type: ignore[misc]
+        __doc__ = _Parser.__doc__
+
+else:
+
+    class StreamingJsonParser(_Parser):  # type: ignore[no-redef]
+        __doc__ = _Parser.__doc__
+        feed = _Parser._feed_py
+        snapshot = _Parser._snapshot_py

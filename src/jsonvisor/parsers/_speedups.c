@@ -1,0 +1,1127 @@
+/* Optional C accelerator for jsonvisor.parsers (built when a compiler is available).
+ *
+ * Two things, both exact equivalents of pure-Python code in this package:
+ *
+ * - validate(text, max_depth, max_number_length): is ``text`` exactly one strictly valid
+ *   RFC 8259 value (surrounded by JSON whitespace), nested at most ``max_depth`` deep,
+ *   with no number longer than ``max_number_length``?  One pass, no allocation.  The
+ *   fast path then trusts ujson with it (fastpath.strict_loads).
+ *
+ * - Core: the base type of StreamingJsonParser.  It holds the parser's hot state as C
+ *   fields (exposed to the Python half as the same attribute names) and implements
+ *   feed() and snapshot() for the strict, single-value configuration.  It only handles
+ *   the common tokens; at anything else (an error, a document boundary, a slice long
+ *   enough for the bulk path, a limit) it stops at a token boundary with the state
+ *   consistent and lets the Python parser (_run) continue from there, so errors and
+ *   rare cases have one implementation.  Any other configuration, or bytes input, goes
+ *   to the Python implementation whole (_feed_py / _snapshot_py).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdlib.h>
+
+/* What the innermost context expects next (mirrors streaming.py). */
+enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_COMMA_OR_CLOSE, ST_END };
+enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
+
+static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
+static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY;
+static PyObject *S_FEED_PY, *S_SNAPSHOT_PY, *S_RUN;
+
+/* ------------------------------------------------------------------ validate */
+
+#define VKIND 1
+#define VCHAR Py_UCS1
+#define VNAME validate_ucs1
+#include "_validate.h"
+#define VKIND 2
+#define VCHAR Py_UCS2
+#define VNAME validate_ucs2
+#include "_validate.h"
+#define VKIND 4
+#define VCHAR Py_UCS4
+#define VNAME validate_ucs4
+#include "_validate.h"
+
+static PyObject *
+py_validate(PyObject *mod, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t max_depth, max_number_length;
+    if (!PyArg_ParseTuple(args, "Unn:validate", &text, &max_depth, &max_number_length))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const void *data = PyUnicode_DATA(text);
+    int ok;
+    char small[256];
+    char *stack = small;
+    if (max_depth + 1 > (Py_ssize_t)sizeof(small)) {
+        stack = PyMem_Malloc((size_t)max_depth + 1);
+        if (stack == NULL)
+            return PyErr_NoMemory();
+    }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        ok = validate_ucs1(data, n, max_depth, max_number_length, stack);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        ok = validate_ucs2(data, n, max_depth, max_number_length, stack);
+        break;
+    default:
+        ok = validate_ucs4(data, n, max_depth, max_number_length, stack);
+        break;
+    }
+    if (stack != small)
+        PyMem_Free(stack);
+    return PyBool_FromLong(ok);
+}
+
+/* ------------------------------------------------------------------ Core */
+
+typedef struct {
+    PyObject_HEAD
+    int state, held_kind;
+    char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
+    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
+    Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
+    PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
+        *decoder;
+} Core;
+
+#define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
+#define MEMBER_BOOL(name, field) {name, T_BOOL, offsetof(Core, field), 0, NULL}
+#define MEMBER_SSIZE(name, field) {name, T_PYSSIZET, offsetof(Core, field), 0, NULL}
+#define MEMBER_OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
+
+static PyMemberDef core_members[] = {
+    MEMBER_INT("_state", state),
+    MEMBER_INT("_held_kind", held_kind),
+    MEMBER_BOOL("_in_string", in_string),
+    MEMBER_BOOL("_str_is_key", str_is_key),
+    MEMBER_BOOL("_announced", announced),
+    MEMBER_BOOL("_prov", prov),
+    MEMBER_BOOL("_hot", hot),
+    MEMBER_BOOL("_c_ok", c_ok),
+    MEMBER_BOOL("_show_strings", show_strings),
+    MEMBER_SSIZE("_hi", hi),
+    MEMBER_SSIZE("_used", used),
+    MEMBER_SSIZE("_consumed", consumed),
+    MEMBER_SSIZE("_line", line),
+    MEMBER_SSIZE("_col", col),
+    MEMBER_SSIZE("_grew_from", grew_from),
+    MEMBER_SSIZE("_bulk_block", bulk_block),
+    MEMBER_SSIZE("_doc_start", doc_start),
+    MEMBER_SSIZE("max_bytes", max_bytes),
+    MEMBER_SSIZE("max_depth", max_depth),
+    MEMBER_SSIZE("max_number_length", max_number_length),
+    MEMBER_SSIZE("bulk_threshold", bulk_threshold),
+    MEMBER_OBJ("_stack", stack),
+    MEMBER_OBJ("_prefixes", prefixes),
+    MEMBER_OBJ("_key", key),
+    MEMBER_OBJ("_pieces", pieces),
+    MEMBER_OBJ("_str_path", str_path),
+    MEMBER_OBJ("_held", held),
+    MEMBER_OBJ("_root", root),
+    MEMBER_OBJ("_error", error),
+    MEMBER_OBJ("_result", result),
+    MEMBER_OBJ("_decoder", decoder),
+    {NULL}
+};
+
+static int
+core_traverse(Core *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->stack);
+    Py_VISIT(self->prefixes);
+    Py_VISIT(self->key);
+    Py_VISIT(self->pieces);
+    Py_VISIT(self->str_path);
+    Py_VISIT(self->held);
+    Py_VISIT(self->root);
+    Py_VISIT(self->error);
+    Py_VISIT(self->result);
+    Py_VISIT(self->decoder);
+    return 0;
+}
+
+static int
+core_clear(Core *self)
+{
+    Py_CLEAR(self->stack);
+    Py_CLEAR(self->prefixes);
+    Py_CLEAR(self->key);
+    Py_CLEAR(self->pieces);
+    Py_CLEAR(self->str_path);
+    Py_CLEAR(self->held);
+    Py_CLEAR(self->root);
+    Py_CLEAR(self->error);
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->decoder);
+    return 0;
+}
+
+static void
+core_dealloc(Core *self)
+{
+    PyObject_GC_UnTrack(self);
+    core_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* An event: a 2-field NamedTuple instance built without calling its Python __new__. */
+static PyObject *
+event(PyObject *cls, PyObject *a, PyObject *b)
+{
+    PyTypeObject *tp = (PyTypeObject *)cls;
+    PyObject *t = tp->tp_alloc(tp, 2);
+    if (t == NULL)
+        return NULL;
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyTuple_SET_ITEM(t, 0, a);
+    PyTuple_SET_ITEM(t, 1, b);
+    return t;
+}
+
+static int
+emit(PyObject *events, PyObject *cls, PyObject *a, PyObject *b)
+{
+    PyObject *e = event(cls, a, b);
+    if (e == NULL)
+        return -1;
+    int r = PyList_Append(events, e);
+    Py_DECREF(e);
+    return r;
+}
+
+/* prefix + (item,) */
+static PyObject *
+path_plus(PyObject *prefix, PyObject *item)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(prefix);
+    PyObject *t = PyTuple_New(n + 1);
+    if (t == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(prefix, i);
+        Py_INCREF(x);
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    Py_INCREF(item);
+    PyTuple_SET_ITEM(t, n, item);
+    return t;
+}
+
+static PyObject *
+path_plus_index(PyObject *prefix, Py_ssize_t index)
+{
+    PyObject *i = PyLong_FromSsize_t(index);
+    if (i == NULL)
+        return NULL;
+    PyObject *t = path_plus(prefix, i);
+    Py_DECREF(i);
+    return t;
+}
+
+static inline PyObject *
+top_of(Core *self)
+{
+    return PyList_GET_ITEM(self->stack, PyList_GET_SIZE(self->stack) - 1);
+}
+
+static inline PyObject *
+top_prefix(Core *self)
+{
+    return PyList_GET_ITEM(self->prefixes, PyList_GET_SIZE(self->prefixes) - 1);
+}
+
+/* _child_path() with a non-empty stack. */
+static PyObject *
+child_path(Core *self)
+{
+    PyObject *top = top_of(self);
+    if (PyDict_CheckExact(top))
+        return path_plus(top_prefix(self), self->key);
+    Py_ssize_t n = PyList_GET_SIZE(top);
+    return path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
+}
+
+/* Store ``value`` at the current slot of the (non-empty) stack's top: _insert(). */
+static int
+insert(Core *self, PyObject *value)
+{
+    PyObject *top = top_of(self);
+    int r;
+    if (PyDict_CheckExact(top))
+        r = PyDict_SetItem(top, self->key, value);
+    else if (self->prov)
+        r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(value), value));
+    else
+        r = PyList_Append(top, value);
+    self->prov = 0;
+    return r;
+}
+
+/* _put() with a non-empty stack (and no schema). Steals nothing. */
+static int
+put(Core *self, PyObject *value, PyObject *events)
+{
+    PyObject *top = top_of(self);
+    PyObject *path;
+    int r;
+    if (PyDict_CheckExact(top)) {
+        path = path_plus(top_prefix(self), self->key);
+        if (path == NULL)
+            return -1;
+        r = PyDict_SetItem(top, self->key, value);
+    }
+    else {
+        Py_ssize_t n = PyList_GET_SIZE(top);
+        path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
+        if (path == NULL)
+            return -1;
+        if (self->prov)
+            r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
+        else
+            r = PyList_Append(top, value);
+    }
+    self->prov = 0;
+    if (r == 0)
+        r = emit(events, EV_COMPLETED, path, value);
+    Py_DECREF(path);
+    self->state = ST_COMMA_OR_CLOSE;
+    return r;
+}
+
+/* _close() for a container that is not the top-level value. */
+static int
+close_container(Core *self, PyObject *events)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self->stack);
+    PyObject *container = PyList_GET_ITEM(self->stack, n - 1);
+    PyObject *path = PyList_GET_ITEM(self->prefixes, n - 1);
+    Py_INCREF(container);
+    Py_INCREF(path);
+    int r = PyList_SetSlice(self->stack, n - 1, n, NULL);
+    if (r == 0)
+        r = PyList_SetSlice(self->prefixes, n - 1, n, NULL);
+    if (r == 0)
+        r = emit(events, EV_COMPLETED, path, container);
+    Py_DECREF(container);
+    Py_DECREF(path);
+    self->state = ST_COMMA_OR_CLOSE;
+    return r;
+}
+
+static int
+open_container(Core *self, int is_object, PyObject *events)
+{
+    PyObject *path = child_path(self);
+    if (path == NULL)
+        return -1;
+    PyObject *container = is_object ? PyDict_New() : PyList_New(0);
+    int r = -1;
+    if (container == NULL)
+        goto done;
+    if (insert(self, container) < 0 || PyList_Append(self->stack, container) < 0 ||
+        PyList_Append(self->prefixes, path) < 0)
+        goto done;
+    self->state = is_object ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
+    r = emit(events, EV_STARTED, path, is_object ? S_OBJECT : S_ARRAY);
+done:
+    Py_XDECREF(container);
+    Py_DECREF(path);
+    return r;
+}
+
+static int
+set_obj(PyObject **field, PyObject *value) /* steals ``value`` */
+{
+    if (value == NULL)
+        return -1;
+    PyObject *old = *field;
+    *field = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
+static int
+start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
+{
+    if (set_obj(&self->str_path, path) < 0 || set_obj(&self->pieces, PyList_New(0)) < 0)
+        return -1;
+    self->in_string = 1;
+    self->str_is_key = (char)is_key;
+    self->grew_from = 0;
+    self->announced = 0;
+    return 0;
+}
+
+static int
+hold(Core *self, PyObject *text, Py_ssize_t start, Py_ssize_t end, int kind)
+{
+    if (set_obj(&self->held, PyUnicode_Substring(text, start, end)) < 0)
+        return -1;
+    self->held_kind = kind;
+    return 0;
+}
+
+/* A number token's shape: 2 a whole number, 1 a valid prefix, 0 invalid.  *is_float set
+ * when it has a fraction or an exponent. */
+static int
+number_shape(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int *is_float)
+{
+    int st = 0; /* 0 start, 1 '-', 2 '0', 3 int, 4 '.', 5 frac, 6 'e', 7 sign, 8 exp */
+    *is_float = 0;
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int digit = c >= '0' && c <= '9';
+        switch (st) {
+        case 0:
+            if (c == '-') st = 1;
+            else if (c == '0') st = 2;
+            else if (digit) st = 3;
+            else return 0;
+            break;
+        case 1:
+            if (c == '0') st = 2;
+            else if (digit) st = 3;
+            else return 0;
+            break;
+        case 2:
+        case 3:
+            if (digit && st == 3) st = 3;
+            else if (c == '.') st = 4;
+            else if (c == 'e' || c == 'E') st = 6;
+            else return 0;
+            break;
+        case 4:
+        case 5:
+            if (digit) st = 5;
+            else if (c == 'e' || c == 'E') { if (st == 4) return 0; st = 6; }
+            else return 0;
+            break;
+        case 6:
+            if (c == '+' || c == '-') st = 7;
+            else if (digit) st = 8;
+            else return 0;
+            break;
+        default: /* 7, 8 */
+            if (digit) st = 8;
+            else return 0;
+        }
+        if (st >= 4)
+            *is_float = 1;
+    }
+    return (st == 2 || st == 3 || st == 5 || st == 8) ? 2 : 1;
+}
+
+/* int(tok) or float(tok) of a whole number token; NULL without an exception: not here. */
+static PyObject *
+number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_float)
+{
+    char small[64];
+    Py_ssize_t len = e - s;
+    char *buf = small;
+    PyObject *v;
+    if (len >= (Py_ssize_t)sizeof(small)) {
+        buf = PyMem_Malloc((size_t)len + 1);
+        if (buf == NULL)
+            return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < len; i++)
+        buf[i] = (char)PyUnicode_READ(kind, data, s + i);
+    buf[len] = 0;
+    if (!is_float && len <= 18)
+        v = PyLong_FromLongLong(strtoll(buf, NULL, 10));
+    else if (!is_float)
+        v = PyLong_FromString(buf, NULL, 10);
+    else {
+        double d = PyOS_string_to_double(buf, NULL, NULL);
+        v = (d == -1.0 && PyErr_Occurred()) ? NULL : PyFloat_FromDouble(d);
+    }
+    if (buf != small)
+        PyMem_Free(buf);
+    if (v == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
+        PyErr_Clear(); /* e.g. the int digit limit: let the Python parser decide */
+    return v;
+}
+
+static inline int
+is_str_special(Py_UCS4 c)
+{
+    return c == '"' || c == '\\' || c < 0x20;
+}
+
+static int
+flush_hi(Core *self)
+{
+    if (self->hi < 0)
+        return 0;
+    PyObject *s = PyUnicode_FromOrdinal((int)self->hi);
+    if (s == NULL)
+        return -1;
+    int r = PyList_Append(self->pieces, s);
+    Py_DECREF(s);
+    self->hi = -1;
+    return r;
+}
+
+static int
+append_piece(Core *self, PyObject *text, Py_ssize_t s, Py_ssize_t e)
+{
+    PyObject *piece = PyUnicode_Substring(text, s, e);
+    if (piece == NULL)
+        return -1;
+    int r = PyList_Append(self->pieces, piece);
+    Py_DECREF(piece);
+    return r;
+}
+
+static int
+append_char(Core *self, Py_UCS4 c)
+{
+    PyObject *s = PyUnicode_FromOrdinal((int)c);
+    if (s == NULL)
+        return -1;
+    int r = PyList_Append(self->pieces, s);
+    Py_DECREF(s);
+    return r;
+}
+
+static int
+hexval(Py_UCS4 c)
+{
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    if (c >= 'a' && c <= 'f') return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F') return (int)(c - 'A' + 10);
+    return -1;
+}
+
+/* Inside a string from ``pos`` (_string()).  Returns the next index, or -1 on error;
+ * sets *bail when it stopped before something the Python parser must handle. */
+static Py_ssize_t
+c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (;;) {
+        Py_ssize_t e = pos;
+        while (e < n && !is_str_special(PyUnicode_READ(kind, data, e)))
+            e++;
+        if (e > pos) {
+            if (flush_hi(self) < 0 || append_piece(self, text, pos, e) < 0)
+                return -1;
+        }
+        if (e >= n)
+            return n;
+        Py_UCS4 c = PyUnicode_READ(kind, data, e);
+        if (c == '"') {
+            if (!self->str_is_key && PyList_GET_SIZE(self->stack) == 0) {
+                *bail = 1; /* a top-level string ends: the Python side */
+                return e;
+            }
+            if (flush_hi(self) < 0)
+                return -1;
+            PyObject *value;
+            if (PyList_GET_SIZE(self->pieces) == 1) {
+                value = PyList_GET_ITEM(self->pieces, 0);
+                Py_INCREF(value);
+            }
+            else
+                value = PyUnicode_Join(S_EMPTY, self->pieces);
+            if (value == NULL)
+                return -1;
+            self->in_string = 0;
+            if (set_obj(&self->pieces, PyList_New(0)) < 0) {
+                Py_DECREF(value);
+                return -1;
+            }
+            int r;
+            if (self->str_is_key) {
+                r = set_obj(&self->key, value);
+                self->state = ST_COLON;
+            }
+            else {
+                r = put(self, value, events);
+                Py_DECREF(value);
+            }
+            return r < 0 ? -1 : e + 1;
+        }
+        if (c != '\\') {
+            *bail = 1;
+            return e;
+        }
+        if (e + 1 >= n) {
+            if (hold(self, text, e, n, HELD_ESCAPE) < 0)
+                return -1;
+            return n;
+        }
+        Py_UCS4 k = PyUnicode_READ(kind, data, e + 1);
+        if (k == 'u') {
+            int code = 0;
+            Py_ssize_t i;
+            for (i = e + 2; i < e + 6 && i < n; i++) {
+                int h = hexval(PyUnicode_READ(kind, data, i));
+                if (h < 0) {
+                    *bail = 1;
+                    return e;
+                }
+                code = code * 16 + h;
+            }
+            if (i < e + 6) {
+                if (hold(self, text, e, n, HELD_ESCAPE) < 0)
+                    return -1;
+                return n;
+            }
+            pos = e + 6;
+            if (self->hi >= 0) {
+                if (code >= 0xDC00 && code <= 0xDFFF) {
+                    Py_UCS4 full = 0x10000 + (((Py_UCS4)self->hi - 0xD800) << 10) + (code - 0xDC00);
+                    self->hi = -1;
+                    if (append_char(self, full) < 0)
+                        return -1;
+                    continue;
+                }
+                if (flush_hi(self) < 0)
+                    return -1;
+            }
+            if (code >= 0xD800 && code <= 0xDBFF)
+                self->hi = code;
+            else if (append_char(self, (Py_UCS4)code) < 0)
+                return -1;
+            continue;
+        }
+        Py_UCS4 ch;
+        switch (k) {
+        case '"': ch = '"'; break;
+        case '\\': ch = '\\'; break;
+        case '/': ch = '/'; break;
+        case 'b': ch = '\b'; break;
+        case 'f': ch = '\f'; break;
+        case 'n': ch = '\n'; break;
+        case 'r': ch = '\r'; break;
+        case 't': ch = '\t'; break;
+        default:
+            *bail = 1;
+            return e;
+        }
+        if (flush_hi(self) < 0 || append_char(self, ch) < 0)
+            return -1;
+        pos = e + 2;
+    }
+}
+
+/* A string value or key starting at the quote at ``pos``. */
+static Py_ssize_t
+c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject *events,
+               int *bail)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t e = pos + 1;
+    while (e < n && !is_str_special(PyUnicode_READ(kind, data, e)))
+        e++;
+    if (e < n && PyUnicode_READ(kind, data, e) == '"') { /* a simple string, all here */
+        PyObject *s = PyUnicode_Substring(text, pos + 1, e);
+        if (s == NULL)
+            return -1;
+        if (is_key) {
+            set_obj(&self->key, s);
+            self->state = ST_COLON;
+            return e + 1;
+        }
+        int r = put(self, s, events);
+        Py_DECREF(s);
+        return r < 0 ? -1 : e + 1;
+    }
+    if (is_key) {
+        if (start_string(self, 1, PyTuple_New(0)) < 0) /* a key's path is () */
+            return -1;
+    }
+    else if (start_string(self, 0, child_path(self)) < 0)
+        return -1;
+    return c_string(self, text, pos + 1, events, bail);
+}
+
+static Py_ssize_t
+c_literal(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 c = PyUnicode_READ(kind, data, pos);
+    const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+    PyObject *value = c == 't' ? Py_True : c == 'f' ? Py_False : Py_None;
+    Py_ssize_t len = (Py_ssize_t)strlen(word), i;
+    for (i = 0; i < len && pos + i < n; i++) {
+        if (PyUnicode_READ(kind, data, pos + i) != (Py_UCS4)word[i]) {
+            *bail = 1;
+            return pos;
+        }
+    }
+    if (i < len) {
+        if (hold(self, text, pos, n, HELD_LITERAL) < 0)
+            return -1;
+        return n;
+    }
+    return put(self, value, events) < 0 ? -1 : pos + len;
+}
+
+static Py_ssize_t
+c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t e = pos;
+    for (; e < n; e++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, e);
+        if (!((c >= '0' && c <= '9') || c == 'e' || c == 'E' || c == '.' || c == '+' ||
+              c == '-'))
+            break;
+    }
+    int is_float;
+    int shape = number_shape(kind, data, pos, e, &is_float);
+    if (e - pos > self->max_number_length || shape == 0) {
+        *bail = 1;
+        return pos;
+    }
+    if (e >= n) {
+        if (hold(self, text, pos, n, HELD_NUMBER) < 0)
+            return -1;
+        return n;
+    }
+    if (shape != 2) {
+        *bail = 1;
+        return pos;
+    }
+    PyObject *v = number_value(kind, data, pos, e, is_float);
+    if (v == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        *bail = 1;
+        return pos;
+    }
+    int r = put(self, v, events);
+    Py_DECREF(v);
+    return r < 0 ? -1 : e;
+}
+
+/* The common part of _run().  Returns where it stopped (len(text) when done), -1 on error. */
+static Py_ssize_t
+c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int bail = 0;
+    while (pos < n && !bail) {
+        if (self->in_string) {
+            pos = c_string(self, text, pos, events, &bail);
+            if (pos < 0)
+                return -1;
+            continue;
+        }
+        Py_UCS4 c = PyUnicode_READ(kind, data, pos);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            pos++;
+            continue;
+        }
+        Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+        int st = self->state;
+        if (depth == 0)
+            return pos; /* a top-level value starts or ended: the Python side */
+        PyObject *top = top_of(self);
+        int is_obj = PyDict_CheckExact(top);
+        switch (st) {
+        case ST_COMMA_OR_CLOSE:
+            if (c == ',') {
+                pos++;
+                self->state = is_obj ? ST_KEY : ST_VALUE;
+            }
+            else if (c == (is_obj ? '}' : ']') && depth > 1) {
+                if (close_container(self, events) < 0)
+                    return -1;
+                pos++;
+            }
+            else
+                return pos;
+            break;
+        case ST_VALUE:
+        case ST_VALUE_OR_CLOSE:
+            if (c == ']' && st == ST_VALUE_OR_CLOSE) {
+                if (depth == 1)
+                    return pos;
+                if (close_container(self, events) < 0)
+                    return -1;
+                pos++;
+                break;
+            }
+            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
+                return pos; /* the bulk path may load a run of members here */
+            if (c == '"')
+                pos = c_string_start(self, text, pos, 0, events, &bail);
+            else if (c == '{' || c == '[') {
+                if (depth >= self->max_depth)
+                    return pos;
+                if (open_container(self, c == '{', events) < 0)
+                    return -1;
+                pos++;
+            }
+            else if (c == '-' || (c >= '0' && c <= '9'))
+                pos = c_number(self, text, pos, events, &bail);
+            else if (c == 't' || c == 'f' || c == 'n')
+                pos = c_literal(self, text, pos, events, &bail);
+            else
+                return pos;
+            if (pos < 0)
+                return -1;
+            break;
+        case ST_KEY_OR_CLOSE:
+        case ST_KEY:
+            if (c == '"') {
+                if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
+                    return pos;
+                pos = c_string_start(self, text, pos, 1, events, &bail);
+                if (pos < 0)
+                    return -1;
+            }
+            else if (c == '}' && st == ST_KEY_OR_CLOSE && depth > 1) {
+                if (close_container(self, events) < 0)
+                    return -1;
+                pos++;
+            }
+            else
+                return pos;
+            break;
+        case ST_COLON:
+            if (c != ':')
+                return pos;
+            pos++;
+            self->state = ST_VALUE;
+            break;
+        default:
+            return pos;
+        }
+    }
+    return pos;
+}
+
+/* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
+static Py_ssize_t
+utf8_len(PyObject *text, Py_ssize_t s, Py_ssize_t e)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t nb = e - s;
+    if (PyUnicode_IS_ASCII(text))
+        return nb;
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 0x80)
+            nb += c >= 0x10000 ? 3 : c >= 0x800 ? 2 : 1;
+    }
+    return nb;
+}
+
+static int
+has_str_special(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (is_str_special(PyUnicode_READ(kind, data, i)))
+            return 1;
+    return 0;
+}
+
+static int
+all_ready(Core *self)
+{
+    return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
+           self->held && self->root && self->error && self->result && self->decoder &&
+           PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
+           PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
+           PyUnicode_CheckExact(self->held);
+}
+
+static PyObject *
+string_events(Core *self, PyObject *events)
+{
+    if (!self->announced) {
+        self->announced = 1;
+        if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0)
+            return NULL;
+    }
+    Py_ssize_t np = PyList_GET_SIZE(self->pieces);
+    if (np > self->grew_from) {
+        PyObject *grown;
+        if (np - self->grew_from == 1) {
+            grown = PyList_GET_ITEM(self->pieces, self->grew_from);
+            Py_INCREF(grown);
+        }
+        else {
+            PyObject *tail = PyList_GetSlice(self->pieces, self->grew_from, np);
+            if (tail == NULL)
+                return NULL;
+            grown = PyUnicode_Join(S_EMPTY, tail);
+            Py_DECREF(tail);
+            if (grown == NULL)
+                return NULL;
+        }
+        int r = emit(events, EV_GREW, self->str_path, grown);
+        Py_DECREF(grown);
+        if (r < 0)
+            return NULL;
+    }
+    return events;
+}
+
+static PyObject *
+core_feed(Core *self, PyObject *chunk)
+{
+    if (!PyUnicode_CheckExact(chunk) || !all_ready(self))
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    Py_ssize_t clen = PyUnicode_GET_LENGTH(chunk);
+    if (self->hot && clen > 0 && !has_str_special(chunk)) {
+        /* Inside a string, nothing pending: the chunk is all string text. */
+        Py_ssize_t nb = utf8_len(chunk, 0, clen);
+        if (self->used + nb > self->max_bytes)
+            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        self->used += nb;
+        self->consumed += nb;
+        self->col += clen;
+        if (PyList_Append(self->pieces, chunk) < 0)
+            return NULL;
+        if (self->str_is_key)
+            return PyList_New(0);
+        PyObject *events = PyList_New(0);
+        if (events == NULL)
+            return NULL;
+        if (!self->announced) {
+            self->announced = 1;
+            if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0)
+                goto fail_hot;
+        }
+        if (emit(events, EV_GREW, self->str_path, chunk) < 0)
+            goto fail_hot;
+        return events;
+    fail_hot:
+        Py_DECREF(events);
+        return NULL;
+    }
+    if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
+        self->decoder != Py_None || clen == 0)
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    /* _feed_text() for this configuration. */
+    Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
+    if (self->used + nbytes > self->max_bytes)
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    self->used += nbytes;
+    PyObject *text;
+    Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
+    if (held_len) {
+        text = PyUnicode_Concat(self->held, chunk);
+        if (text == NULL)
+            return NULL;
+        if (set_obj(&self->held, (Py_INCREF(S_EMPTY), S_EMPTY)) < 0)
+            return NULL;
+        self->held_kind = HELD_NONE;
+    }
+    else {
+        text = chunk;
+        Py_INCREF(text);
+    }
+    PyObject *events = PyList_New(0);
+    if (events == NULL)
+        goto fail;
+    self->bulk_block = 0;
+    self->doc_start = 0;
+    self->grew_from = PyList_GET_SIZE(self->pieces);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t pos = c_run(self, text, 0, events);
+    if (pos < 0)
+        goto fail;
+    if (pos < n) {
+        PyObject *idx = PyLong_FromSsize_t(pos);
+        if (idx == NULL)
+            goto fail;
+        PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, S_RUN, text, idx, events, NULL);
+        Py_DECREF(idx);
+        if (r == NULL)
+            goto fail;
+        Py_DECREF(r);
+    }
+    if (self->in_string && !self->str_is_key && string_events(self, events) == NULL)
+        goto fail;
+    held_len = PyUnicode_GET_LENGTH(self->held);
+    Py_ssize_t done = n - held_len;
+    if (held_len || text != chunk)
+        nbytes = utf8_len(text, 0, done);
+    {
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t last_nl = -1, nl = 0;
+        for (Py_ssize_t i = 0; i < done; i++) {
+            if (PyUnicode_READ(kind, data, i) == '\n') {
+                nl++;
+                last_nl = i;
+            }
+        }
+        if (nl) {
+            self->line += nl;
+            self->col = done - last_nl - 1;
+        }
+        else
+            self->col += done;
+    }
+    self->consumed += nbytes;
+    self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0;
+    Py_DECREF(text);
+    return events;
+fail:
+    Py_XDECREF(events);
+    Py_DECREF(text);
+    return NULL;
+}
+
+static PyObject *
+core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!(self->in_string && self->show_strings && !self->str_is_key && all_ready(self)))
+        return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
+    /* The common case while a model writes text: show the open string in place. */
+    PyObject *pieces = self->pieces;
+    if (PyList_GET_SIZE(pieces) != 1) {
+        PyObject *joined = PyUnicode_Join(S_EMPTY, pieces);
+        if (joined == NULL)
+            return NULL;
+        int r = PyList_SetSlice(pieces, 0, PyList_GET_SIZE(pieces), NULL);
+        if (r == 0)
+            r = PyList_Append(pieces, joined);
+        Py_DECREF(joined);
+        if (r < 0)
+            return NULL;
+    }
+    PyObject *s = PyList_GET_ITEM(pieces, 0);
+    if (PyList_GET_SIZE(self->stack) == 0) {
+        Py_INCREF(s);
+        return s;
+    }
+    PyObject *top = top_of(self);
+    int r;
+    if (PyDict_CheckExact(top))
+        r = PyDict_SetItem(top, self->key, s);
+    else {
+        if (self->prov)
+            r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(s), s));
+        else
+            r = PyList_Append(top, s);
+        self->prov = 1;
+    }
+    if (r < 0)
+        return NULL;
+    Py_INCREF(self->root);
+    return self->root;
+}
+
+PyDoc_STRVAR(feed_doc,
+"feed(chunk) -> list of events\n\n"
+"Consume the next piece of input; return the events it caused.\n\n"
+"``chunk`` may be ``str`` or UTF-8 ``bytes`` split anywhere, even inside a\n"
+"character, an escape, a number or a literal.  Raises :class:`JsonStreamError`\n"
+"for malformed input or an exceeded limit.");
+
+PyDoc_STRVAR(snapshot_doc,
+"snapshot() -> the partial value so far (None before a value starts)\n\n"
+"This is the live value the parser builds in place: later input only grows its\n"
+"strings and adds members, and it never changes a shown value otherwise.  Copy it\n"
+"(``copy.deepcopy``) to keep a frozen view, and do not modify it.  With\n"
+"``multiple_values=True`` it is the document in progress.");
+
+static PyMethodDef core_methods[] = {
+    {"feed", (PyCFunction)core_feed, METH_O, feed_doc},
+    {"snapshot", (PyCFunction)core_snapshot, METH_NOARGS, snapshot_doc},
+    {NULL}
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "jsonvisor.parsers._speedups.Core",
+    .tp_doc = "The C half of StreamingJsonParser: hot state and the common feed path.",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)core_dealloc,
+    .tp_traverse = (traverseproc)core_traverse,
+    .tp_clear = (inquiry)core_clear,
+    .tp_members = core_members,
+    .tp_methods = core_methods,
+};
+
+static PyObject *
+py_setup(PyObject *mod, PyObject *args)
+{
+    PyObject *started, *grew, *completed;
+    if (!PyArg_ParseTuple(args, "O!O!O!:setup", &PyType_Type, &started, &PyType_Type, &grew,
+                          &PyType_Type, &completed))
+        return NULL;
+    PyObject *classes[3] = {started, grew, completed};
+    for (int i = 0; i < 3; i++) {
+        if (!PyType_IsSubtype((PyTypeObject *)classes[i], &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "event classes must be tuple subclasses");
+            return NULL;
+        }
+    }
+    Py_INCREF(started);
+    Py_INCREF(grew);
+    Py_INCREF(completed);
+    Py_XSETREF(EV_STARTED, started);
+    Py_XSETREF(EV_GREW, grew);
+    Py_XSETREF(EV_COMPLETED, completed);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"validate", py_validate, METH_VARARGS,
+     "validate(text, max_depth, max_number_length) -> bool: one strictly valid JSON value?"},
+    {"setup", py_setup, METH_VARARGS,
+     "setup(ValueStarted, StringGrew, ValueCompleted): the event classes to emit."},
+    {NULL}
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "_speedups", "C accelerator for jsonvisor.parsers.", -1,
+    module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&CoreType) < 0)
+        return NULL;
+    S_OBJECT = PyUnicode_InternFromString("object");
+    S_ARRAY = PyUnicode_InternFromString("array");
+    S_STRING = PyUnicode_InternFromString("string");
+    S_EMPTY = PyUnicode_InternFromString("");
+    S_FEED_PY = PyUnicode_InternFromString("_feed_py");
+    S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
+    S_RUN = PyUnicode_InternFromString("_run");
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_FEED_PY || !S_SNAPSHOT_PY || !S_RUN)
+        return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&CoreType);
+    if (PyModule_AddObject(m, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(&CoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

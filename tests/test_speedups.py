@@ -1,0 +1,237 @@
+"""The C accelerator behaves exactly like the pure-Python parser.
+
+``StreamingJsonParser`` runs on the C half (``_speedups``) when it is built;
+``PurePythonParser`` is the same parser without it.  Every feed must return the same
+events, every snapshot the same value, every error the same message and position, and
+``finish()`` the same result.  (``make test`` also runs the parser test files a second
+time with ``JSONVISOR_PURE=1``, so both halves pass the whole parser suite.)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import sys
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import same, split_at
+from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
+from jsonvisor.parsers.streaming import SPEEDUPS, PurePythonParser
+from test_parser_properties import dump_options, json_values
+
+# This file compares the two halves; it is not collected when the C half is off.
+pytestmark = pytest.mark.skipif(not SPEEDUPS, reason="needs the C accelerator")
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+OPTIONS = [
+    {},
+    {"bulk_threshold": 2},
+    {"partial_strings": False},
+    {"hold_numbers": False},
+    {"max_depth": 3},
+    {"max_number_length": 4},
+    {"max_bytes": 40},
+    {"lenient": True},
+    {"multiple_values": True},
+]
+
+
+def test_the_extension_is_built_under_ci() -> None:
+    """CI must exercise the C half: a silent build failure would test only Python."""
+    if os.environ.get("CI"):
+        assert SPEEDUPS
+    assert StreamingJsonParser.feed is not PurePythonParser.feed
+
+
+def _outcome(parser: Any, chunks: list[Any]) -> list[Any]:
+    """Everything observable: events and snapshot per feed, then the error or result."""
+    seen: list[Any] = []
+    try:
+        for chunk in chunks:
+            seen.append(("events", parser.feed(chunk)))
+            seen.append(("snapshot", copy.deepcopy(parser.snapshot())))
+        result = parser.finish()
+        seen.append(("result", result.value, result.complete, result.repairs, result.confidence))
+    except JsonStreamError as err:
+        seen.append(("error", str(err), err.offset, err.line, err.column, err.limit))
+    seen.append(("position", parser.position))
+    return seen
+
+
+def _same_outcome(a: list[Any], b: list[Any]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x[0] != y[0]:
+            return False
+        if x[0] == "events":
+            if len(x[1]) != len(y[1]):
+                return False
+            for ex, ey in zip(x[1], y[1], strict=True):
+                if type(ex) is not type(ey) or not all(map(same, ex, ey)):
+                    return False
+        elif not all(map(same, x[1:], y[1:])):
+            return False
+    return True
+
+
+def _compare(text: str | bytes, cuts: list[int], options: dict[str, Any]) -> None:
+    chunks = split_at(text, cuts)
+    fast = _outcome(StreamingJsonParser(**options), chunks)
+    slow = _outcome(PurePythonParser(**options), chunks)
+    assert _same_outcome(fast, slow), (text, chunks, options, fast, slow)
+
+
+@SETTINGS
+@given(
+    json_values,
+    dump_options,
+    st.lists(st.integers(min_value=0, max_value=400), max_size=40),
+    st.sampled_from(OPTIONS),
+    st.booleans(),
+)
+def test_documents_split_anywhere(value, dump, cuts, options, as_bytes):
+    text = json.dumps(value, **dump)
+    _compare(text.encode() if as_bytes else text, cuts, options)
+
+
+@SETTINGS
+@given(
+    json_values,
+    st.integers(min_value=0, max_value=400),
+    st.lists(st.integers(min_value=0, max_value=400), max_size=20),
+)
+def test_truncated_documents(value, keep, cuts):
+    text = json.dumps(value)
+    _compare(text[:keep], cuts, {})
+
+
+@SETTINGS
+@given(
+    st.text(alphabet='{}[]",:0123456789.eE+-tfrueanl \n\t\\u\x01é😀', max_size=80),
+    st.lists(st.integers(min_value=0, max_value=80), max_size=12),
+    st.sampled_from(OPTIONS),
+)
+def test_json_like_garbage(text, cuts, options):
+    _compare(text, cuts, options)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": "\\ud83d\\ude00 x\\u00e9\\/\\b\\f\\n\\r\\t\\"\\\\"}',
+        '{"a": "\\ud800 lone", "b": "\\udc00", "c": "\\ud83dx"}',
+        '{"a": "\\uZZZZ"}',
+        '{"a": "\\q"}',
+        '{"a": "raw\x01"}',
+        '{"a": [01]}',
+        '{"a": [1.]}',
+        '{"a": [-]}',
+        '{"a": [1e5, -0, -0.0, 1E+2, 12345678901234567890123]}',
+        '{"a": [tru]}',
+        '{"a": truex}',
+        '{"a" 1}',
+        '{"a": 1,}',
+        "[[[[[[1]]]]]]",
+        '"top"',
+        "123",
+        '{"a": 1} x',
+        '{"a": 1}{"b": 2}',
+    ],
+)
+def test_edge_cases_every_split(text: str) -> None:
+    for options in OPTIONS:
+        for cut in range(len(text) + 1):
+            _compare(text, [cut], options)
+            _compare(text, list(range(0, len(text), 1 + cut % 3)), options)
+
+
+def test_pickles_mid_stream() -> None:
+    """The process offload pickles parsers: the C fields travel with the rest."""
+    text = json.dumps({"a": [1, "two", {"b": "x" * 50}], "c": "é😀"})
+    for cut in range(1, len(text)):
+        p = StreamingJsonParser()
+        p.feed(text[:cut])
+        q = pickle.loads(pickle.dumps(p))
+        assert same(q.snapshot(), p.snapshot())
+        q.feed(text[cut:])
+        assert same(q.finish().value, json.loads(text))
+
+
+def test_no_memory_growth_over_many_documents() -> None:
+    """Reference leaks in the C half would show as memory growing with every parse."""
+    doc = json.dumps(
+        {"items": [{"id": i, "t": "tëxt \\n \\ud83d\\ude00 " * 3, "f": i / 7} for i in range(30)]}
+    )
+    chunks = [doc[i : i + 5] for i in range(0, len(doc), 5)]
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            p = StreamingJsonParser()
+            for c in chunks:
+                p.feed(c)
+                p.snapshot()
+            p.finish()
+
+    run(50)
+    tracemalloc.start()
+    try:
+        run(50)
+        base = tracemalloc.get_traced_memory()[0]
+        run(500)
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, grown
+
+
+def test_max_sizes_are_clamped_not_refused() -> None:
+    p = StreamingJsonParser(max_bytes=10**30, max_number_length=10**30)
+    assert p.max_bytes == sys.maxsize
+    assert p.feed("[1]")[-1].value == [1]
+
+
+def _strictly_valid(text: str) -> bool:
+    def reject(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        json.loads(text, parse_constant=reject)
+    except ValueError:
+        return False
+    return True
+
+
+@SETTINGS
+@given(st.text(alphabet='{}[]",:0123456789.eE+-tfrueanlNI \n\t\r\\u\x01\x7fé\u20ac😀', max_size=60))
+def test_validate_agrees_with_json_loads_on_garbage(text):
+    from jsonvisor.parsers._speedups import validate
+
+    assert validate(text, 1000, 1000) == _strictly_valid(text), text
+
+
+@SETTINGS
+@given(json_values, dump_options)
+def test_validate_accepts_every_dumped_document(value, dump):
+    from jsonvisor.parsers._speedups import validate
+
+    text = json.dumps(value, **dump)
+    assert validate(text, 1000, 1000)
+    assert not validate(text + ",", 1000, 1000)
+
+
+def test_validate_limits() -> None:
+    from jsonvisor.parsers._speedups import validate
+
+    assert validate("[[[1]]]", 3, 10) and not validate("[[[1]]]", 2, 10)
+    assert validate('{"a": {"b": []}}', 3, 10) and not validate('{"a": {"b": []}}', 2, 10)
+    assert validate("[-1.5e+10]", 1, 8) and not validate("[-1.5e+10]", 1, 7)
+    deep = "[" * 300 + "]" * 300  # deeper than the validator's on-stack buffer
+    assert validate(deep, 300, 10) and not validate(deep, 299, 10)
