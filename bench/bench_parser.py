@@ -21,6 +21,7 @@ import ujson
 
 from docs import llm_document, token_chunks
 from jsonvisor.parsers import StreamingJsonParser
+from jsonvisor.parsers.streaming import SPEEDUPS
 
 try:
     import jiter
@@ -143,7 +144,8 @@ def main() -> None:
     args = ap.parse_args()
     print(
         f"# jsonvisor parser benchmark, {time.strftime('%Y-%m-%d')}, "
-        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"parser: {'C accelerator' if SPEEDUPS else 'pure Python (JSONVISOR_PURE=1 or not built)'}"
     )
     print("| case | time | vs anchor | target | |")
     print("|---|---|---|---|---|")

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from helpers import same, split_at
 from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
 from jsonvisor.parsers.streaming import SPEEDUPS, PurePythonParser
+from test_llm_corpus import CASES
 from test_parser_properties import dump_options, json_values
 
 # This file compares the two halves; it is not collected when the C half is off.
@@ -40,6 +41,12 @@ OPTIONS = [
     {"max_bytes": 40},
     {"lenient": True},
     {"multiple_values": True},
+    {"lenient": True, "multiple_values": True},
+    {"extract": True},
+    {"comments": True, "trailing_commas": True},
+    {"single_quotes": True, "unquoted_keys": True},
+    {"hex_numbers": True, "nan_infinity": True, "python_literals": True},
+    {"key_transform": "camel"},
 ]
 
 
@@ -121,6 +128,25 @@ def test_truncated_documents(value, keep, cuts):
 )
 def test_json_like_garbage(text, cuts, options):
     _compare(text, cuts, options)
+
+
+@SETTINGS
+@given(
+    st.text(alphabet="{}[]\"',:0123456789.eExXIN+-tfrueanl \n\\u/*`jsoTF_", max_size=80),
+    st.lists(st.integers(min_value=0, max_value=80), max_size=12),
+    st.sampled_from(OPTIONS),
+)
+def test_llm_like_garbage(text, cuts, options):
+    _compare("Here it is: " + text, cuts, options)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_llm_corpus_every_mode(case: dict[str, Any]) -> None:
+    """Real model outputs (tests/data/llm_corpus) under several chunkings and modes."""
+    text = case["output"]
+    for options in ({"lenient": True}, {"lenient": True, "key_transform": "snake"}, {}):
+        for step in (1, 2, 3, 7, 64, len(text) or 1):
+            _compare(text, list(range(0, len(text), step)), options)
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY;
-static PyObject *S_FEED_PY, *S_SNAPSHOT_PY, *S_RUN;
+static PyObject *S_FEED_PY, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* ------------------------------------------------------------------ validate */
 
@@ -81,12 +81,13 @@ py_validate(PyObject *mod, PyObject *args)
 
 typedef struct {
     PyObject_HEAD
-    int state, held_kind;
+    int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
+    char trial, seeking, stopped, plain_keys, multiple_values, lax, partial_strings;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *decoder;
+        *decoder, *quote;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -97,6 +98,14 @@ typedef struct {
 static PyMemberDef core_members[] = {
     MEMBER_INT("_state", state),
     MEMBER_INT("_held_kind", held_kind),
+    MEMBER_INT("_in_comment", in_comment),
+    MEMBER_BOOL("_trial", trial),
+    MEMBER_BOOL("_seeking", seeking),
+    MEMBER_BOOL("_stopped", stopped),
+    MEMBER_BOOL("_plain_keys", plain_keys),
+    MEMBER_BOOL("multiple_values", multiple_values),
+    MEMBER_BOOL("_lax", lax),
+    MEMBER_BOOL("_partial_strings", partial_strings),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
     MEMBER_BOOL("_announced", announced),
@@ -126,6 +135,7 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_error", error),
     MEMBER_OBJ("_result", result),
     MEMBER_OBJ("_decoder", decoder),
+    MEMBER_OBJ("_quote", quote),
     {NULL}
 };
 
@@ -142,6 +152,7 @@ core_traverse(Core *self, visitproc visit, void *arg)
     Py_VISIT(self->error);
     Py_VISIT(self->result);
     Py_VISIT(self->decoder);
+    Py_VISIT(self->quote);
     return 0;
 }
 
@@ -158,6 +169,7 @@ core_clear(Core *self)
     Py_CLEAR(self->error);
     Py_CLEAR(self->result);
     Py_CLEAR(self->decoder);
+    Py_CLEAR(self->quote);
     return 0;
 }
 
@@ -367,6 +379,25 @@ hold(Core *self, PyObject *text, Py_ssize_t start, Py_ssize_t end, int kind)
     return 0;
 }
 
+/* A key is complete: plain keys are stored, others go through _set_key (transforms). */
+static int
+set_key(Core *self, PyObject *key) /* steals ``key`` */
+{
+    if (key == NULL)
+        return -1;
+    if (self->plain_keys) {
+        set_obj(&self->key, key);
+        self->state = ST_COLON;
+        return 0;
+    }
+    PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, S_SET_KEY, key);
+    Py_DECREF(key);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* A number token's shape: 2 a whole number, 1 a valid prefix, 0 invalid.  *is_float set
  * when it has a fraction or an exponent. */
 static int
@@ -540,10 +571,8 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
                 return -1;
             }
             int r;
-            if (self->str_is_key) {
-                r = set_obj(&self->key, value);
-                self->state = ST_COLON;
-            }
+            if (self->str_is_key)
+                r = set_key(self, value);
             else {
                 r = put(self, value, events);
                 Py_DECREF(value);
@@ -629,11 +658,8 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
         PyObject *s = PyUnicode_Substring(text, pos + 1, e);
         if (s == NULL)
             return -1;
-        if (is_key) {
-            set_obj(&self->key, s);
-            self->state = ST_COLON;
-            return e + 1;
-        }
+        if (is_key)
+            return set_key(self, s) < 0 ? -1 : e + 1;
         int r = put(self, s, events);
         Py_DECREF(s);
         return r < 0 ? -1 : e + 1;
@@ -690,6 +716,13 @@ c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
         *bail = 1;
         return pos;
     }
+    if (self->lax && e < n && e - pos <= 2) {
+        Py_UCS4 x = PyUnicode_READ(kind, data, e);
+        if ((x == 'x' || x == 'X') && PyUnicode_READ(kind, data, e - 1) == '0') {
+            *bail = 1; /* a hex number (LLM mode): the Python side */
+            return pos;
+        }
+    }
     if (e >= n) {
         if (hold(self, text, pos, n, HELD_NUMBER) < 0)
             return -1;
@@ -711,6 +744,12 @@ c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
     return r < 0 ? -1 : e;
 }
 
+static inline int
+double_quoted(Core *self)
+{
+    return PyUnicode_GET_LENGTH(self->quote) == 1 && PyUnicode_READ_CHAR(self->quote, 0) == '"';
+}
+
 /* The common part of _run().  Returns where it stopped (len(text) when done), -1 on error. */
 static Py_ssize_t
 c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
@@ -721,6 +760,8 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
     int bail = 0;
     while (pos < n && !bail) {
         if (self->in_string) {
+            if (!double_quoted(self))
+                return pos; /* a single-quoted string (LLM mode): the Python side */
             pos = c_string(self, text, pos, events, &bail);
             if (pos < 0)
                 return -1;
@@ -845,6 +886,7 @@ all_ready(Core *self)
 {
     return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
            self->held && self->root && self->error && self->result && self->decoder &&
+           self->quote && PyUnicode_CheckExact(self->quote) &&
            PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
            PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
            PyUnicode_CheckExact(self->held);
@@ -916,13 +958,16 @@ core_feed(Core *self, PyObject *chunk)
         return NULL;
     }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        self->decoder != Py_None || clen == 0)
+        self->decoder != Py_None || self->stopped || self->trial || self->seeking ||
+        self->in_comment || clen == 0)
         return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
-    /* _feed_text() for this configuration. */
+    /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
-    if (self->used + nbytes > self->max_bytes)
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
-    self->used += nbytes;
+    if (!self->multiple_values) {
+        if (self->used + nbytes > self->max_bytes)
+            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        self->used += nbytes;
+    }
     PyObject *text;
     Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
     if (held_len) {
@@ -947,16 +992,32 @@ core_feed(Core *self, PyObject *chunk)
     Py_ssize_t pos = c_run(self, text, 0, events);
     if (pos < 0)
         goto fail;
-    if (pos < n) {
-        PyObject *idx = PyLong_FromSsize_t(pos);
-        if (idx == NULL)
-            goto fail;
-        PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, S_RUN, text, idx, events, NULL);
-        Py_DECREF(idx);
+    if (pos < n || self->multiple_values) {
+        /* The Python side parses the rest (_feed_body), then does the tail. */
+        PyObject *processed = text;
+        Py_INCREF(processed);
+        if (pos < n) {
+            PyObject *idx = PyLong_FromSsize_t(pos);
+            if (idx == NULL)
+                goto fail_processed;
+            Py_SETREF(processed, PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_BODY, text,
+                                                          idx, events, NULL));
+            Py_DECREF(idx);
+            if (processed == NULL)
+                goto fail;
+        }
+        PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL, text, processed,
+                                                 events, NULL);
+        Py_DECREF(processed);
         if (r == NULL)
             goto fail;
         Py_DECREF(r);
+        goto done;
+    fail_processed:
+        Py_DECREF(processed);
+        goto fail;
     }
+    /* _feed_tail() */
     if (self->in_string && !self->str_is_key && string_events(self, events) == NULL)
         goto fail;
     held_len = PyUnicode_GET_LENGTH(self->held);
@@ -981,7 +1042,9 @@ core_feed(Core *self, PyObject *chunk)
             self->col += done;
     }
     self->consumed += nbytes;
-    self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0;
+done:
+    self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
+                double_quoted(self) && !self->trial && self->decoder == Py_None;
     Py_DECREF(text);
     return events;
 fail:
@@ -993,7 +1056,11 @@ fail:
 static PyObject *
 core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
 {
-    if (!(self->in_string && self->show_strings && !self->str_is_key && all_ready(self)))
+    /* _snapshot_py() has two equivalent branches for an open string: one when strings
+     * show directly, one after the extraction checks (which also marks a dict's slot). */
+    int direct = self->show_strings;
+    if (!(self->in_string && !self->str_is_key && all_ready(self) &&
+          (direct || (self->partial_strings && !self->trial && !self->seeking))))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     /* The common case while a model writes text: show the open string in place. */
     PyObject *pieces = self->pieces;
@@ -1015,8 +1082,11 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
     }
     PyObject *top = top_of(self);
     int r;
-    if (PyDict_CheckExact(top))
+    if (PyDict_CheckExact(top)) {
         r = PyDict_SetItem(top, self->key, s);
+        if (!direct)
+            self->prov = 1;
+    }
     else {
         if (self->prov)
             r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(s), s));
@@ -1111,8 +1181,11 @@ PyInit__speedups(void)
     S_EMPTY = PyUnicode_InternFromString("");
     S_FEED_PY = PyUnicode_InternFromString("_feed_py");
     S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
-    S_RUN = PyUnicode_InternFromString("_run");
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_FEED_PY || !S_SNAPSHOT_PY || !S_RUN)
+    S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
+    S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
+    S_SET_KEY = PyUnicode_InternFromString("_set_key");
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_FEED_PY || !S_SNAPSHOT_PY ||
+        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)

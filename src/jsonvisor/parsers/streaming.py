@@ -178,7 +178,7 @@ class _Parser:
         ):
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, not {v!r}")
-        self.multiple_values = multiple_values
+        self.multiple_values = bool(multiple_values)
         self.partial_strings = partial_strings
         self.hold_numbers = hold_numbers
         # (clamped to what the C half stores; no input can reach sys.maxsize anyway)
@@ -221,19 +221,14 @@ class _Parser:
         self._validate = validate
         self._skeleton: Any = None
         self._plain_keys = self._kt is None and self._schema is None
-        self._lax = tol.any
+        self._lax = bool(tol.any)
         self._comments = tol.comments
-        self._extract = tol.extract
+        self._extract = bool(tol.extract)
         # snapshot() may show the open string directly (no candidate held back).
         self._show_strings = bool(partial_strings and not tol.extract)
-        # The C half (see _speedups.c) takes whole chunks only in the plain strict mode.
-        self._c_ok = bool(
-            not multiple_values
-            and self._plain_keys
-            and not self._lax
-            and not self._extract
-            and not self._comments
-        )
+        self._partial_strings = bool(partial_strings)
+        # The C half (see _speedups.c) runs the tokens of every mode but schemas.
+        self._c_ok = self._schema is None
         self._warnings: list[Any] = []
         self._started: set[Path] = set()
         self._completed: set[Path] = set()
@@ -284,7 +279,7 @@ class _Parser:
         # LLM mode: looking for where JSON starts; a brace in prose is only a candidate
         # (its events held back) until it proves to be JSON; after the value, ignore input.
         self._extractor = Extractor()
-        self._seeking = tol.extract
+        self._seeking = self._extract
         self._trial = False
         self._trial_buf: list[str] = []
         self._trial_events: list[Event] = []
@@ -522,6 +517,17 @@ class _Parser:
             ) from None
 
     def _feed_text(self, chunk: str) -> list[Event]:
+        text = self._feed_head(chunk)
+        events: list[Event] = []
+        processed = self._feed_body(text, 0, events)
+        self._feed_tail(text, processed, events)
+        return events
+
+    # The C half runs _feed_head and _feed_tail itself in the common case, and calls
+    # _feed_body (then _feed_tail) for what is left of a text when it stops early.
+
+    def _feed_head(self, chunk: str) -> str:
+        """Count ``chunk`` against the limits; return the text to parse (held token first)."""
         nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
         if not self.multiple_values:
             self._used += nbytes
@@ -534,21 +540,27 @@ class _Parser:
             self._held_kind = _HELD_NONE
         else:
             text = chunk
+        if self._trial:
+            self._trial_buf.append(chunk)
         self._bulk_block = 0
         self._doc_start = 0
-        events: list[Event] = []
         self._grew_from = len(self._pieces)
-        processed = text
+        return text
+
+    def _feed_body(self, text: str, pos: int, events: list[Event]) -> str:
+        """Parse ``text`` from ``pos``; return the text finally processed."""
         if self._stopped:
-            pass
-        elif self._extract:
-            if self._trial:
-                self._trial_buf.append(chunk)
+            return text
+        if self._extract:
             where = (self._consumed, self._line, self._col)
-            processed = self._extracting(text, events)
+            processed = self._extracting(text, events, pos)
             self._consumed, self._line, self._col = where
-        else:
-            self._run(text, 0, events)
+            return processed
+        self._run(text, pos, events)
+        return text
+
+    def _feed_tail(self, text: str, processed: str, events: list[Event]) -> None:
+        """Events for the open string, then positions and counts after a text."""
         if self._in_string and not self._str_is_key:
             sink = self._trial_events if self._trial else events
             if not self._announced:
@@ -567,25 +579,19 @@ class _Parser:
             self._used += _utf8_len(processed[self._doc_start : len(processed) - len(held)])
             if self._used > self.max_bytes:
                 raise self._limit_exceeded()
-        if held or text is not chunk:
-            done = text[: len(text) - len(held)]
-            nbytes = _utf8_len(done)
-        else:
-            done = text
+        done = text[: len(text) - len(held)] if held else text
         nl = done.count("\n")
         if nl:
             self._line += nl
             self._col = len(done) - done.rfind("\n") - 1
         else:
             self._col += len(done)
-        self._consumed += nbytes
+        self._consumed += len(done) if done.isascii() else _utf8_len(done)
         if self._schema is not None:
             self._track(events)
-        return events
 
-    def _extracting(self, text: str, events: list[Event]) -> str:
-        """Feed ``text`` in extraction mode; return the text finally processed."""
-        pos = 0
+    def _extracting(self, text: str, events: list[Event], pos: int = 0) -> str:
+        """Feed ``text`` from ``pos`` in extraction mode; return the text finally processed."""
         while True:
             n = len(text)
             if self._seeking:
