@@ -122,7 +122,7 @@ def test_truncated_documents(value, keep, cuts):
 
 @SETTINGS
 @given(
-    st.text(alphabet='{}[]",:0123456789.eE+-tfrueanl \n\t\\u\x01é😀', max_size=80),
+    st.text(alphabet='{}[]",:0123456789.eE+-tfrueanl \n\t\\u\x00\x01é😀\ud800\udc00', max_size=80),
     st.lists(st.integers(min_value=0, max_value=80), max_size=12),
     st.sampled_from(OPTIONS),
 )

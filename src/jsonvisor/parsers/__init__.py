@@ -15,7 +15,7 @@ from .builder import ValueBuilder
 from .errors import JsonStreamError
 from .events import DocumentCompleted, Event, Path, StringGrew, ValueCompleted, ValueStarted
 from .result import ParseResult, Repair, format_path
-from .streaming import StreamingJsonParser
+from .streaming import PurePythonParser, StreamingJsonParser
 
 __all__ = [
     "DocumentCompleted",
@@ -23,6 +23,7 @@ __all__ = [
     "JsonStreamError",
     "ParseResult",
     "Path",
+    "PurePythonParser",
     "Repair",
     "StreamingJsonParser",
     "StringGrew",
