@@ -146,6 +146,10 @@ TOGGLES = {
     "python_literals": ("[True, False, None, true]", [True, False, None, True]),
     "hex_numbers": ("[0x1F, -0x10, 0XaB, 10]", [31, -16, 171, 10]),
     "extract": ("Sure:\n```json\n[1, 2]\n```\nBye", [1, 2]),
+    "control_characters": (
+        '{"a": "line 1\nline 2\ttab\\n", "b\x01": ["\u00e9\r"]}',
+        {"a": "line 1\nline 2\ttab\n", "b\x01": ["é\r"]},
+    ),
 }
 
 

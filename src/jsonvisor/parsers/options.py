@@ -26,6 +26,8 @@ class Tolerances:
         nan_infinity: ``NaN``, ``Infinity``, ``-Infinity``.
         python_literals: ``True``, ``False``, ``None``.
         hex_numbers: ``0x1F``, ``-0x10``.
+        control_characters: raw control characters (a literal newline or tab, U+0000 to
+            U+001F) inside strings, kept as they are.
     """
 
     extract: bool = False
@@ -36,6 +38,7 @@ class Tolerances:
     nan_infinity: bool = False
     python_literals: bool = False
     hex_numbers: bool = False
+    control_characters: bool = False
 
     @classmethod
     def resolve(cls, lenient: bool, **overrides: bool | None) -> Tolerances:

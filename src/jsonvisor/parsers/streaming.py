@@ -128,7 +128,7 @@ class _Parser:
         lenient: LLM mode: turn on every tolerance below (each keyword left as None
             follows it) and complete cut literals on :meth:`finish` when unambiguous.
         extract, comments, trailing_commas, single_quotes, unquoted_keys, nan_infinity,
-            python_literals, hex_numbers: each tolerance on its own; see
+            python_literals, hex_numbers, control_characters: each tolerance on its own; see
             :class:`~jsonvisor.parsers.options.Tolerances`.
         key_transform: ``"camel"``, ``"snake"`` or a callable applied to every key as it
             completes.
@@ -165,6 +165,7 @@ class _Parser:
         nan_infinity: bool | None = None,
         python_literals: bool | None = None,
         hex_numbers: bool | None = None,
+        control_characters: bool | None = None,
         key_transform: KeyTransform = None,
         schema: Any = None,
         coerce: bool = False,
@@ -197,6 +198,7 @@ class _Parser:
             nan_infinity=nan_infinity,
             python_literals=python_literals,
             hex_numbers=hex_numbers,
+            control_characters=control_characters,
         )
         tol = self.tolerances
         self._kt = key_transformer(key_transform)
@@ -1061,7 +1063,16 @@ class _Parser:
                     self._put(value, events)
                 return e + 1
             if c != "\\":
-                raise self._fail(text, e, "unescaped control character in string", "'\\\\' escape")
+                if not self.tolerances.control_characters:
+                    raise self._fail(
+                        text, e, "unescaped control character in string", "'\\\\' escape"
+                    )
+                if self._hi >= 0:
+                    pieces.append(chr(self._hi))
+                    self._hi = -1
+                pieces.append(c)  # LLM mode: a raw newline or tab, kept as it is
+                pos = e + 1
+                continue
             if e + 1 >= n:
                 self._hold(text[e:], _HELD_ESCAPE)
                 return n
