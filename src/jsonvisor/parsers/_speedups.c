@@ -139,37 +139,25 @@ static PyMemberDef core_members[] = {
     {NULL}
 };
 
+#define CORE_OBJECTS(X) \
+    X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
+    X(decoder) X(quote)
+
 static int
 core_traverse(Core *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->stack);
-    Py_VISIT(self->prefixes);
-    Py_VISIT(self->key);
-    Py_VISIT(self->pieces);
-    Py_VISIT(self->str_path);
-    Py_VISIT(self->held);
-    Py_VISIT(self->root);
-    Py_VISIT(self->error);
-    Py_VISIT(self->result);
-    Py_VISIT(self->decoder);
-    Py_VISIT(self->quote);
+#define VISIT_FIELD(f) Py_VISIT(self->f);
+    CORE_OBJECTS(VISIT_FIELD)
+#undef VISIT_FIELD
     return 0;
 }
 
 static int
 core_clear(Core *self)
 {
-    Py_CLEAR(self->stack);
-    Py_CLEAR(self->prefixes);
-    Py_CLEAR(self->key);
-    Py_CLEAR(self->pieces);
-    Py_CLEAR(self->str_path);
-    Py_CLEAR(self->held);
-    Py_CLEAR(self->root);
-    Py_CLEAR(self->error);
-    Py_CLEAR(self->result);
-    Py_CLEAR(self->decoder);
-    Py_CLEAR(self->quote);
+#define CLEAR_FIELD(f) Py_CLEAR(self->f);
+    CORE_OBJECTS(CLEAR_FIELD)
+#undef CLEAR_FIELD
     return 0;
 }
 
@@ -485,24 +473,10 @@ is_str_special(Py_UCS4 c)
     return c == '"' || c == '\\' || c < 0x20;
 }
 
+/* Append a new string (steals it; NULL: an error is set) to the open string's pieces. */
 static int
-flush_hi(Core *self)
+append_new(Core *self, PyObject *piece)
 {
-    if (self->hi < 0)
-        return 0;
-    PyObject *s = PyUnicode_FromOrdinal((int)self->hi);
-    if (s == NULL)
-        return -1;
-    int r = PyList_Append(self->pieces, s);
-    Py_DECREF(s);
-    self->hi = -1;
-    return r;
-}
-
-static int
-append_piece(Core *self, PyObject *text, Py_ssize_t s, Py_ssize_t e)
-{
-    PyObject *piece = PyUnicode_Substring(text, s, e);
     if (piece == NULL)
         return -1;
     int r = PyList_Append(self->pieces, piece);
@@ -513,12 +487,24 @@ append_piece(Core *self, PyObject *text, Py_ssize_t s, Py_ssize_t e)
 static int
 append_char(Core *self, Py_UCS4 c)
 {
-    PyObject *s = PyUnicode_FromOrdinal((int)c);
-    if (s == NULL)
-        return -1;
-    int r = PyList_Append(self->pieces, s);
-    Py_DECREF(s);
-    return r;
+    return append_new(self, PyUnicode_FromOrdinal((int)c));
+}
+
+static int
+append_piece(Core *self, PyObject *text, Py_ssize_t s, Py_ssize_t e)
+{
+    return append_new(self, PyUnicode_Substring(text, s, e));
+}
+
+/* A high surrogate not followed by its low half stands alone. */
+static int
+flush_hi(Core *self)
+{
+    if (self->hi < 0)
+        return 0;
+    Py_UCS4 hi = (Py_UCS4)self->hi;
+    self->hi = -1;
+    return append_char(self, hi);
 }
 
 static int
@@ -778,30 +764,27 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
             return pos; /* a top-level value starts or ended: the Python side */
         PyObject *top = top_of(self);
         int is_obj = PyDict_CheckExact(top);
+        /* A closing bracket that matches the innermost container (not the top-level one,
+         * whose end is a document boundary for the Python side). */
+        int closes = depth > 1 && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
+                                                         st == ST_COMMA_OR_CLOSE)
+                                          : c == ']' && (st == ST_VALUE_OR_CLOSE ||
+                                                         st == ST_COMMA_OR_CLOSE));
+        if (closes) {
+            if (close_container(self, events) < 0)
+                return -1;
+            pos++;
+            continue;
+        }
         switch (st) {
         case ST_COMMA_OR_CLOSE:
-            if (c == ',') {
-                pos++;
-                self->state = is_obj ? ST_KEY : ST_VALUE;
-            }
-            else if (c == (is_obj ? '}' : ']') && depth > 1) {
-                if (close_container(self, events) < 0)
-                    return -1;
-                pos++;
-            }
-            else
+            if (c != ',')
                 return pos;
+            pos++;
+            self->state = is_obj ? ST_KEY : ST_VALUE;
             break;
         case ST_VALUE:
         case ST_VALUE_OR_CLOSE:
-            if (c == ']' && st == ST_VALUE_OR_CLOSE) {
-                if (depth == 1)
-                    return pos;
-                if (close_container(self, events) < 0)
-                    return -1;
-                pos++;
-                break;
-            }
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
                 return pos; /* the bulk path may load a run of members here */
             if (c == '"')
@@ -819,25 +802,14 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
                 pos = c_literal(self, text, pos, events, &bail);
             else
                 return pos;
-            if (pos < 0)
-                return -1;
             break;
         case ST_KEY_OR_CLOSE:
         case ST_KEY:
-            if (c == '"') {
-                if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
-                    return pos;
-                pos = c_string_start(self, text, pos, 1, events, &bail);
-                if (pos < 0)
-                    return -1;
-            }
-            else if (c == '}' && st == ST_KEY_OR_CLOSE && depth > 1) {
-                if (close_container(self, events) < 0)
-                    return -1;
-                pos++;
-            }
-            else
+            if (c != '"')
                 return pos;
+            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
+                return pos;
+            pos = c_string_start(self, text, pos, 1, events, &bail);
             break;
         case ST_COLON:
             if (c != ':')
@@ -848,6 +820,8 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         default:
             return pos;
         }
+        if (pos < 0)
+            return -1;
     }
     return pos;
 }

@@ -11,11 +11,12 @@ the exact token-by-token parser (which then reports the precise error).
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import ujson
+
+from .accelerator import speedups
 
 __all__ = ["NotFast", "scan_members", "scan_value_end", "strict_loads"]
 
@@ -211,18 +212,8 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         raise NotFast(str(exc)) from None
 
 
-def _load_validate() -> Any:
-    """The C validator (see ``_speedups.c``), or None to use the regex checks above."""
-    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from ._speedups import validate
-    except ImportError:
-        return None
-    return validate
-
-
-_validate = _load_validate()
+# The C validator (one pass, see ``_speedups.c``), or None for the regex checks above.
+_validate = speedups.validate if speedups is not None else None
 
 
 def _check_depth(skeleton: bytes, max_depth: int) -> None:

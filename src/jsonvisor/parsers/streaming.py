@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import codecs
 import math
-import os
 import re
 import sys
 from collections import deque
 from types import MemberDescriptorType
 from typing import Any
 
+from .accelerator import SPEEDUPS
+from .accelerator import speedups as _speedups
 from .errors import JsonStreamError
 from .events import (
     DocumentCompleted,
@@ -1602,21 +1603,6 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
-def _load_speedups() -> Any:
-    """The C accelerator, or None (not built, or JSONVISOR_PURE=1 in the environment)."""
-    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    _speedups.setup(ValueStarted, StringGrew, ValueCompleted)
-    return _speedups
-
-
-_speedups = _load_speedups()
-#: True when the C accelerator is in use (same behaviour, faster ``feed``/``snapshot``).
-SPEEDUPS = _speedups is not None
 # The attributes the C half stores in its own fields rather than in ``__dict__``.
 _CORE_FIELDS: tuple[str, ...] = (
     tuple(k for k, v in vars(_speedups.Core).items() if isinstance(v, MemberDescriptorType))

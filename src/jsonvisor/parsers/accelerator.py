@@ -1,0 +1,32 @@
+"""The optional C accelerator (``_speedups.c``): loaded once, or None.
+
+It is None when the extension was not built (no C compiler at install time) or when
+``JSONVISOR_PURE=1`` is set in the environment; the parser then runs in pure Python with
+the same behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .events import StringGrew, ValueCompleted, ValueStarted
+
+__all__ = ["SPEEDUPS", "speedups"]
+
+
+def _load() -> Any:
+    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    _speedups.setup(ValueStarted, StringGrew, ValueCompleted)
+    return _speedups
+
+
+#: The ``_speedups`` module, or None.
+speedups: Any = _load()
+#: True when the C accelerator is in use.
+SPEEDUPS = speedups is not None
