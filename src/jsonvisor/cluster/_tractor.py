@@ -7,13 +7,14 @@ depend on it.  Install it with ``scripts/actors_env.sh`` (see the README's clust
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import socket
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["free_port", "import_tractor", "spawn_tweaks"]
+__all__ = ["free_port", "import_tractor", "patch_transport", "spawn_tweaks"]
 
 _INSTALL_HINT = (
     "jsonvisor.cluster needs the 'actors' extra: tractor 0.1.0a5 with trio 0.23.x "
@@ -46,7 +47,71 @@ def import_tractor() -> Any:
             raise ImportError(f"{_INSTALL_HINT}: {exc}") from exc
         except AttributeError as exc:  # trio too new: no trio.MultiError
             raise ImportError(f"{_INSTALL_HINT}: {exc}") from exc
+    patch_transport()
     return tractor
+
+
+_patched = False
+
+
+def patch_transport() -> None:
+    """Make tractor's message reader treat a cut frame as a closed transport.
+
+    tractor 0.1.0a5's ``MsgpackTCPStream._iter_packets`` turns an end of stream in a
+    frame's 4-byte header into ``TransportClosed``, but not one in the frame's body: a
+    peer killed (SIGKILL) in the middle of writing a frame makes it raise ``ValueError``
+    ("unclean EOF"), which escapes tractor's connection handler and brings down the whole
+    actor (in a cluster: the root, when a worker is killed while sending).  This replaces
+    the reader with one that handles both the same way.  It also skips tractor's
+    per-frame debug log lines, which format every frame's bytes into a string even when
+    that log level is off.  Done once per process, only for tractor 0.1.0a5 (the version
+    this was written against).
+    """
+    global _patched
+    if _patched:
+        return
+    _patched = True
+    import struct
+
+    import msgspec
+    import trio
+    from tractor import _ipc
+    from tractor._exceptions import TransportClosed
+
+    try:
+        version = importlib.metadata.version("tractor")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        version = None
+    if version != "0.1.0a5":  # pragma: no cover
+        return
+    closed = (ValueError, ConnectionResetError, trio.BrokenResourceError)
+    unpack = struct.Struct("<I").unpack
+    log = _ipc.log
+
+    async def _iter_packets(self: Any) -> Any:
+        decodes_failed = 0
+        receive_exactly = self.recv_stream.receive_exactly
+        decode = self.decode
+        while True:
+            try:
+                header = await receive_exactly(4)
+                if header == b"":
+                    raise TransportClosed(f"transport {self} was already closed prior to read")
+                (size,) = unpack(header)
+                data = await receive_exactly(size)
+            except closed as exc:
+                raise TransportClosed(f"transport {self} closed while reading: {exc}") from exc
+            try:
+                yield decode(data)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                # as tractor: log and go on a few times (a dropped channel usually
+                # shows up as an error on the next read), then give up
+                if decodes_failed >= 4:
+                    raise
+                decodes_failed += 1
+                log.error(f"msgspec failed to decode a {size}-byte frame from {self}")
+
+    _ipc.MsgpackTCPStream._iter_packets = _iter_packets  # type: ignore[method-assign]
 
 
 _tweaks_depth = 0
