@@ -3,7 +3,9 @@
 A :class:`Link` runs in its own task.  It opens :func:`jsonvisor.cluster.worker.parse_session`
 on the worker, then runs three loops until the worker is lost or the cluster closes:
 
-* the sender pickles the slot's pending batch and sends it, whenever there is one;
+* the sender pickles the slot's pending batch and sends it, whenever there is one and the
+  worker has applied the previous batch (one batch in flight: while the worker works, the
+  next batch grows, so batches get bigger exactly when the worker is busy);
 * the receiver unpickles the worker's batches and hands them to the cluster;
 * the watchers: the worker's process (a pidfd, when the worker runs on this host), and
   the heartbeat deadline (the receiver may not wait longer than ``heartbeat_timeout``).
@@ -59,7 +61,9 @@ class Link:
         self.lost = trio.Event()
         self.reason = ""
         self.detail = ""
-        self.acked = 0
+        self.acked = 0  # calls the worker has applied
+        self.sent = 0  # calls sent to the worker
+        self._acks = trio.lowlevel.ParkingLot()
         self.waiting_since: float | None = None
         self.scope = trio.CancelScope()
         self.ready_at: float | None = None
@@ -146,17 +150,18 @@ class Link:
         cluster = self.cluster
         interval = cluster.options.flush_interval
         while True:
-            await slot.wake.wait()
-            slot.wake = trio.Event()
+            await slot.wait_work()
+            while self.acked < self.sent:  # the previous batch is not applied yet
+                await self._acks.park()
             if interval:
                 await trio.sleep(interval)
             else:
                 await trio.lowlevel.checkpoint()  # let producers add to the batch
-            count, pending, flags = slot.take_batch()
-            if not count and not pending and not flags:
+            flag_calls, pending, flags = slot.take_batch()
+            if not pending and not flags:
                 continue
             t0 = time.perf_counter()
-            items = cluster.batch_items(pending, flags)
+            count, items = cluster.batch_items(flag_calls, pending, flags)
             blob = wire.dumps((count, items))
             cluster.counters.ipc_ops_out += len(items)
             await self._send_blob(stream, blob, count, t0)
@@ -166,7 +171,8 @@ class Link:
     ) -> None:
         if t0 is None:
             t0 = time.perf_counter()
-        await stream.send(blob)
+        self.sent += count
+        await stream.send(wire.wrap(blob))
         c = self.cluster.counters
         c.ipc_batches_out += 1
         c.ipc_bytes_out += len(blob)
@@ -181,23 +187,25 @@ class Link:
         while True:
             self.waiting_since = current_time()
             try:
-                blob = await stream.receive()
+                blob = wire.unwrap(await stream.receive())
             except (trio.EndOfChannel, StopAsyncIteration):
                 self.lose("error", "the worker closed its stream")
                 return
             self.waiting_since = None
             t0 = time.perf_counter()
-            acked, events, results, stats = wire.loads(blob, trusted)
+            acked, packed, results, stats = wire.loads(blob, trusted)
             c.ipc_batches_in += 1
             c.ipc_bytes_in += len(blob)
-            c.ipc_items_in += len(events) + len(results)
             if stats is not None:
                 slot.last_stats = stats
             if acked != self.acked:
                 slot.unacked -= acked - self.acked
                 self.acked = acked
+                if self._acks:
+                    self._acks.unpark_all()
                 if slot.room:
                     slot.room.unpark_all()
-            if events:
-                await cluster.dispatch(slot, self, events, results)
+            if packed is not None:
+                c.ipc_items_in += len(packed[0]) + len(packed[3]) + len(results)
+                await cluster.dispatch(self, packed, results)
             c.ipc_recv_seconds += time.perf_counter() - t0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import trio
@@ -11,7 +12,70 @@ import trio
 from ..mailboxes import Chunk
 from ..supervisor import Subscription
 
-__all__ = ["FinishedIds", "Live", "Slot", "join_chunks"]
+__all__ = [
+    "FLAG_CANCEL",
+    "FLAG_END",
+    "Counters",
+    "FinishedIds",
+    "Live",
+    "Options",
+    "Slot",
+    "join_chunks",
+]
+
+FLAG_END = 1
+"""Batch flag: the message's input ends after this item's data."""
+FLAG_CANCEL = 2
+"""Batch flag: cancel the message."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The root's settings (from ``open_cluster``)."""
+
+    spawn_timeout: float
+    ping_timeout: float
+    heartbeat_timeout: float
+    flush_interval: float
+    window: int
+    replay_bytes: int | None
+    trusted: tuple[str, ...]
+    discovery_timeout: float
+    worker_name: str
+    loglevel: str
+    local_fallback: bool
+    import_main: bool
+    factory_env: dict[str, str]
+
+
+class Counters:
+    """Plain mutable counters (the hot path increments attributes)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.completed = 0
+        self.failed = 0
+        self.expired = 0
+        self.cancelled = 0
+        self.chunks_in = 0  # chunks batched (or replayed); pending ones are added by stats()
+        self.bytes_in = 0
+        self.events_out = 0
+        self.restarts = 0
+        self.workers_started = 0
+        self.workers_lost = 0
+        self.workers_hung = 0
+        self.replacements = 0
+        self.replayed = 0
+        self.lost_messages = 0
+        self.last_recovery: float | None = None
+        self.ipc_batches_out = 0
+        self.ipc_batches_in = 0
+        self.ipc_ops_out = 0
+        self.ipc_items_in = 0
+        self.ipc_bytes_out = 0
+        self.ipc_bytes_in = 0
+        self.ipc_send_seconds = 0.0
+        self.ipc_recv_seconds = 0.0
 
 
 def join_chunks(chunks: list[Chunk]) -> Chunk:
@@ -31,7 +95,11 @@ class Live:
     ``retained`` is the input already sent to the worker, kept for a replay as pieces of
     geometrically decreasing size (O(log n) pieces), or None once it outgrew
     ``replay_bytes`` (then a lost worker fails the message).  Input still waiting in the
-    slot's pending batch is not in ``retained`` yet.
+    slot's pending batch is not in ``retained`` yet (nor counted in ``nbytes``).
+
+    ``queue`` is the message's list of chunks in ``owner``'s pending batch, or None when
+    the next chunk must take the slow path (no list in the current batch yet, the message
+    has ended, or it finished): ``Cluster.send`` appends to it directly.
     """
 
     __slots__ = (
@@ -39,15 +107,19 @@ class Live:
         "ended",
         "msg_id",
         "nbytes",
+        "owner",
+        "queue",
         "replays",
         "retained",
         "slot",
         "subscribers",
     )
 
-    def __init__(self, msg_id: Hashable, slot: int, retain: bool) -> None:
+    def __init__(self, msg_id: Hashable, owner: Slot, retain: bool) -> None:
         self.msg_id = msg_id
-        self.slot = slot
+        self.owner = owner
+        self.slot = owner.index
+        self.queue: list[Chunk] | None = None
         self.ended = False
         self.cancel_requested = False
         self.nbytes = 0
@@ -79,14 +151,18 @@ class Slot:
     slot (generation + 1) and gets the slot's live messages replayed.
 
     ``pending`` and ``flags`` are the next batch (chunks per message, end/cancel flags);
-    ``count`` the ``send``/``end``/``cancel`` calls in it; ``unacked`` the calls sent or
-    pending that the worker has not yet applied (bounded by the cluster's ``window``).
+    ``flag_calls`` the ``end``/``cancel`` calls in it (each chunk in ``pending`` is one
+    ``send`` call); ``unacked`` the calls sent or pending that the worker has not yet
+    applied (bounded by the cluster's ``window``).
+    ``idle`` is True while the slot's sender sleeps waiting for something to send: a
+    producer that adds to the batch then calls :meth:`kick`.
     """
 
     __slots__ = (
-        "count",
+        "flag_calls",
         "flags",
         "generation",
+        "idle",
         "index",
         "kind",
         "last_stats",
@@ -103,25 +179,49 @@ class Slot:
         self.generation = 0
         self.pending: dict[Hashable, list[Chunk]] = {}
         self.flags: dict[Hashable, int] = {}
-        self.count = 0
+        self.flag_calls = 0
         self.unacked = 0
         self.room = trio.lowlevel.ParkingLot()
         self.wake = trio.Event()
+        self.idle = False
         self.session: Any = None
         self.last_stats: Any = None
 
-    def notify(self) -> None:
+    def kick(self) -> None:
         """Wake the slot's sender (there is something to send)."""
-        if not self.wake.is_set():
-            self.wake.set()
+        self.idle = False
+        self.wake.set()
+
+    def notify(self) -> None:
+        """Wake the slot's sender if it sleeps."""
+        if self.idle:
+            self.kick()
+
+    async def wait_work(self) -> None:
+        """Sleep until the pending batch is not empty (the sender's side of :meth:`kick`)."""
+        while not (self.pending or self.flags):
+            self.wake = trio.Event()
+            self.idle = True
+            try:
+                await self.wake.wait()
+            finally:
+                self.idle = False
 
     def take_batch(self) -> tuple[int, dict[Hashable, list[Chunk]], dict[Hashable, int]]:
-        """Remove and return the pending batch: ``(count, chunks, flags)``."""
-        batch = (self.count, self.pending, self.flags)
-        self.count = 0
+        """Remove and return the pending batch: ``(flag_calls, chunks, flags)``."""
+        batch = (self.flag_calls, self.pending, self.flags)
+        self.flag_calls = 0
         self.pending = {}
         self.flags = {}
         return batch
+
+    def pending_chunks(self) -> tuple[int, int]:
+        """``(chunks, characters or bytes)`` waiting in the pending batch."""
+        chunks = size = 0
+        for queued in self.pending.values():
+            chunks += len(queued)
+            size += sum(map(len, queued))
+        return chunks, size
 
 
 class FinishedIds:

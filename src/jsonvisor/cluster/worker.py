@@ -11,8 +11,11 @@ The root opens :func:`parse_session` as a tractor context.  Over its bidirection
 the root sends pickled batches of ``(msg_id, data, flags)`` (input already coalesced per
 message, ``flags`` ending or cancelling the message) and the worker answers with pickled
 batches of ``(acked, events, results, stats)``: how many of the root's ``send`` calls it
-has applied (the root's flow-control window), the supervisor events in order, the
-``ParseResult`` of each message that completed, and now and then its supervisor's stats.
+has applied (the root's flow-control window, and its signal to send the next batch), the
+supervisor events in order as columns (``None`` if there are none; see
+:mod:`jsonvisor.cluster.eventbatch`, which also merges consecutive ``StringGrew`` events
+of a message), the ``ParseResult`` of each message that completed, and now and then its
+supervisor's stats.
 When there is nothing to say it still sends a heartbeat every ``heartbeat`` seconds, so
 the root notices a worker that stopped answering.
 """
@@ -36,6 +39,8 @@ from ..parsers import ParseResult, StreamingJsonParser
 from ..supervisor import Completed, ResultUnavailable, Supervisor, open_supervisor
 from . import wire
 from ._tractor import import_tractor
+from .eventbatch import EventBatch
+from .state import FLAG_CANCEL, FLAG_END
 
 tractor = import_tractor()
 
@@ -50,11 +55,6 @@ __all__ = [
 ]
 
 _MODULE = "jsonvisor.cluster.worker"
-
-FLAG_END = 1
-"""Batch flag: the message's input ends after this item's data."""
-FLAG_CANCEL = 2
-"""Batch flag: cancel the message."""
 
 FACTORIES_ENV = "JSONVISOR_WORKER_FACTORIES"
 """Comma-separated ``module:function`` parser factories this worker may import."""
@@ -108,7 +108,7 @@ class _Session:
         self.max_batch: int = config["max_batch"]
         self.stats_interval: float = config["stats_interval"]
         self.acked = 0
-        self.events: list[Any] = []
+        self.events = EventBatch()
         self.results: dict[Hashable, ParseResult] = {}
         self.wake = trio.Event()
         self.drained = trio.Event()
@@ -118,8 +118,8 @@ class _Session:
     async def receive_loop(self) -> None:
         """Apply the root's batches to the supervisor, in order."""
         sup = self.sup
-        async for blob in self.stream:
-            count, items = wire.loads(blob)
+        async for payload in self.stream:
+            count, items = wire.loads(wire.unwrap(payload))
             sends = [(mid, data) for mid, data, _ in items if data is not None]
             if sends:
                 await sup.send_many(sends)
@@ -137,7 +137,7 @@ class _Session:
         sup = self.sup
         limit = self.max_batch
         async for event in sup.events():
-            self.events.append(event)
+            self.events.add(event)
             if event.__class__ is Completed:
                 self.results[event.msg_id] = await _result_of(sup, event)
             if not self.wake.is_set():
@@ -154,7 +154,7 @@ class _Session:
                 await self.wake.wait()
             self.wake = trio.Event()
             await trio.lowlevel.checkpoint()  # let more events gather
-            events, self.events = self.events, []
+            events, self.events = self.events, EventBatch()
             results, self.results = self.results, {}
             self.drained.set()
             now = time.monotonic()
@@ -165,7 +165,8 @@ class _Session:
             if not events and self.acked == sent_acked and stats is None:
                 stats = self.sup.stats()  # a heartbeat
             sent_acked = self.acked
-            await self.stream.send(wire.dumps((self.acked, events, results, stats)))
+            packed = events.pack() if len(events) else None
+            await self.stream.send(wire.wrap(wire.dumps((self.acked, packed, results, stats))))
 
 
 async def _result_of(sup: Supervisor, event: Completed) -> ParseResult:
