@@ -61,3 +61,16 @@ def test_stable_hash_is_stable():
     assert stable_hash("abc") == 891568578
     assert stable_hash(("a", 1)) == stable_hash(("a", 1))
     assert {shard(f"m{i}", 3) for i in range(30)} == {0, 1, 2}
+
+
+def test_batches_travel_wrapped_and_unwrap_checks_them():
+    blob = wire.dumps((1, [("m", "data", 0)]))
+    payload = wire.wrap(blob)
+    assert len(repr(payload)) < 100  # tractor formats every message: no copy of the bytes
+    assert wire.unwrap(payload) == blob and wire.unwrap(blob) == blob
+    from msgspec.msgpack import Ext
+
+    with pytest.raises(pickle.UnpicklingError):
+        wire.unwrap(Ext(1, blob))
+    with pytest.raises(pickle.UnpicklingError):
+        wire.unwrap({"not": "bytes"})
