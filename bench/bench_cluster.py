@@ -9,6 +9,13 @@ Runs in the actors environment (tractor 0.1.0a5 needs trio 0.23.x):
     scripts/actors_env.sh --co -q >/dev/null; .venv-actors/bin/python bench/bench_cluster.py
 
 Options: ``--messages N`` (1000), ``--size BYTES`` (10000), ``--workers 1,2,4``.
+
+Besides chunks/s it reports the events the consumer got, the CPU seconds of the root
+process (for the in-process run: of the one process) and of the workers (read from
+``/proc``, Linux), and the root side of IPC: batches each way, coalesced operations and
+KB per batch out, and the wall time per batch out (pickling plus ``send``, which includes
+waiting for the socket while the worker reads), and per batch in (unpickling and delivering,
+which includes waiting for room in the fan-in).
 """
 
 from __future__ import annotations
@@ -94,22 +101,55 @@ def _factory(msg_id: Any) -> Any:
     return StreamingJsonParser(**PARSER)
 
 
-async def run_inprocess(ids: list[str], chunks: dict[str, list[str]]) -> float:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (None if /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Run:
+    """One measured run: seconds, events delivered, CPU seconds, cluster stats."""
+
+    def __init__(self, elapsed: float, events: int, root_cpu: float, worker_cpu: Any, stats: Any):
+        self.elapsed = elapsed
+        self.events = events
+        self.root_cpu = root_cpu
+        self.worker_cpu = worker_cpu
+        self.stats = stats
+
+
+async def run_inprocess(ids: list[str], chunks: dict[str, list[str]]) -> Run:
     async with open_supervisor(_factory) as sup:
-        return await drive(sup, ids, chunks)
+        cpu = time.process_time()
+        elapsed = await drive(sup, ids, chunks)
+        cpu = time.process_time() - cpu
+        return Run(elapsed, sup.stats().events_out, cpu, None, None)
 
 
 async def run_cluster(
     workers: int, ids: list[str], chunks: dict[str, list[str]], kill: bool = False
-) -> tuple[float, Any]:
+) -> Run:
     assert open_cluster is not None
     async with open_cluster(workers=workers, parser=dict(PARSER)) as cluster:
 
         def kill_first() -> None:
             os.kill(cluster.stats().per_worker[0].pid, signal.SIGKILL)
 
+        pids = [w.pid for w in cluster.stats().per_worker]
+        before = [_cpu_seconds(p) for p in pids]
+        cpu = time.process_time()
         elapsed = await drive(cluster, ids, chunks, kill_first if kill else None)
-        return elapsed, cluster.stats()
+        cpu = time.process_time() - cpu
+        after = [_cpu_seconds(p) for p in pids]
+        worker_cpu = None
+        if not kill and None not in before and None not in after:
+            worker_cpu = sum(after) - sum(before)  # type: ignore[arg-type]
+        stats = cluster.stats()
+        return Run(elapsed, stats.events_out, cpu, worker_cpu, stats)
 
 
 def main() -> int:
@@ -142,31 +182,40 @@ def main() -> int:
         f"{total:,} {'token' if not args.chunk else f'{args.chunk}-char'} chunks"
         f"{', lenient parsers' if args.lenient else ''}, {cores} cores, trio {trio.__version__}"
     )
-    base = trio.run(run_inprocess, ids, chunks)
-    rows = [("in-process supervisor", base, None)]
+    anchor = trio.run(run_inprocess, ids, chunks)
+    base = anchor.elapsed
+    rows = [("in-process supervisor", anchor)]
     for n in (int(x) for x in args.workers.split(",")):
-        elapsed, stats = trio.run(run_cluster, n, ids, chunks)
+        run = trio.run(run_cluster, n, ids, chunks)
         label = f"cluster, {n} worker{'s' if n > 1 else ''}"
         if n > cores:
-            label += f" (oversubscribed: {n} workers + root on {cores} cores)"
-        rows.append((label, elapsed, stats))
-    print(f"{'':58} {'seconds':>8} {'chunks/s':>11} {'vs in-proc':>10}")
-    for label, elapsed, _ in rows:
-        print(f"{label:58} {elapsed:8.2f} {total / elapsed:11,.0f} {base / elapsed:9.2f}x")
+            label += f" (oversubscribed: {n + 1} processes on {cores} cores)"
+        rows.append((label, run))
+    print(
+        f"{'':56} {'seconds':>7} {'chunks/s':>10} {'vs in-proc':>10} {'events':>8} "
+        f"{'root CPU':>8} {'workers CPU':>11}"
+    )
+    for label, run in rows:
+        wcpu = f"{run.worker_cpu:10.2f}s" if run.worker_cpu is not None else f"{'-':>11}"
+        print(
+            f"{label:56} {run.elapsed:7.2f} {total / run.elapsed:10,.0f} "
+            f"{base / run.elapsed:9.2f}x {run.events:8,} {run.root_cpu:7.2f}s {wcpu}"
+        )
     print()
     print(
         f"{'IPC (root side)':22} {'batches out':>11} {'ops/batch':>9} {'KB/batch':>8} "
-        f"{'us/batch':>8} {'batches in':>10} {'items/batch':>11} {'us/batch in':>11}"
+        f"{'ms/batch':>8} {'batches in':>10} {'events/batch':>12} {'us/batch in':>11}"
     )
-    for label, _, s in rows[1:]:
+    for label, run in rows[1:]:
+        s = run.stats
         print(
             f"{label.split(' (')[0]:22} {s.ipc_batches_out:11,} {s.ops_per_batch:9.1f} "
             f"{s.ipc_bytes_out / max(1, s.ipc_batches_out) / 1024:8.1f} "
-            f"{s.ipc_cost_per_batch * 1e6:8.0f} {s.ipc_batches_in:10,} "
-            f"{s.ipc_items_in / max(1, s.ipc_batches_in):11.1f} "
+            f"{s.ipc_cost_per_batch * 1e3:8.1f} {s.ipc_batches_in:10,} "
+            f"{s.ipc_items_in / max(1, s.ipc_batches_in):12.1f} "
             f"{s.ipc_recv_seconds / max(1, s.ipc_batches_in) * 1e6:11.0f}"
         )
-    two = next((e for label, e, _ in rows if label.startswith("cluster, 2 ")), None)
+    two = next((run.elapsed for label, run in rows if label.startswith("cluster, 2 ")), None)
     if two is not None:
         ratio = base / two
         verdict = "met" if ratio >= 1.6 else "MISSED"
@@ -174,10 +223,11 @@ def main() -> int:
         print(f"\n{target}: {ratio:.2f}x ({verdict})")
     if args.no_kill:
         return 0
-    elapsed, stats = trio.run(run_cluster, 2, ids, chunks, True)
+    run = trio.run(run_cluster, 2, ids, chunks, True)
+    stats = run.stats
     print(
         f"kill -9 of a worker a third of the way in (2 workers): all {len(ids)} messages "
-        f"completed in {elapsed:.2f} s; {stats.messages_replayed} replayed; "
+        f"completed in {run.elapsed:.2f} s; {stats.messages_replayed} replayed; "
         f"time to recover (detection -> replacement ready, input replayed): "
         f"{stats.last_recovery * 1000:.0f} ms"
     )
