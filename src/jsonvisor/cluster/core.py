@@ -330,23 +330,9 @@ class Cluster(Delivery, WorkerPool):
 
     async def result(self, msg_id: Hashable) -> ParseResult:
         """Wait for ``msg_id`` to end; its ``ParseResult`` (see ``Supervisor.result``)."""
-        outcome = self._results.get(msg_id)
-        if outcome is None:
-            if msg_id not in self._live:
-                if msg_id in self._finished:
-                    await _checkpoint()
-                    raise ResultUnavailable(msg_id)
-                if self._results.closed:
-                    await _checkpoint()
-                    raise trio.ClosedResourceError("the cluster is closed")
-            outcome = await self._results.wait(msg_id)
-            if outcome is None:
-                raise trio.ClosedResourceError(
-                    f"the cluster closed before message {msg_id!r} started"
-                )
-        else:
-            await _checkpoint()
-        return outcome.unwrap()
+        return await self._results.result(
+            msg_id, live=msg_id in self._live, finished=msg_id in self._finished, owner="cluster"
+        )
 
     def is_open(self, msg_id: Hashable) -> bool:
         """True while message ``msg_id`` is live (started, not yet finished)."""

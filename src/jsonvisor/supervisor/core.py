@@ -417,23 +417,12 @@ class Supervisor:
         (otherwise :exc:`ResultUnavailable`).  Raises ``trio.ClosedResourceError`` if the
         supervisor closes before a message with this ID ever started.
         """
-        outcome = self._results.get(msg_id)
-        if outcome is None:
-            if msg_id not in self._mailboxes:
-                if self._router.is_finished(msg_id):
-                    await _checkpoint()
-                    raise ResultUnavailable(msg_id)
-                if self._results.closed:
-                    await _checkpoint()
-                    raise trio.ClosedResourceError("the supervisor is closed")
-            outcome = await self._results.wait(msg_id)
-            if outcome is None:
-                raise trio.ClosedResourceError(
-                    f"the supervisor closed before message {msg_id!r} started"
-                )
-        else:
-            await _checkpoint()
-        return outcome.unwrap()
+        return await self._results.result(
+            msg_id,
+            live=msg_id in self._mailboxes,
+            finished=self._router.is_finished(msg_id),
+            owner="supervisor",
+        )
 
     def snapshot(self, msg_id: Hashable) -> Any:
         """The live partial value of open message ``msg_id`` (the parser's ``snapshot()``).

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import trio
 
 from ..parsers import ParseResult
-from .errors import MessageCancelledError, MessageExpiredError
+from .errors import MessageCancelledError, MessageExpiredError, ResultUnavailable
 from .events import Cancelled, Completed, Expired, Failed, TerminalEvent
 
 __all__ = ["Outcome", "ResultRegistry"]
@@ -94,6 +94,32 @@ class ResultRegistry:
             if not waiter.count and self._waiters.get(msg_id) is waiter:
                 del self._waiters[msg_id]
         return waiter.outcome
+
+    async def result(
+        self, msg_id: Hashable, *, live: bool, finished: bool, owner: str
+    ) -> ParseResult:
+        """``result()`` of a supervisor or cluster (``owner`` names it in errors).
+
+        ``live``: the message is open now; ``finished``: it ended and its outcome may have
+        been forgotten.  Always a checkpoint.
+        """
+        outcome = self.get(msg_id)
+        if outcome is None:
+            if not live:
+                if finished:
+                    await trio.lowlevel.checkpoint()
+                    raise ResultUnavailable(msg_id)
+                if self.closed:
+                    await trio.lowlevel.checkpoint()
+                    raise trio.ClosedResourceError(f"the {owner} is closed")
+            outcome = await self.wait(msg_id)
+            if outcome is None:
+                raise trio.ClosedResourceError(
+                    f"the {owner} closed before message {msg_id!r} started"
+                )
+        else:
+            await trio.lowlevel.checkpoint()
+        return outcome.unwrap()
 
     @property
     def waiting(self) -> int:
