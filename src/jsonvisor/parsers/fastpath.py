@@ -176,10 +176,16 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
     if _validate is not None:
         if not _validate(text, max_depth, max_number_length):
             raise NotFast("not strict JSON")
-        try:
-            return ujson.loads(text)
-        except Exception as exc:  # JSONDecodeError, ValueError (digit limit), ...
-            raise NotFast(str(exc)) from None
+    else:
+        _check_strict(text, max_depth, max_number_length)
+    try:
+        return ujson.loads(text)
+    except Exception as exc:  # JSONDecodeError, ValueError (digit limit), ...
+        raise NotFast(str(exc)) from None
+
+
+def _check_strict(text: str, max_depth: int, max_number_length: int) -> None:
+    """The pure-Python strictness check: :class:`NotFast` unless nothing lax is in ``text``."""
     outside = _STRING.sub("", text) if '"' in text else text
     if '"' in outside:
         raise NotFast("unterminated string")
@@ -206,10 +212,6 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         for c in "\t\n\r":
             if text.count(c) != outside.count(c):
                 raise NotFast("control character in string")
-    try:
-        return ujson.loads(text)
-    except Exception as exc:  # JSONDecodeError, ValueError (digit limit), ...
-        raise NotFast(str(exc)) from None
 
 
 # The C validator (one pass, see ``_speedups.c``), or None for the regex checks above.
