@@ -520,17 +520,18 @@ class _Parser:
             ) from None
 
     def _feed_text(self, chunk: str) -> list[Event]:
-        text = self._feed_head(chunk)
+        text, nbytes = self._feed_head(chunk)
         events: list[Event] = []
         processed = self._feed_body(text, 0, events)
-        self._feed_tail(text, processed, events)
+        self._feed_tail(text, processed, events, nbytes if text is chunk else -1)
         return events
 
     # The C half runs _feed_head and _feed_tail itself in the common case, and calls
     # _feed_body (then _feed_tail) for what is left of a text when it stops early.
 
-    def _feed_head(self, chunk: str) -> str:
-        """Count ``chunk`` against the limits; return the text to parse (held token first)."""
+    def _feed_head(self, chunk: str) -> tuple[str, int]:
+        """Count ``chunk`` against the limits; return the text to parse (held token
+        first) and the chunk's UTF-8 length."""
         nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
         if not self.multiple_values:
             self._used += nbytes
@@ -548,7 +549,7 @@ class _Parser:
         self._bulk_block = 0
         self._doc_start = 0
         self._grew_from = len(self._pieces)
-        return text
+        return text, nbytes
 
     def _feed_body(self, text: str, pos: int, events: list[Event]) -> str:
         """Parse ``text`` from ``pos``; return the text finally processed."""
@@ -562,8 +563,11 @@ class _Parser:
         self._run(text, pos, events)
         return text
 
-    def _feed_tail(self, text: str, processed: str, events: list[Event]) -> None:
-        """Events for the open string, then positions and counts after a text."""
+    def _feed_tail(
+        self, text: str, processed: str, events: list[Event], text_bytes: int = -1
+    ) -> None:
+        """Events for the open string, then positions and counts after a text
+        (``text_bytes``: its UTF-8 length when the caller already knows it, else -1)."""
         if self._in_string and not self._str_is_key:
             sink = self._trial_events if self._trial else events
             if not self._announced:
@@ -582,14 +586,19 @@ class _Parser:
             self._used += _utf8_len(processed[self._doc_start : len(processed) - len(held)])
             if self._used > self.max_bytes:
                 raise self._limit_exceeded()
-        done = text[: len(text) - len(held)] if held else text
+        if held:
+            done = text[: len(text) - len(held)]
+            nbytes = _utf8_len(done)
+        else:
+            done = text
+            nbytes = text_bytes if text_bytes >= 0 else _utf8_len(text)
         nl = done.count("\n")
         if nl:
             self._line += nl
             self._col = len(done) - done.rfind("\n") - 1
         else:
             self._col += len(done)
-        self._consumed += len(done) if done.isascii() else _utf8_len(done)
+        self._consumed += nbytes
         if self._schema is not None:
             self._track(events)
 
@@ -1629,7 +1638,5 @@ if _speedups is not None:
 
 else:
 
-    class StreamingJsonParser(_Parser):  # type: ignore[no-redef]
+    class StreamingJsonParser(PurePythonParser):  # type: ignore[no-redef]
         __doc__ = _Parser.__doc__
-        feed = _Parser._feed_py
-        snapshot = _Parser._snapshot_py
