@@ -473,6 +473,18 @@ is_str_special(Py_UCS4 c)
     return c == '"' || c == '\\' || c < 0x20;
 }
 
+/* The end of the run of plain string characters in text[pos:]. */
+static inline Py_ssize_t
+plain_run(PyObject *text, Py_ssize_t pos)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    while (pos < n && !is_str_special(PyUnicode_READ(kind, data, pos)))
+        pos++;
+    return pos;
+}
+
 /* Append a new string (steals it; NULL: an error is set) to the open string's pieces. */
 static int
 append_new(Core *self, PyObject *piece)
@@ -525,9 +537,7 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     for (;;) {
-        Py_ssize_t e = pos;
-        while (e < n && !is_str_special(PyUnicode_READ(kind, data, e)))
-            e++;
+        Py_ssize_t e = plain_run(text, pos);
         if (e > pos) {
             if (flush_hi(self) < 0 || append_piece(self, text, pos, e) < 0)
                 return -1;
@@ -637,9 +647,7 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t e = pos + 1;
-    while (e < n && !is_str_special(PyUnicode_READ(kind, data, e)))
-        e++;
+    Py_ssize_t e = plain_run(text, pos + 1);
     if (e < n && PyUnicode_READ(kind, data, e) == '"') { /* a simple string, all here */
         PyObject *s = PyUnicode_Substring(text, pos + 1, e);
         if (s == NULL)
@@ -843,17 +851,6 @@ utf8_len(PyObject *text, Py_ssize_t s, Py_ssize_t e)
     return nb;
 }
 
-static int
-has_str_special(PyObject *text)
-{
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (is_str_special(PyUnicode_READ(kind, data, i)))
-            return 1;
-    return 0;
-}
 
 static int
 all_ready(Core *self)
@@ -904,7 +901,7 @@ core_feed(Core *self, PyObject *chunk)
     if (!PyUnicode_CheckExact(chunk) || !all_ready(self))
         return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
     Py_ssize_t clen = PyUnicode_GET_LENGTH(chunk);
-    if (self->hot && clen > 0 && !has_str_special(chunk)) {
+    if (self->hot && clen > 0 && plain_run(chunk, 0) == clen) {
         /* Inside a string, nothing pending: the chunk is all string text. */
         Py_ssize_t nb = utf8_len(chunk, 0, clen);
         if (self->used + nb > self->max_bytes)
@@ -980,8 +977,12 @@ core_feed(Core *self, PyObject *chunk)
             if (processed == NULL)
                 goto fail;
         }
-        PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL, text, processed,
-                                                 events, NULL);
+        PyObject *known = PyLong_FromSsize_t(text == chunk ? nbytes : -1);
+        PyObject *r = known == NULL ? NULL
+                                    : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL,
+                                                                 text, processed, events, known,
+                                                                 NULL);
+        Py_XDECREF(known);
         Py_DECREF(processed);
         if (r == NULL)
             goto fail;
