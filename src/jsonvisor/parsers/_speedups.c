@@ -26,7 +26,7 @@ enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_CO
 enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
-static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY;
+static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE;
 static PyObject *S_FEED_PY, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* ------------------------------------------------------------------ validate */
@@ -87,7 +87,7 @@ typedef struct {
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *decoder, *quote;
+        *pending, *quote;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -134,14 +134,14 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_root", root),
     MEMBER_OBJ("_error", error),
     MEMBER_OBJ("_result", result),
-    MEMBER_OBJ("_decoder", decoder),
+    MEMBER_OBJ("_pending", pending),
     MEMBER_OBJ("_quote", quote),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(decoder) X(quote)
+    X(pending) X(quote)
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)
@@ -351,6 +351,8 @@ start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
 {
     if (set_obj(&self->str_path, path) < 0 || set_obj(&self->pieces, PyList_New(0)) < 0)
         return -1;
+    Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
+    set_obj(&self->quote, S_DQUOTE);
     self->in_string = 1;
     self->str_is_key = (char)is_key;
     self->grew_from = 0;
@@ -856,7 +858,7 @@ static int
 all_ready(Core *self)
 {
     return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
-           self->held && self->root && self->error && self->result && self->decoder &&
+           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) &&
            self->quote && PyUnicode_CheckExact(self->quote) &&
            PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
            PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
@@ -929,7 +931,7 @@ core_feed(Core *self, PyObject *chunk)
         return NULL;
     }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        self->decoder != Py_None || self->stopped || self->trial || self->seeking ||
+        PyBytes_GET_SIZE(self->pending) != 0 || self->stopped || self->trial || self->seeking ||
         self->in_comment || clen == 0)
         return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
     /* _feed_head() */
@@ -1019,7 +1021,7 @@ core_feed(Core *self, PyObject *chunk)
     self->consumed += nbytes;
 done:
     self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
-                double_quoted(self) && !self->trial && self->decoder == Py_None;
+                double_quoted(self) && !self->trial && PyBytes_GET_SIZE(self->pending) == 0;
     Py_DECREF(text);
     return events;
 fail:
@@ -1154,12 +1156,13 @@ PyInit__speedups(void)
     S_ARRAY = PyUnicode_InternFromString("array");
     S_STRING = PyUnicode_InternFromString("string");
     S_EMPTY = PyUnicode_InternFromString("");
+    S_DQUOTE = PyUnicode_InternFromString("\"");
     S_FEED_PY = PyUnicode_InternFromString("_feed_py");
     S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_FEED_PY || !S_SNAPSHOT_PY ||
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);

@@ -1,96 +1,153 @@
 """Finding where JSON starts in model output: a ```json fence, or a brace in prose.
 
-Sans-IO and incremental: :meth:`Extractor.find` scans one text and says where a value may
-start; a fence split across chunks is still a fence (trailing backticks are handed back to
-be prepended to the next chunk).
+Sans-IO and incremental.  The extractor is a small state machine over characters; its
+state after a text depends only on the characters seen, never on where the chunks were
+cut (a fence's backticks split across chunks are counted, not held back).
+
+States::
+
+    PROSE     looking for '{' / '[' (unless fences_only) or a run of >= 3 backticks
+    INFO      after an opening fence: blanks, an info word ("json"), blanks
+    CLOSING   inside a fence that is not (or no longer) JSON: skip to a run of >= 3 backticks
+              (one followed at once by a letter, "```json", opens the next block instead)
+
+A run of backticks is counted across chunks in ``_ticks``; it is judged when the first
+character after it arrives: three or more open (in PROSE) or close (in CLOSING) a fence,
+fewer are inline code and change nothing.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["Extractor"]
+__all__ = ["JSON_FENCES", "Extractor"]
 
-_START = re.compile(r"```|[{\[]")
-_FENCE = re.compile(r"```")
 #: Fence info strings whose content is taken as JSON; other fences (```python) are prose.
 JSON_FENCES = frozenset({"", "json", "jsonc", "json5", "jsonl", "ndjson", "js", "javascript"})
-_INFO = re.compile(r"[A-Za-z0-9_+.\-]*[ \t]*")
 
-_SEEK = 0  # prose
-_INFO_STRING = 1  # after an opening fence, on its info string ("json")
-_CLOSING = 2  # after a value inside a fence: skip to the closing fence
+_PROSE = 0
+_INFO = 1
+_CLOSING = 2
+
+_START = re.compile(r"[`{\[]")
+_TICK = re.compile(r"`")
+_NOT_TICK = re.compile(r"[^`]")
+_BLANKS = re.compile(r"[ \t]*")
+_WORD = re.compile(r"[A-Za-z0-9_+.\-]*")
+#: An info word longer than this is not a language name: the fence is prose.
+_MAX_INFO = 32
 
 
 class Extractor:
     """Scan prose for the start of a JSON value.
 
     Attributes:
-        fenced: the value being looked for (or parsed) is inside a fence.
+        fenced: the value being looked for (or parsed) is inside a JSON fence.
+        fences_only: after a value found in prose, only a fence may follow (a fenced
+            value then replaces the one in prose).
     """
 
+    __slots__ = ("_info", "_info_stage", "_state", "_ticks", "fenced", "fences_only")
+
     def __init__(self) -> None:
-        self._state = _SEEK
+        self._state = _PROSE
+        self._ticks = 0  # backticks counted so far in the current run
         self._info = ""
+        self._info_stage = 0  # 0: blanks before the word, 1: the word, 2: blanks after it
         self.fenced = False
-        self.fences_only = False  # after a value found in prose: only a fence may follow
+        self.fences_only = False
 
     @property
     def in_fence(self) -> bool:
         """Inside a JSON fence, or on the info line of one not yet known to be JSON."""
-        return self.fenced or self._state == _INFO_STRING
+        return self.fenced or self._state == _INFO
 
     def reset(self) -> None:
         """Look for the next value (after one completed, with ``multiple_values``);
         after a fenced value, its closing fence is skipped first."""
-        self._state = _CLOSING if self.fenced else _SEEK
+        self._state = _CLOSING if self.fenced else _PROSE
+        self._ticks = 0
         self.fenced = False
 
-    def find(self, text: str, pos: int) -> tuple[int, int, bool]:
+    def skip_block(self) -> None:
+        """A fenced candidate was not JSON: skip the rest of its block."""
+        self._state = _CLOSING
+        self._ticks = 0
+        self.fenced = False
+
+    def find(self, text: str, pos: int) -> tuple[int, bool]:
         """Scan ``text[pos:]``.
 
-        Returns ``(start, keep, fenced)``: the value may start at ``start`` (-1: not in
-        this text); ``keep`` is how many trailing characters to carry over to the next
-        chunk (a partial fence); ``fenced`` says the start follows a fence line (trust it)
-        rather than a brace in prose (try it).
+        Returns ``(start, fenced)``: a value may start at ``start`` (-1: not in this
+        text); ``fenced`` says the start follows a JSON fence's info line rather than a
+        brace in prose.
         """
         n = len(text)
         while pos < n:
-            if self._state == _CLOSING:
-                e = text.find("```", pos)
-                if e < 0:
-                    keep = len(text) - len(text.rstrip("`"))
-                    return -1, min(keep, 2), False
-                self._state = _SEEK
-                pos = e + 3
+            state = self._state
+            if self._ticks:
+                # Finish counting a run of backticks.
+                end = _NOT_TICK.search(text, pos)
+                if end is None:
+                    self._ticks += n - pos
+                    return -1, False
+                ticks = self._ticks + end.start() - pos
+                pos = end.start()
+                self._ticks = 0
+                if ticks >= 3:
+                    if state == _PROSE:
+                        self._state = _INFO
+                        self._info = ""
+                        self._info_stage = 0
+                    elif state == _CLOSING:
+                        # A closing fence; one with a language right after it ("```json")
+                        # is taken as the opening of the next block (models write that).
+                        opens = text[pos].isascii() and text[pos].isalpha()
+                        self._state = _INFO if opens else _PROSE
+                        self._info = ""
+                        self._info_stage = 0
                 continue
-            if self._state == _INFO_STRING:
-                end = _INFO.match(text, pos).end()
-                self._info += text[pos:end]
+            if state == _PROSE:
+                m = (_TICK if self.fences_only else _START).search(text, pos)
+                if m is None:
+                    return -1, False
+                pos = m.start()
+                if text[pos] == "`":
+                    self._ticks = 1
+                    pos += 1
+                    continue
+                return pos, False
+            if state == _CLOSING:
+                m = _TICK.search(text, pos)
+                if m is None:
+                    return -1, False
+                self._ticks = 1
+                pos = m.start() + 1
+                continue
+            # _INFO: blanks, a word, blanks, then the first other character decides.
+            if self._info_stage == 0:
+                pos = _BLANKS.match(text, pos).end()
+                if pos >= n:
+                    return -1, False
+                self._info_stage = 1
+            if self._info_stage == 1:
+                end = _WORD.match(text, pos).end()
+                self._info += text[pos:end][: _MAX_INFO + 1 - len(self._info)]
                 pos = end
                 if pos >= n:
-                    return -1, 0, False
-                self._state = _SEEK
-                info, self._info = self._info.strip().lower(), ""
-                if text[pos] == "`":  # an empty fence: look again from here
-                    continue
-                if info not in JSON_FENCES:  # ```python ... ```: prose
-                    self._state = _CLOSING
-                    continue
-                self.fenced = True
-                self.fences_only = False
-                if text[pos] == "\r":
-                    pos += 1
-                if pos < n and text[pos] == "\n":
-                    pos += 1
-                return pos, 0, True
-            m = (_FENCE if self.fences_only else _START).search(text, pos)
-            if m is None:
-                keep = len(text) - len(text.rstrip("`"))
-                return -1, min(keep, 2), False
-            if m.group() == "```":
-                self._state = _INFO_STRING
-                pos = m.end()
+                    return -1, False
+                self._info_stage = 2
+            pos = _BLANKS.match(text, pos).end()
+            if pos >= n:
+                return -1, False
+            if text[pos] == "`":  # an empty fence: this backtick starts a new run
+                self._state = _PROSE
                 continue
-            return m.start(), 0, False
-        return -1, 0, False
+            if len(self._info) > _MAX_INFO or self._info.lower() not in JSON_FENCES:
+                self._state = _CLOSING  # ```python ... ```: prose
+                continue
+            self._state = _PROSE
+            self.fenced = True
+            self.fences_only = False
+            return pos, True
+        return -1, False

@@ -28,6 +28,8 @@ class Tolerances:
         hex_numbers: ``0x1F``, ``-0x10``.
         control_characters: raw control characters (a literal newline or tab, U+0000 to
             U+001F) inside strings, kept as they are.
+        unknown_escapes: a backslash before a character that has no escape of its own
+            stands for that character (``\\``` -> ````` ``, ``\\'`` -> ``'``), as in JSON5.
     """
 
     extract: bool = False
@@ -39,6 +41,7 @@ class Tolerances:
     python_literals: bool = False
     hex_numbers: bool = False
     control_characters: bool = False
+    unknown_escapes: bool = False
 
     @classmethod
     def resolve(cls, lenient: bool, **overrides: bool | None) -> Tolerances:

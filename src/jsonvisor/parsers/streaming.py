@@ -51,7 +51,6 @@ _HELD_NUMBER = 2
 _HELD_LITERAL = 3
 _HELD_IDENT = 4  # an unquoted key (LLM mode)
 _HELD_SLASH = 5  # a '/' that may start a comment (LLM mode)
-_HELD_PROSE = 6  # backticks that may start a fence (LLM mode)
 
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_SPECIAL = re.compile(r'["\\\x00-\x1f]')
@@ -83,6 +82,18 @@ _EXPECTED = {
 
 def _utf8_len(s: str) -> int:
     return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _chars_within(text: str, nbytes: int) -> int:
+    """How many characters of ``text`` fit in ``nbytes`` bytes of UTF-8."""
+    if text.isascii():
+        return min(nbytes, len(text))
+    data = text.encode("utf-8", "surrogatepass")
+    if nbytes >= len(data):
+        return len(text)
+    while nbytes > 0 and data[nbytes] & 0xC0 == 0x80:  # inside a character: before it
+        nbytes -= 1
+    return len(data[:nbytes].decode("utf-8", "surrogatepass"))
 
 
 def _ends_with_close(text: str) -> bool:
@@ -129,7 +140,8 @@ class _Parser:
         lenient: LLM mode: turn on every tolerance below (each keyword left as None
             follows it) and complete cut literals on :meth:`finish` when unambiguous.
         extract, comments, trailing_commas, single_quotes, unquoted_keys, nan_infinity,
-            python_literals, hex_numbers, control_characters: each tolerance on its own; see
+            python_literals, hex_numbers, control_characters, unknown_escapes: each
+            tolerance on its own; see
             :class:`~jsonvisor.parsers.options.Tolerances`.
         key_transform: ``"camel"``, ``"snake"`` or a callable applied to every key as it
             completes.
@@ -167,6 +179,7 @@ class _Parser:
         python_literals: bool | None = None,
         hex_numbers: bool | None = None,
         control_characters: bool | None = None,
+        unknown_escapes: bool | None = None,
         key_transform: KeyTransform = None,
         schema: Any = None,
         coerce: bool = False,
@@ -200,6 +213,7 @@ class _Parser:
             python_literals=python_literals,
             hex_numbers=hex_numbers,
             control_characters=control_characters,
+            unknown_escapes=unknown_escapes,
         )
         tol = self.tolerances
         self._kt = key_transformer(key_transform)
@@ -262,7 +276,7 @@ class _Parser:
         self._last_document: Any = None
         self._error: JsonStreamError | None = None
         self._result: ParseResult | None = None
-        self._decoder: codecs.IncrementalDecoder | None = None
+        self._pending = b""  # the start of a UTF-8 sequence cut by the end of a bytes chunk
 
         # Positions: everything before the current chunk except the held token.
         self._consumed = 0  # bytes
@@ -279,16 +293,16 @@ class _Parser:
         self._doc_open = False
         self._doc_start = 0
         self._doc_ended = -1
-        # LLM mode: looking for where JSON starts; a brace in prose is only a candidate
+        # LLM mode: looking for where JSON starts; every value found is only a candidate
         # (its events held back) until it proves to be JSON; after the value, ignore input.
         self._extractor = Extractor()
         self._seeking = self._extract
         self._trial = False
-        self._trial_buf: list[str] = []
         self._trial_events: list[Event] = []
-        self._trial_base = (0, 1, 0)
-        self._trial_docs = 0
-        self._trial_quoted = False  # the candidate had a double-quoted key: it is JSON
+        self._trial_ok = False  # a double-quoted string began in the candidate: it is JSON
+        self._trial_seen = 0  # trial events already searched for a completed value
+        self._trial_fenced = False
+        self._saved: tuple[Any, ...] | None = None  # a value in prose a fence may replace
         self._stopped = False
         self._prose_doc = False  # the value came from prose (a later fence replaces it)
         self._fence_closed = False
@@ -325,20 +339,21 @@ class _Parser:
         if chunk.__class__ is not str:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"feed() takes str or bytes, not {type(chunk).__name__}")
-            chunk = self._decode(bytes(chunk))
             self._hot = False
-        elif self._decoder is not None and self._decoder.getstate()[0]:
-            raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
-        if not chunk:
-            return []
-        events = self._feed_text(chunk)
+            events = self._feed_bytes(bytes(chunk))
+        else:
+            if self._pending:
+                raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
+            if not chunk:
+                return []
+            events = self._feed_text(chunk)
         self._hot = (
             self._in_string
             and self._held_kind == _HELD_NONE
             and self._hi < 0
             and self._quote == '"'
             and not self._trial
-            and (self._decoder is None or not self._decoder.getstate()[0])
+            and not self._pending
         )
         return events
 
@@ -368,9 +383,9 @@ class _Parser:
                 top.append(pieces[0])
                 self._prov = True
             return self._root
-        if self._trial or (
-            self._seeking and not self._stack and (self.multiple_values or not self._documents)
-        ):
+        if self._trial:
+            return self._saved[0] if self._saved is not None else self._empty_snapshot()
+        if self._seeking and not self._stack and (self.multiple_values or not self._documents):
             return self._empty_snapshot()
         if self._in_string and not self._str_is_key:
             if not self.partial_strings:
@@ -444,14 +459,14 @@ class _Parser:
         if self._result is not None:
             return self._result
         self._hot = False
-        if self._decoder is not None and self._decoder.getstate()[0]:
-            if not allow_partial:
-                raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
+        if self._pending and not allow_partial:
+            raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
         events: list[Event] = []
-        if self._trial:  # a candidate never proved itself, but it is all there is
-            events.extend(self._trial_events)
-            self._trial = False
-            self._trial_events = []
+        if self._trial:
+            if self._saved is not None:  # an unproven fenced value never replaces one in prose
+                self._reject_trial()
+            else:  # a candidate never proved itself, but it is all there is
+                self._flush_trial(events)
         if self._held_kind == _HELD_NUMBER and not self._stack:
             number = self._complete_number(self._held)
             if number is not _MISSING:  # the end of input is a delimiter
@@ -500,27 +515,42 @@ class _Parser:
 
     # ------------------------------------------------------------------ feeding
 
-    def _decode(self, data: bytes) -> str:
-        if self._decoder is None:
-            self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    def _feed_bytes(self, data: bytes) -> list[Event]:
+        """Decode UTF-8 incrementally (a sequence cut by the chunk's end waits in
+        ``_pending``) and parse the text.  Before an invalid byte, the valid text is
+        parsed first, so the error is the same however the bytes were cut."""
+        if self._pending:
+            data = self._pending + data
         try:
-            return self._decoder.decode(data)
+            text, used = codecs.utf_8_decode(data, "strict", False)
         except UnicodeDecodeError as exc:
-            offset = self._consumed + _utf8_len(self._held) + exc.start
-            bad = exc.object[exc.start : exc.end]
+            self._pending = b""
+            good = data[: exc.start].decode("utf-8")
+            if good:
+                self._feed_text(good)
+            bad = data[exc.start : exc.end]
             raise self._record(
                 JsonStreamError(
                     "invalid UTF-8",
                     expected="UTF-8 encoded text",
                     found=f"byte{'s' if len(bad) > 1 else ''} {bad.hex(' ')}",
-                    offset=offset,
+                    offset=self._consumed + _utf8_len(self._held),
                     line=self._line,
-                    column=self._col + 1,
+                    column=self._col + len(self._held) + 1,
                 )
             ) from None
+        self._pending = data[used:]
+        return self._feed_text(text) if text else []
 
     def _feed_text(self, chunk: str) -> list[Event]:
-        text, nbytes = self._feed_head(chunk)
+        nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
+        if not self.multiple_values and self._used + nbytes > self.max_bytes:
+            # Parse what fits, then refuse the rest: the same error for every chunking.
+            fits = _chars_within(chunk, self.max_bytes - self._used)
+            if fits:
+                self._feed_text(chunk[:fits])
+            raise self._limit_exceeded()
+        text, nbytes = self._feed_head(chunk, nbytes)
         events: list[Event] = []
         processed = self._feed_body(text, 0, events)
         self._feed_tail(text, processed, events, nbytes if text is chunk else -1)
@@ -529,14 +559,11 @@ class _Parser:
     # The C half runs _feed_head and _feed_tail itself in the common case, and calls
     # _feed_body (then _feed_tail) for what is left of a text when it stops early.
 
-    def _feed_head(self, chunk: str) -> tuple[str, int]:
-        """Count ``chunk`` against the limits; return the text to parse (held token
-        first) and the chunk's UTF-8 length."""
-        nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
+    def _feed_head(self, chunk: str, nbytes: int) -> tuple[str, int]:
+        """Count ``chunk`` (``nbytes`` of UTF-8, within the limit) as used; return the
+        text to parse (held token first) and ``nbytes``."""
         if not self.multiple_values:
             self._used += nbytes
-            if self._used > self.max_bytes:
-                raise self._limit_exceeded()
         held = self._held
         if held:
             text = held + chunk
@@ -544,23 +571,19 @@ class _Parser:
             self._held_kind = _HELD_NONE
         else:
             text = chunk
-        if self._trial:
-            self._trial_buf.append(chunk)
         self._bulk_block = 0
         self._doc_start = 0
         self._grew_from = len(self._pieces)
         return text, nbytes
 
     def _feed_body(self, text: str, pos: int, events: list[Event]) -> str:
-        """Parse ``text`` from ``pos``; return the text finally processed."""
+        """Parse ``text`` from ``pos``; return the text processed (``text`` itself)."""
         if self._stopped:
             return text
         if self._extract:
-            where = (self._consumed, self._line, self._col)
-            processed = self._extracting(text, events, pos)
-            self._consumed, self._line, self._col = where
-            return processed
-        self._run(text, pos, events)
+            self._extracting(text, events, pos)
+        else:
+            self._run(text, pos, events)
         return text
 
     def _feed_tail(
@@ -576,11 +599,8 @@ class _Parser:
             pieces = self._pieces  # a new string may have started: then _grew_from is 0
             if len(pieces) > self._grew_from:
                 sink.append(StringGrew(self._str_path, "".join(pieces[self._grew_from :])))
-        if self._trial and self._trial_confirmed():
-            events.extend(self._trial_events)
-            self._trial = False
-            self._trial_events = []
-            self._trial_buf = []
+        if self._trial and self._confirmed():
+            self._flush_trial(events)
         held = self._held
         if self.multiple_values and self._doc_open:
             self._used += _utf8_len(processed[self._doc_start : len(processed) - len(held)])
@@ -602,89 +622,130 @@ class _Parser:
         if self._schema is not None:
             self._track(events)
 
-    def _extracting(self, text: str, events: list[Event], pos: int = 0) -> str:
-        """Feed ``text`` from ``pos`` in extraction mode; return the text finally processed."""
+    # ------------------------------------------------------------------ extraction
+    #
+    # In extraction mode every value found is a *candidate* (a trial): its events are held
+    # back in _trial_events until it proves to be JSON, which it does at the first of
+    # - a double-quoted string (key or value) beginning in it, or
+    # - a value completing in it (a member, a nested value, or the candidate itself).
+    # Both are points in the text, so whether a candidate is proven at any position does
+    # not depend on the chunking.  A candidate that fails before it is proven is dropped
+    # and seeking resumes at the character that failed it (never rescanning earlier
+    # input); an exceeded limit is never "not JSON" and always raises.  A candidate in a
+    # JSON fence that a value found in prose already precedes replaces that value only
+    # once proven; until then snapshot() shows the value in prose.
+
+    def _extracting(self, text: str, events: list[Event], pos: int = 0) -> None:
+        """Feed ``text`` from ``pos`` in extraction mode."""
+        n = len(text)
         while True:
-            n = len(text)
             if self._seeking:
                 if pos >= n:
-                    return text
-                start, keep, fenced = self._extractor.find(text, pos)
+                    return
+                start, fenced = self._extractor.find(text, pos)
                 if start < 0:
-                    if keep:
-                        self._hold(text[n - keep :], _HELD_PROSE)
-                    return text
-                self._seeking = False
-                if self._documents and not self.multiple_values:
-                    self._replace_document()  # a fenced block wins over a value in prose
-                if not fenced:  # a brace in prose: only a candidate until it proves itself
-                    self._trial = True
-                    self._trial_quoted = False
-                    self._trial_docs = self._documents
-                    self._trial_buf = [text[start:]]
-                    self._trial_events = []
-                    self._trial_base = self._position_at(text, start)
+                    return
+                self._begin_trial(fenced)
                 pos = start
-                if pos >= n:
-                    return text
             try:
                 pos = self._run(text, pos, self._trial_events if self._trial else events)
-            except JsonStreamError:
-                if self._trial and not self._trial_confirmed():
-                    # Not JSON after all ("use {braces} like this"): look again from just
-                    # after the candidate's brace.
-                    consumed, line, col = self._trial_base
-                    text = "".join(self._trial_buf)[1:]
-                    self._reset_document()
-                    self._consumed, self._line, self._col = consumed + 1, line, col + 1
-                    self._seeking = True
-                    pos = 0
-                    continue
+            except JsonStreamError as err:
                 i = self._err_index
-                if self._extractor.fenced and i < len(text) and text[i] == "`":
+                if (
+                    self._extractor.fenced
+                    and self._stack
+                    and not self._in_string
+                    and i < n
+                    and text[i] == "`"
+                ):
                     # The closing fence came before the value closed: end of input.
                     self._error = None
                     self._stopped = True
                     self._fence_closed = True
-                    return text
+                    if self._trial:
+                        self._flush_trial(events)
+                    return
+                if err.limit is None and self._trial and not self._confirmed():
+                    self._reject_trial()
+                    pos = i
+                    continue
                 raise
-            if self._trial and self._trial_confirmed():
-                events.extend(self._trial_events)
-                self._trial = False
-                self._trial_events = []
-                self._trial_buf = []
-            if pos >= len(text) or self._stopped:
-                return text
+            if self._trial and self._confirmed():
+                self._flush_trial(events)
+            if pos >= n or self._stopped:
+                return
 
-    def _trial_confirmed(self) -> bool:
-        """Has the candidate that started at a brace in prose shown it is JSON?"""
-        if (
-            self._trial_quoted
-            or self._documents > self._trial_docs
-            or len(self._trial_events) > 1  # a member, a nested value or a string began
-            or (self._in_string and self._quote == '"')
-            or sum(map(len, self._trial_buf)) > 4096
-        ):
-            self._trial_quoted = True
+    def _begin_trial(self, fenced: bool) -> None:
+        self._seeking = False
+        self._trial = True
+        self._trial_ok = False
+        self._trial_seen = 0
+        self._trial_events = []
+        self._trial_fenced = fenced
+        if fenced and self._documents and not self.multiple_values:
+            # A fenced value may replace the value found in prose; keep that until then.
+            self._saved = (
+                self._root,
+                self._documents,
+                self._last_document,
+                list(self._done),
+                set(self._started),
+                set(self._completed),
+                list(self._warnings),
+            )
+            self._reset_document()
+            self._trial = True
+            self._done.clear()
+            self._documents = 0
+            self._last_document = None
+            self._prose_doc = False
+            self._started.clear()
+            self._completed.clear()
+            self._warnings.clear()
+
+    def _confirmed(self) -> bool:
+        """Has the candidate proven to be JSON (see above)?"""
+        if self._trial_ok:
             return True
+        evs = self._trial_events
+        for k in range(self._trial_seen, len(evs)):
+            if evs[k].__class__ is ValueCompleted:
+                self._trial_ok = True
+                return True
+        self._trial_seen = len(evs)
         return False
 
-    def _position_at(self, text: str, i: int) -> tuple[int, int, int]:
-        prefix = text[:i]
-        nl = prefix.count("\n")
-        col = i - prefix.rfind("\n") - 1 if nl else self._col + i
-        return self._consumed + _utf8_len(prefix), self._line + nl, col
+    def _flush_trial(self, events: list[Event]) -> None:
+        """The candidate is JSON: release its events."""
+        events.extend(self._trial_events)
+        self._trial = False
+        self._trial_events = []
+        self._saved = None
 
-    def _replace_document(self) -> None:
-        """Forget the value found in prose: a fenced block that follows it wins."""
+    def _reject_trial(self) -> None:
+        """The candidate is not JSON: forget it, restore a value in prose it would have
+        replaced, and look again (past the rest of its block when it was fenced)."""
+        fenced = self._trial_fenced
         self._reset_document()
-        self._done.clear()
-        self._documents = 0
-        self._last_document = None
-        self._prose_doc = False
-        self._started.clear()
-        self._completed.clear()
-        self._warnings.clear()
+        saved, self._saved = self._saved, None
+        if saved is not None:
+            (
+                self._root,
+                self._documents,
+                self._last_document,
+                done,
+                self._started,
+                self._completed,
+                self._warnings,
+            ) = saved
+            self._done.clear()
+            self._done.extend(done)
+            self._state = _END
+            self._prose_doc = True
+            self._extractor.fences_only = True
+        self._seeking = True
+        if fenced:
+            self._extractor.skip_block()
 
     def _reset_document(self) -> None:
         """Forget a candidate value that turned out not to be JSON."""
@@ -704,7 +765,6 @@ class _Parser:
         self._error = None
         self._trial = False
         self._trial_events = []
-        self._trial_buf = []
         self._sep_owner = None
         self._bulk_block = 0
         self._doc_open = False
@@ -780,8 +840,7 @@ class _Parser:
                                 return pos
                             continue
                     m = _SIMPLE_STRING.match(text, pos)
-                    if self._trial:
-                        self._trial_quoted = True
+                    self._trial_ok = True
                     if m is not None:
                         if self._plain_keys:
                             self._key = m.group(1)
@@ -1032,6 +1091,8 @@ class _Parser:
     # ------------------------------------------------------------------ strings
 
     def _start_string(self, is_key: bool, path: Path, quote: str) -> None:
+        if quote == '"':
+            self._trial_ok = True  # (a candidate in extraction mode is JSON)
         self._quote = quote
         self._in_string = True
         self._str_is_key = is_key
@@ -1110,6 +1171,8 @@ class _Parser:
                     pieces.append(chr(code))
                 continue
             ch = (_ESCAPES if quote == '"' else _ESCAPES_SQ).get(k)
+            if ch is None and self.tolerances.unknown_escapes:
+                ch = k
             if ch is None:
                 raise self._fail(
                     text, e + 1, "invalid escape", 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u'
@@ -1522,13 +1585,14 @@ class _Parser:
         return err
 
     def _limit_exceeded(self) -> JsonStreamError:
+        """The input goes past ``max_bytes`` just after what was consumed so far."""
         what = "document" if self.multiple_values else "input"
         return self._record(
             JsonStreamError(
                 f"{what} larger than max_bytes={self.max_bytes}",
-                offset=self.max_bytes,
+                offset=self._consumed + _utf8_len(self._held),
                 line=self._line,
-                column=self._col + 1,
+                column=self._col + len(self._held) + 1,
                 limit="max_bytes",
             )
         )
