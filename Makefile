@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: install demo test test-core test-actors lint bench clean
 
-$(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/_speedups.c src/jsonvisor/parsers/_validate.h
+$(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

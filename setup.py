@@ -11,7 +11,7 @@ setup(
         Extension(
             "jsonvisor.parsers._speedups",
             sources=["src/jsonvisor/parsers/_speedups.c"],
-            depends=["src/jsonvisor/parsers/_validate.h"],
+            depends=["src/jsonvisor/parsers/_validate.h", "src/jsonvisor/parsers/_scan.h"],
             optional=True,
         )
     ]

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import same
-from jsonvisor.parsers.fastpath import NotFast, scan_members, scan_value_end, strict_loads
+from jsonvisor.parsers import fastpath
+from jsonvisor.parsers.fastpath import NotFast, strict_loads
 
 
 def _json_strict(text: str):
@@ -86,20 +87,32 @@ def test_agrees_with_json_loads_on_garbage(text):
         assert same(strict_loads(text, 256, 1000), expected)
 
 
-def test_scan_value_end():
+@pytest.mark.parametrize(
+    "scan_value_end",
+    [fastpath.scan_value_end, fastpath.py_scan_value_end],
+    ids=["default", "regex"],
+)
+def test_scan_value_end(scan_value_end):
     text = '{"a": "]}", "b": [1, {"c": "\\"}"}]} tail'
-    assert text[: scan_value_end(text, 0)] == '{"a": "]}", "b": [1, {"c": "\\"}"}]}'
-    assert scan_value_end('{"a": [1, 2', 0) == -1
-    assert scan_value_end("123", 0) == -1  # a number at the end may continue
-    assert scan_value_end("123,", 0) == 3
-    assert scan_value_end('"abc', 0) == -1
+    n = len(text)
+    assert text[: scan_value_end(text, 0, n, 256)] == '{"a": "]}", "b": [1, {"c": "\\"}"}]}'
+    assert scan_value_end(text, 0, n, 2) == -2  # nests 3 levels
+    assert scan_value_end(text, 0, 20, 256) == -1  # does not end before the limit
+    assert scan_value_end('{"a": [1, 2', 0, 11, 256) == -1
+    assert scan_value_end("123", 0, 3, 256) == -1  # a number at the end may continue
+    assert scan_value_end("123,", 0, 4, 256) == 3
+    assert scan_value_end('"abc', 0, 4, 256) == -1
 
 
-def test_scan_members():
+@pytest.mark.parametrize(
+    "scan_members", [fastpath.scan_members, fastpath.py_scan_members], ids=["default", "regex"]
+)
+def test_scan_members(scan_members):
     text = '1, "a", [2, 3], {"b": 4}, 5'
-    end, closed = scan_members(text, 0, False)
-    assert text[:end] == '1, "a", [2, 3], {"b": 4}' and not closed
+    end, closed, open_at = scan_members(text, 0, False, len(text), 256)
+    assert text[:end] == '1, "a", [2, 3], {"b": 4}' and not closed and open_at == -1
     text = '"k": 1, "j": [2]} '
-    end, closed = scan_members(text, 0, True)
+    end, closed, _ = scan_members(text, 0, True, len(text), 256)
     assert closed and text[end] == "}"
-    assert scan_members('"k": 1', 0, True) == (-1, False)
+    assert scan_members('"k": 1', 0, True, 6, 256) == (-1, False, -1)
+    assert scan_members('"k": 1, "j": [2, {', 0, True, 18, 256) == (6, False, 13)

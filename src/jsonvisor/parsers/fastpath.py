@@ -18,7 +18,7 @@ import ujson
 
 from .accelerator import speedups
 
-__all__ = ["NotFast", "scan_members", "scan_value_end", "strict_loads"]
+__all__ = ["NotFast", "container_spine", "scan_members", "scan_value_end", "strict_loads"]
 
 
 class NotFast(Exception):
@@ -63,78 +63,111 @@ def _nested_container(levels: int) -> re.Pattern[str]:
 _SHALLOW_CONTAINER = _nested_container(4)
 
 
-def scan_value_end(text: str, pos: int) -> int:
-    """End (exclusive) of the value starting at ``text[pos]``, or -1 if it is not complete.
+def scan_value_end(text: str, pos: int, limit: int, cap: int) -> int:
+    """End (exclusive) of the value starting at ``text[pos]`` within ``text[:limit]``.
 
-    Only boundaries are found here; validity is the loader's job.  A number or literal is
-    complete only when a character follows it.
+    -1 when it does not end there, -2 when it is a container nesting more than ``cap``
+    levels (itself included).  Only boundaries are found here; validity is the loader's
+    job.  A number or literal is complete only when a character follows it.
     """
-    n = len(text)
     c = text[pos]
     if c in _OPEN:
-        m = _SHALLOW_CONTAINER.match(text, pos)
-        if m is not None:
+        if cap < 1:
+            return -2
+        m = _SHALLOW_CONTAINER.match(text, pos, limit)
+        if m is not None and cap >= 4:
             return m.end()
         depth = 1
         p = pos + 1
         match = _NEXT_BRACKET.match
         while True:
-            m = match(text, p)
+            m = match(text, p, limit)
             if m is None:
                 return -1
             p = m.end()
             if m.group(1) in _OPEN:
                 depth += 1
+                if depth > cap:
+                    return -2
             else:
                 depth -= 1
                 if depth == 0:
                     return p
     if c == '"':
-        m = _STRING.match(text, pos)
+        m = _STRING.match(text, pos, limit)
         return -1 if m is None else m.end()
-    m = _SCALAR.match(text, pos)
+    m = _SCALAR.match(text, pos, limit)
     if m is None:
         return -1
     e = m.end()
-    return e if e < n else -1
+    return e if e < limit else -1
 
 
-def scan_members(text: str, pos: int, in_object: bool) -> tuple[int, bool]:
+def container_spine(text: str, pos: int, cap: int) -> tuple[list[int], int]:
+    """The containers still open at the end of ``text`` among the container at ``pos``
+    and those nested in it: their positions, outermost first.  Also the position of the
+    first opening bracket more than ``cap`` levels deep (-1: none); the walk stops there.
+    """
+    spine = [pos]
+    if cap < 1:
+        return spine, pos
+    p = pos + 1
+    match = _NEXT_BRACKET.match
+    while True:
+        m = match(text, p)
+        if m is None:
+            return spine, -1
+        p = m.end()
+        if m.group(1) in _OPEN:
+            if len(spine) >= cap:
+                return spine, p - 1
+            spine.append(p - 1)
+        else:
+            spine.pop()
+            if not spine:  # it closed after all (the caller's limit was short)
+                return spine, -1
+
+
+def scan_members(
+    text: str, pos: int, in_object: bool, limit: int, cap: int
+) -> tuple[int, bool, int]:
     """Find the longest run of complete members of an open container, from ``pos``.
 
-    ``pos`` is where a member may start (after ``[``, ``{`` or a comma).  Returns
-    ``(end, closed)``: ``text[pos:end]`` holds whole members and ``text[end]`` is the
-    comma after the last of them, or the closing bracket when ``closed``.  ``end`` is -1
-    when not even one member is complete.
+    ``pos`` is where a member may start (after ``[``, ``{`` or a comma); nothing at or
+    after ``limit`` is looked at; a member container may nest ``cap`` levels.  Returns
+    ``(end, closed, open_at)``: ``text[pos:end]`` holds whole members and ``text[end]`` is
+    the comma after the last of them, or the closing bracket when ``closed``; ``end`` is
+    -1 when not even one member is complete.  ``open_at`` is the position of a member
+    container that does not end before ``limit`` (or nests too deep), else -1.
     """
-    n = len(text)
+    n = limit
     close = "}" if in_object else "]"
     last = -1
     p = pos
     while True:
         if not in_object:
-            p = _SCALAR_RUN.match(text, p).end()
+            p = _SCALAR_RUN.match(text, p, n).end()
             if p > pos:
                 last = p - 1
-        p = _WS.match(text, p).end()
+        p = _WS.match(text, p, n).end()
         if p >= n:
             break
         if in_object:
             if text[p] != '"':
                 break
-            m = _STRING.match(text, p)
+            m = _STRING.match(text, p, n)
             if m is None:
                 break
-            p = _WS.match(text, m.end()).end()
+            p = _WS.match(text, m.end(), n).end()
             if p >= n or text[p] != ":":
                 break
-            p = _WS.match(text, p + 1).end()
+            p = _WS.match(text, p + 1, n).end()
             if p >= n:
                 break
-        e = scan_value_end(text, p)
+        e = scan_value_end(text, p, n, cap)
         if e < 0:
-            break
-        p = _WS.match(text, e).end()
+            return last, False, p if text[p] in _OPEN else -1
+        p = _WS.match(text, e, n).end()
         if p >= n:
             break
         c = text[p]
@@ -143,9 +176,9 @@ def scan_members(text: str, pos: int, in_object: bool) -> tuple[int, bool]:
             p += 1
             continue
         if c == close:
-            return p, True
+            return p, True, -1
         break
-    return last, False
+    return last, False, -1
 
 
 # Inside a valid document a string is always delimited by structure, so removing strings
@@ -216,6 +249,17 @@ def _check_strict(text: str, max_depth: int, max_number_length: int) -> None:
 
 # The C validator (one pass, see ``_speedups.c``), or None for the regex checks above.
 _validate = speedups.validate if speedups is not None else None
+
+# The scanners above in C (``_scan.h``): the same results at C speed.
+py_scan_value_end, py_container_spine, py_scan_members = (
+    scan_value_end,
+    container_spine,
+    scan_members,
+)
+if speedups is not None:
+    scan_value_end = speedups.scan_value_end
+    container_spine = speedups.container_spine
+    scan_members = speedups.scan_members
 
 
 def _check_depth(skeleton: bytes, max_depth: int) -> None:

@@ -13,6 +13,7 @@ import codecs
 import math
 import re
 import sys
+from bisect import bisect_left
 from collections import deque
 from types import MemberDescriptorType
 from typing import Any
@@ -29,7 +30,7 @@ from .events import (
     ValueStarted,
 )
 from .extract import Extractor
-from .fastpath import NotFast, scan_members, scan_value_end, strict_loads
+from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
 from .options import KeyTransform, Tolerances, key_transformer
 from .result import ParseResult, Repair, format_path
 
@@ -287,6 +288,8 @@ class _Parser:
         self._line = 1
         self._col = 0  # characters since the last newline
         self._bulk_block = 0  # in the current text, no bulk attempt before this index
+        self._spine: list[int] = []  # containers open at the end of _spine_text
+        self._spine_text: str | None = None
         self._sep = ""  # how the last bulk run of an array ended, e.g. "}, {" ...
         self._sep_owner: Any = None  # ... and which array
         # multiple_values: is a document open, and where it starts in the current text.
@@ -1262,6 +1265,18 @@ class _Parser:
             self._state = _END
             self._prose_doc = self._extract and not self._extractor.fenced
 
+    def _whole_document(self, value: Any, events: list[Event]) -> None:
+        """A top-level value loaded in one step.  Its members are still reported one by
+        one, so a consumer of the top level sees the same events for every chunking."""
+        value = self._whole(value)
+        if value.__class__ is dict:
+            events.append(ValueStarted((), "object"))
+            events.extend([ValueCompleted((k,), v) for k, v in value.items()])
+        elif value.__class__ is list:
+            events.append(ValueStarted((), "array"))
+            events.extend([ValueCompleted((i,), v) for i, v in enumerate(value)])
+        self._document_done(value, events)
+
     def _whole(self, value: Any) -> Any:
         """A top-level value loaded in one step: transform keys, fill and check it."""
         if self._kt is not None:
@@ -1375,27 +1390,34 @@ class _Parser:
         c = text[pos]
         if c != "{" and c != "[":
             return pos
-        if not self.multiple_values and _ends_with_close(text):
+        limit = self._bulk_limit(text, pos)
+        if limit == pos:
+            return pos
+        if not self.multiple_values and limit == len(text) and _ends_with_close(text):
             try:
                 value = strict_loads(text[pos:], self.max_depth, self.max_number_length)
             except NotFast:
                 pass
             else:
-                self._document_done(self._whole(value), events)
+                self._whole_document(value, events)
                 return len(text)
-        end = scan_value_end(text, pos)
+        end = scan_value_end(text, pos, limit, self.max_depth)
         if end < 0:
+            self._learn_spine(text, pos, self.max_depth)
             return pos
         try:
             value = strict_loads(text[pos:end], self.max_depth, self.max_number_length)
         except NotFast:
             self._bulk_block = end
             return pos
-        self._document_done(self._whole(value), events)
+        self._whole_document(value, events)
         return end
 
     def _bulk_members(self, text: str, pos: int, in_object: bool, events: list[Event]) -> int:
         """Load the run of whole members at ``pos`` of the open container in one C call."""
+        limit = self._bulk_limit(text, pos)
+        if limit == pos:  # the member here does not end in this text
+            return pos
         top = self._stack[-1]
         depth_left = self.max_depth - len(self._stack) + 1
         if self._prov:
@@ -1405,7 +1427,7 @@ class _Parser:
             # boundary from the separator seen last time.  Only a strict parse of the
             # whole slice accepts the guess, which proves it is a boundary at this depth.
             sep = self._sep
-            hit = text.rfind(sep, pos)
+            hit = text.rfind(sep, pos, limit)
             for _ in range(2):
                 comma = hit + 1
                 if comma <= pos:
@@ -1420,7 +1442,9 @@ class _Parser:
                 self._add_members(top, loaded, False, events)
                 self._state = _VALUE
                 return comma + 1
-        end, closed = scan_members(text, pos, in_object)
+        end, closed, open_at = scan_members(text, pos, in_object, limit, depth_left - 1)
+        if open_at >= 0:
+            self._learn_spine(text, open_at, depth_left - 1)
         if end < 0:
             return pos
         wrapped = ("{" if in_object else "[") + text[pos:end] + ("}" if in_object else "]")
@@ -1438,6 +1462,31 @@ class _Parser:
                 self._sep = text[end - 1 : end + 5]
                 self._sep_owner = top
         return end + 1
+
+    # Cost: a value that does not end in the current text is found by walking its brackets
+    # to the end of the text.  The walk also yields the *spine*: every container still
+    # open at the end (each nested in the one before).  A run of whole members at any
+    # later position ends before the next spine container, so no bulk attempt looks
+    # past it, and each level of a cut document costs O(its own members), not O(rest).
+
+    def _bulk_limit(self, text: str, pos: int) -> int:
+        """Where a run of whole members from ``pos`` must end: the next container known
+        to stay open to the end of ``text`` (``pos`` itself: none can start here)."""
+        if self._spine_text is not text:  # (a fact about the text: no reset needed)
+            return len(text)
+        spine = self._spine
+        i = bisect_left(spine, pos)
+        return spine[i] if i < len(spine) else len(text)
+
+    def _learn_spine(self, text: str, pos: int, cap: int) -> None:
+        """The container at ``pos`` does not end in ``text`` (or nests past ``cap``)."""
+        if self._spine_text is text and self._spine and self._spine[0] <= pos:
+            return  # already known
+        spine, deep = container_spine(text, pos, cap)
+        self._spine = spine
+        self._spine_text = text
+        if deep >= 0:  # past max_depth: the token path will refuse it there
+            self._bulk_block = max(self._bulk_block, deep)
 
     def _add_members(self, top: Any, loaded: Any, in_object: bool, events: list[Event]) -> None:
         prefix = self._prefixes[-1]
@@ -1469,23 +1518,39 @@ class _Parser:
         return _EXPECTED[self._state]
 
     def _held_value(self, held: str) -> Any:
+        """The best value so far of a held number or literal (``hold_numbers=False``):
+        exactly what :meth:`finish` keeps if the input ends here, or _MISSING."""
         if self._held_kind == _HELD_LITERAL:
-            return _LITERALS[held[0]][1]
+            fit = self._literal_fit(held)
+            return _MISSING if fit is None else fit[1]
+        return self._number_prefix(held)
+
+    def _literal_fit(self, held: str) -> tuple[str, Any] | None:
+        """The one literal that starts with ``held``, or None (none, or ambiguous)."""
+        words = [(w, v) for cands in self._literals.values() for w, v in cands]
+        if self.tolerances.nan_infinity:
+            words.append(("-Infinity", -math.inf))
+        fits = [(w, v) for w, v in words if w.startswith(held)]
+        return fits[0] if len(fits) == 1 else None
+
+    def _number_prefix(self, held: str) -> Any:
+        """The longest number at the start of ``held`` (``1.`` -> 1), or _MISSING."""
+        number = self._complete_number(held)
+        if number is not _MISSING:
+            return number
         m = _NUMBER.match(held)
-        if m is None:
-            return _MISSING
-        return _number(m.group(), m)
+        return _MISSING if m is None else _number(m.group(), m)
 
     def _repair(self, repairs: list[Repair], events: list[Event]) -> None:
         held, kind = self._held, self._held_kind
         self._held, self._held_kind = "", _HELD_NONE
         dropped = kind == _HELD_LITERAL
-        if kind == _HELD_LITERAL and self.lenient:
-            words = [(w, v) for cands in self._literals.values() for w, v in cands]
-            words.append(("-Infinity", -math.inf))
-            fits = [(w, v) for w, v in words if w.startswith(held)]
-            if len(fits) == 1:  # unambiguous: complete it
-                word, value = fits[0]
+        # LLM mode completes a cut literal when only one fits; with hold_numbers=False the
+        # value snapshot() showed is kept (numbers too), so finish() never takes it back.
+        if kind == _HELD_LITERAL and (self.lenient or not self.hold_numbers):
+            fit = self._literal_fit(held)
+            if fit is not None:  # unambiguous: complete it
+                word, value = fit
                 path = self._child_path()
                 self._put(value, events)
                 repairs.append(Repair("completed_literal", path, f"completed {held!r} to {word!r}"))
@@ -1500,7 +1565,10 @@ class _Parser:
             )
             dropped = True
         if kind == _HELD_NUMBER:
-            number = self._complete_number(held)
+            if self.hold_numbers:
+                number = self._complete_number(held)
+            else:
+                number = self._number_prefix(held)
             if number is not _MISSING:  # cut off: it may have had more digits
                 path = self._child_path()
                 self._put(number, events)
