@@ -27,7 +27,7 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE;
-static PyObject *S_FEED_PY, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
+static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* ------------------------------------------------------------------ validate */
 
@@ -991,17 +991,18 @@ string_events(Core *self, PyObject *events)
     return events;
 }
 
+/* feed() of a str chunk, or of text decoded from bytes (``decoded``: the Python side is
+ * then _feed_str, which skips the check for a pending UTF-8 sequence). */
 static PyObject *
-core_feed(Core *self, PyObject *chunk)
+feed_text(Core *self, PyObject *chunk, int decoded)
 {
-    if (!PyUnicode_CheckExact(chunk) || !all_ready(self))
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    PyObject *fallback = decoded ? S_FEED_STR : S_FEED_PY;
     Py_ssize_t clen = PyUnicode_GET_LENGTH(chunk);
     if (self->hot && clen > 0 && plain_run(chunk, 0) == clen) {
         /* Inside a string, nothing pending: the chunk is all string text. */
         Py_ssize_t nb = utf8_len(chunk, 0, clen);
         if (self->used + nb > self->max_bytes)
-            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+            return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
         self->used += nb;
         self->consumed += nb;
         self->col += clen;
@@ -1025,14 +1026,14 @@ core_feed(Core *self, PyObject *chunk)
         return NULL;
     }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        PyBytes_GET_SIZE(self->pending) != 0 || self->stopped || self->trial || self->seeking ||
-        self->in_comment || clen == 0)
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped || self->trial ||
+        self->seeking || self->in_comment || clen == 0)
+        return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
     if (!self->multiple_values) {
         if (self->used + nbytes > self->max_bytes)
-            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+            return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
         self->used += nbytes;
     }
     PyObject *text;
@@ -1122,6 +1123,52 @@ fail:
     Py_XDECREF(events);
     Py_DECREF(text);
     return NULL;
+}
+
+static PyObject *
+core_feed(Core *self, PyObject *chunk)
+{
+    if (PyUnicode_CheckExact(chunk) && all_ready(self))
+        return feed_text(self, chunk, 0);
+    if (!PyBytes_CheckExact(chunk) || !all_ready(self) || self->error != Py_None ||
+        self->result != Py_None)
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    /* UTF-8 bytes: decode incrementally here (a sequence cut by the end of the chunk waits
+     * in _pending), then parse the text like a str chunk.  Invalid UTF-8 goes to the
+     * Python side, which parses the valid part first and reports the bad byte. */
+    PyObject *data = chunk;
+    Py_INCREF(data);
+    if (PyBytes_GET_SIZE(self->pending)) {
+        Py_SETREF(data, PyBytes_FromStringAndSize(NULL, PyBytes_GET_SIZE(self->pending) +
+                                                            PyBytes_GET_SIZE(chunk)));
+        if (data == NULL)
+            return NULL;
+        memcpy(PyBytes_AS_STRING(data), PyBytes_AS_STRING(self->pending),
+               (size_t)PyBytes_GET_SIZE(self->pending));
+        memcpy(PyBytes_AS_STRING(data) + PyBytes_GET_SIZE(self->pending),
+               PyBytes_AS_STRING(chunk), (size_t)PyBytes_GET_SIZE(chunk));
+    }
+    Py_ssize_t used = 0;
+    PyObject *text =
+        PyUnicode_DecodeUTF8Stateful(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), "strict",
+                                     &used);
+    if (text == NULL) {
+        Py_DECREF(data);
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+            return NULL;
+        PyErr_Clear();
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    }
+    PyObject *rest = PyBytes_FromStringAndSize(PyBytes_AS_STRING(data) + used,
+                                               PyBytes_GET_SIZE(data) - used);
+    Py_DECREF(data);
+    if (set_obj(&self->pending, rest) < 0) {
+        Py_DECREF(text);
+        return NULL;
+    }
+    PyObject *r = PyUnicode_GET_LENGTH(text) ? feed_text(self, text, 1) : PyList_New(0);
+    Py_DECREF(text);
+    return r;
 }
 
 static PyObject *
@@ -1258,11 +1305,12 @@ PyInit__speedups(void)
     S_EMPTY = PyUnicode_InternFromString("");
     S_DQUOTE = PyUnicode_InternFromString("\"");
     S_FEED_PY = PyUnicode_InternFromString("_feed_py");
+    S_FEED_STR = PyUnicode_InternFromString("_feed_str");
     S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_SNAPSHOT_PY ||
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);

@@ -320,12 +320,16 @@ class _Parser:
         character, an escape, a number or a literal.  Raises :class:`JsonStreamError`
         for malformed input or an exceeded limit.
         """
-        if self._hot and chunk.__class__ is str and chunk and _STR_SPECIAL.search(chunk) is None:
+        if (
+            self._hot
+            and chunk.__class__ is str
+            and chunk
+            and _STR_SPECIAL.search(chunk) is None
+            and self._used + (nb := len(chunk) if chunk.isascii() else _utf8_len(chunk))
+            <= self.max_bytes
+        ):
             # Hot path: inside a string, nothing pending, no quote, backslash or control.
-            nb = len(chunk) if chunk.isascii() else _utf8_len(chunk)
             self._used += nb
-            if self._used > self.max_bytes:
-                raise self._limit_exceeded()
             self._consumed += nb
             self._col += len(chunk)
             self._pieces.append(chunk)
@@ -342,14 +346,18 @@ class _Parser:
         if chunk.__class__ is not str:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"feed() takes str or bytes, not {type(chunk).__name__}")
-            self._hot = False
-            events = self._feed_bytes(bytes(chunk))
-        else:
-            if self._pending:
-                raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
-            if not chunk:
-                return []
-            events = self._feed_text(chunk)
+            return self._feed_str(self._decode(bytes(chunk)))
+        if self._pending:
+            raise self._fail_here("str chunk while a UTF-8 sequence from bytes is incomplete")
+        return self._feed_str(chunk)
+
+    def _feed_str(self, chunk: str) -> list[Event]:
+        """Feed text (from a str chunk, or decoded from bytes by either half)."""
+        if self._error is not None:
+            raise self._error
+        if not chunk:
+            return []
+        events = self._feed_text(chunk)
         self._hot = (
             self._in_string
             and self._held_kind == _HELD_NONE
@@ -518,10 +526,10 @@ class _Parser:
 
     # ------------------------------------------------------------------ feeding
 
-    def _feed_bytes(self, data: bytes) -> list[Event]:
+    def _decode(self, data: bytes) -> str:
         """Decode UTF-8 incrementally (a sequence cut by the chunk's end waits in
-        ``_pending``) and parse the text.  Before an invalid byte, the valid text is
-        parsed first, so the error is the same however the bytes were cut."""
+        ``_pending``).  Before an invalid byte, the valid text is parsed first, so the
+        error is the same however the bytes were cut."""
         if self._pending:
             data = self._pending + data
         try:
@@ -543,7 +551,7 @@ class _Parser:
                 )
             ) from None
         self._pending = data[used:]
-        return self._feed_text(text) if text else []
+        return text
 
     def _feed_text(self, chunk: str) -> list[Event]:
         nbytes = len(chunk) if chunk.isascii() else _utf8_len(chunk)
@@ -606,9 +614,10 @@ class _Parser:
             self._flush_trial(events)
         held = self._held
         if self.multiple_values and self._doc_open:
-            self._used += _utf8_len(processed[self._doc_start : len(processed) - len(held)])
-            if self._used > self.max_bytes:
-                raise self._limit_exceeded()
+            seen = _utf8_len(text[self._doc_start :])  # (the held token too)
+            if self._used + seen > self.max_bytes:
+                raise self._doc_too_large(text)
+            self._used += seen - _utf8_len(held)
         if held:
             done = text[: len(text) - len(held)]
             nbytes = _utf8_len(done)
@@ -1268,10 +1277,13 @@ class _Parser:
     def _whole_document(self, value: Any, events: list[Event]) -> None:
         """A top-level value loaded in one step.  Its members are still reported one by
         one, so a consumer of the top level sees the same events for every chunking."""
+        keys = list(value) if value.__class__ is dict else None
         value = self._whole(value)
-        if value.__class__ is dict:
+        if keys is not None and value.__class__ is dict:
+            # (a schema's placeholders for absent keys are not values from the input)
+            kt = self._kt
             events.append(ValueStarted((), "object"))
-            events.extend([ValueCompleted((k,), v) for k, v in value.items()])
+            events.extend([ValueCompleted((k,), value[k]) for k in map(kt or str, keys)])
         elif value.__class__ is list:
             events.append(ValueStarted((), "array"))
             events.extend([ValueCompleted((i,), v) for i, v in enumerate(value)])
@@ -1373,15 +1385,20 @@ class _Parser:
         for the next value."""
         self._doc_ended = -1
         used = self._used + _utf8_len(text[self._doc_start : pos])
-        self._used = 0
         if used > self.max_bytes:
-            raise self._fail(
-                text,
-                pos,
-                f"document larger than max_bytes={self.max_bytes}",
-                limit="max_bytes",
-            )
+            raise self._doc_too_large(text)
+        self._used = 0
         return self._seeking
+
+    def _doc_too_large(self, text: str) -> JsonStreamError:
+        """The open (or just ended) document, begun at ``_doc_start`` of ``text`` after
+        ``_used`` bytes in earlier texts, goes past ``max_bytes``: the error is at the
+        character holding its first byte too many, whatever the chunking."""
+        start = self._doc_start
+        i = start + _chars_within(text[start:], self.max_bytes - self._used)
+        return self._fail(
+            text, i, f"document larger than max_bytes={self.max_bytes}", limit="max_bytes"
+        )
 
     # ------------------------------------------------------------------ bulk loading
 
@@ -1692,6 +1709,13 @@ class _Parser:
         limit: str | None = None,
     ) -> JsonStreamError:
         """Build (and remember) the error for ``text[i]``."""
+        if (
+            limit is None
+            and self.multiple_values
+            and self._doc_open
+            and self._used + _utf8_len(text[self._doc_start : i]) > self.max_bytes
+        ):
+            return self._doc_too_large(text)  # a document too long before its error
         self._err_index = i
         nl = text.count("\n", 0, i)
         if nl:
