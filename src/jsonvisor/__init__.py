@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .parsers import (
     DocumentCompleted,
@@ -23,6 +23,9 @@ from .parsers import (
     ValueStarted,
 )
 from .supervisor import Supervisor, open_supervisor
+
+if TYPE_CHECKING:
+    from .parsers.schema import compile_schema
 
 __version__ = "0.1.0"
 
@@ -38,6 +41,7 @@ __all__ = [
     "ValueCompleted",
     "ValueStarted",
     "__version__",
+    "compile_schema",
     "open_cluster",
     "open_supervisor",
 ]
@@ -49,4 +53,8 @@ def __getattr__(name: str) -> Any:
         from .cluster import open_cluster
 
         return open_cluster
+    if name == "compile_schema":  # the schema module too is imported on first use
+        from .parsers.schema import compile_schema
+
+        return compile_schema
     raise AttributeError(f"module 'jsonvisor' has no attribute {name!r}")

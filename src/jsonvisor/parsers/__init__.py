@@ -9,7 +9,12 @@
 {'title': 'Hello'}
 >>> p.finish().value
 {'title': 'Hello', 'n': 4}
+
+``compile_schema`` (from :mod:`jsonvisor.parsers.schema`, imported on first use) compiles a
+schema once for any number of ``StreamingJsonParser(schema=...)``.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .builder import ValueBuilder
 from .errors import JsonStreamError
@@ -17,7 +22,11 @@ from .events import DocumentCompleted, Event, Path, StringGrew, ValueCompleted, 
 from .result import ParseResult, Repair, format_path
 from .streaming import PurePythonParser, StreamingJsonParser
 
+if TYPE_CHECKING:
+    from .schema import CompiledSchema, compile_schema
+
 __all__ = [
+    "CompiledSchema",
     "DocumentCompleted",
     "Event",
     "JsonStreamError",
@@ -30,5 +39,15 @@ __all__ = [
     "ValueBuilder",
     "ValueCompleted",
     "ValueStarted",
+    "compile_schema",
     "format_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The schema module is imported only when asked for (parsers given a schema import it too).
+    if name in ("CompiledSchema", "compile_schema"):
+        from . import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module 'jsonvisor.parsers' has no attribute {name!r}")

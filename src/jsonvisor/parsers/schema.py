@@ -16,6 +16,14 @@ classes for type checks, enum keys, skeleton factories).  Paths are tuples of ob
 >>> value, [w.kind for w in warnings]
 ('42', ['coerced'])
 
+A compiled schema is immutable and shared: :func:`compile_schema` (or
+``CompiledSchema.compile``) caches what it compiles, so every parser given the same model
+(or an equal JSON Schema dict) uses one object, and parsers given a ``CompiledSchema`` skip
+compilation altogether:
+
+>>> compile_schema({"type": "array"}) is compile_schema({"type": "array"})
+True
+
 Sans-IO and pure Python: no Trio, no I/O.  pydantic is optional; it is only used when a
 pydantic model is compiled (and it is then already imported by the caller).
 """
@@ -23,6 +31,7 @@ pydantic model is compiled (and it is then already imported by the caller).
 from __future__ import annotations
 
 import collections.abc
+import copy
 import dataclasses
 import enum
 import functools
@@ -30,6 +39,7 @@ import json
 import math
 import re
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -37,7 +47,7 @@ from typing import Any, NamedTuple
 
 from .events import Path
 
-__all__ = ["CompiledSchema", "SchemaNode", "SchemaWarning"]
+__all__ = ["CompiledSchema", "SchemaNode", "SchemaWarning", "compile_schema"]
 
 
 class SchemaWarning(NamedTuple):
@@ -80,7 +90,11 @@ _BUILT = 2
 
 
 class SchemaNode:
-    """One compiled (sub)schema.  Read-only after compilation.
+    """One compiled (sub)schema.  Read-only: assigning or deleting an attribute raises
+    :class:`AttributeError` (nodes are shared by every parser of their
+    :class:`CompiledSchema`; the compiler builds them as a private writable subclass and
+    turns them into ``SchemaNode`` when compilation ends).  The containers they expose
+    (``properties``, ``enum``...) must not be changed either.
 
     ``types`` is the set of allowed JSON types (``None``: anything); ``kind`` is the
     container shown in skeletons (``"object"``, ``"array"`` or ``None``); ``properties``
@@ -139,6 +153,21 @@ class SchemaNode:
         self._alts: list[SchemaNode] = []
         self._state = _BUILT
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SchemaNode is read-only (shared by parsers): cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"SchemaNode is read-only (shared by parsers): cannot delete {name!r}")
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SchemaNode does not pickle on its own: pickle its CompiledSchema")
+
+    def __copy__(self) -> SchemaNode:
+        return self
+
+    def __deepcopy__(self, memo: object) -> SchemaNode:
+        return self
+
     def __repr__(self) -> str:
         kinds = "any" if self.types is None else "|".join(_sorted_types(self.types))
         props = f" properties={list(self.properties)}" if self.properties else ""
@@ -189,6 +218,22 @@ class SchemaNode:
         """Is ``value`` allowed by ``enum``/``const`` (always true without them)?"""
         keys = self._enum_keys
         return keys is None or _enum_key(value) in keys
+
+
+class _NodeBuilder(SchemaNode):
+    """A :class:`SchemaNode` being compiled: writable until :func:`_freeze` makes it a
+    ``SchemaNode`` (same slots, so only its class changes)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
+def _freeze(nodes: Iterable[SchemaNode]) -> None:
+    """Make compiled nodes read-only (see :class:`SchemaNode`)."""
+    for n in nodes:
+        if type(n) is _NodeBuilder:
+            n.__class__ = SchemaNode
 
 
 class _Facts:
@@ -452,6 +497,7 @@ class _JsonSchemaCompiler:
         root = self.node(self.doc, "#")
         for n in self.nodes:
             _finalize(n)
+        _freeze(self.nodes)
         return root
 
     def _known(self, schema: object) -> SchemaNode | None:
@@ -466,7 +512,7 @@ class _JsonSchemaCompiler:
             known = self._known(schema)
             if known is not None:
                 return known
-        node = SchemaNode()
+        node = _NodeBuilder()
         self.nodes.append(node)
         if isinstance(schema, Mapping):
             self.memo[id(schema)] = (schema, node)
@@ -480,7 +526,9 @@ class _JsonSchemaCompiler:
             node = self._known(target)
             if node is None:
                 if ref in self.pending:  # a cycle of bare $refs: constrains nothing
-                    return SchemaNode()
+                    free = _NodeBuilder()
+                    self.nodes.append(free)
+                    return free
                 self.pending.add(ref)
                 try:
                     node = self.node(target, ref)
@@ -794,7 +842,10 @@ def _object_factory(node: SchemaNode, stack: frozenset[int]) -> Callable[[], dic
 def _factory(node: SchemaNode) -> Callable[[], dict[str, Any]]:
     f = node._factory
     if f is None:
-        f = node._factory = _object_factory(node, frozenset())
+        # A memo on a read-only node: built on first use (most nodes never need one).
+        # Idempotent, so parsers racing here at worst build it twice; either one is kept.
+        f = _object_factory(node, frozenset())
+        object.__setattr__(node, "_factory", f)
     return f
 
 
@@ -899,19 +950,68 @@ def _enum_text(node: SchemaNode) -> str:
 # --------------------------------------------------------------------------------------
 
 
+_DICT_CACHE_SIZE = 256
+_CLASS_ATTR = "__jsonvisor_schema__"
+# Guards the caches' insertions (and the LRU's reordering); compilation runs outside it.
+_LOCK = threading.Lock()
+# JSON Schema dicts compiled lately: json.dumps(schema) (key order kept, since the order of
+# "properties" is the skeleton's order) -> the CompiledSchema of a private copy of schema.
+_DICT_CACHE: collections.OrderedDict[str, CompiledSchema] = collections.OrderedDict()
+
+
 class CompiledSchema:
-    """A schema compiled once, queried by path by the parser (see the module docstring)."""
+    """A schema compiled once, queried by path by the parser (see the module docstring).
+
+    Attributes: ``root``, the root :class:`SchemaNode`; ``source``, what was compiled: the
+    Python type, or for a JSON Schema dict a private deep copy made before compiling, so
+    later changes to the caller's dict cannot reach a compiled schema (a dict that is not
+    JSON-serialisable is not cached, nor copied: ``source`` is then the caller's object).
+
+    Immutable and safe to share between any number of parsers, also across threads:
+    assigning or deleting an attribute raises :class:`AttributeError`, its nodes are
+    read-only too, and it keeps no per-parse state (every method works on its arguments
+    and locals).  Its one mutable part is private: a memo of path -> node lookups (a pure
+    function of the schema; only paths made of declared property names are memoised, so
+    documents cannot grow it, and it is bounded).  Concurrent parsers may at worst compute
+    an entry twice.
+
+    It pickles (and copies) as its ``source``, compiled again on the other side, which
+    hits that process's cache: a parser holding one can go to a worker process and back.
+    ``copy.copy``/``copy.deepcopy`` return the object itself.
+    """
 
     __slots__ = ("_cache", "_mode", "_model", "root", "source")
 
+    root: SchemaNode
+    source: object
+
     def __init__(self, root: SchemaNode, source: object, mode: str) -> None:
-        self.root = root
-        """The root :class:`SchemaNode`."""
-        self.source = source
-        """What was compiled: the schema dict or the Python type."""
-        self._mode = mode
-        self._model = source if mode == "pydantic" else None
-        self._cache: dict[Path, SchemaNode | None] = {(): root}
+        init = object.__setattr__
+        init(self, "root", root)
+        init(self, "source", source)
+        init(self, "_mode", mode)
+        init(self, "_model", source if mode == "pydantic" else None)
+        # The lookup memo of node(): path -> node (see the class docstring).
+        init(self, "_cache", {(): root})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"CompiledSchema is immutable (shared by parsers): cannot set {name!r}"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(
+            f"CompiledSchema is immutable (shared by parsers): cannot delete {name!r}"
+        )
+
+    def __reduce__(self) -> tuple[Any, tuple[object]]:
+        return compile_schema, (self.source,)
+
+    def __copy__(self) -> CompiledSchema:
+        return self
+
+    def __deepcopy__(self, memo: object) -> CompiledSchema:
+        return self
 
     def __repr__(self) -> str:
         return f"<CompiledSchema {self._mode} {self.root!r}>"
@@ -919,7 +1019,18 @@ class CompiledSchema:
     @classmethod
     def compile(cls, schema: object) -> CompiledSchema:
         """Compile a JSON Schema dict, a dataclass type, a ``TypedDict`` type or a pydantic
-        v2 ``BaseModel`` subclass.
+        v2 ``BaseModel`` subclass, or return ``schema`` itself if it is already a
+        ``CompiledSchema``.
+
+        Cached: a class compiles once (the result is kept in the class's own namespace,
+        as ``__jsonvisor_schema__``, so it lives exactly as long as the class: models made
+        in a loop are not leaked); a dict is looked up by its ``json.dumps`` text among the
+        last 256 dicts compiled, and a hit must also be equal (``==``) to the stored copy.
+        Dicts that are not JSON-serialisable (and classes that refuse the attribute) are
+        compiled each time.  A class changed after its first compilation (say, a pydantic
+        ``model_rebuild``) keeps that compilation.  Thread-safe: a lock guards the caches,
+        but compilation runs outside it, so two threads compiling the same new schema at
+        once may both compile it; both then get the first result stored.
 
         JSON Schema support: ``type`` (string or list), ``nullable``, ``properties``,
         ``required``, ``additionalProperties``, ``items``/``prefixItems``, ``enum``,
@@ -931,8 +1042,60 @@ class CompiledSchema:
 
         Raises :class:`TypeError` for any other kind of input or an unsupported type hint,
         and :class:`ValueError` for a malformed JSON Schema (bad ``type``, unresolvable
-        ``$ref``...).
+        ``$ref``...).  Failures are not cached.
         """
+        if isinstance(schema, CompiledSchema):
+            return schema
+        if isinstance(schema, type):
+            return cls._compile_class(schema)
+        if isinstance(schema, Mapping):
+            return cls._compile_dict(schema)
+        return cls._compile_uncached(schema)  # raises the TypeError
+
+    @classmethod
+    def _compile_class(cls, schema: type) -> CompiledSchema:
+        hit = schema.__dict__.get(_CLASS_ATTR)
+        # (``source is schema``: not a namespace copied from another class)
+        if isinstance(hit, CompiledSchema) and hit.source is schema:
+            return hit
+        compiled = cls._compile_uncached(schema)
+        with _LOCK:
+            hit = schema.__dict__.get(_CLASS_ATTR)
+            if isinstance(hit, CompiledSchema) and hit.source is schema:
+                return hit
+            try:
+                setattr(schema, _CLASS_ATTR, compiled)
+            except (AttributeError, TypeError):  # a class that takes no attributes
+                pass
+        return compiled
+
+    @classmethod
+    def _compile_dict(cls, schema: Mapping[str, Any]) -> CompiledSchema:
+        try:
+            key = json.dumps(schema)
+        except (TypeError, ValueError, RecursionError):  # not JSON: not cached
+            return cls._compile_uncached(schema)
+        with _LOCK:
+            hit = _DICT_CACHE.get(key)
+            # Equal text can hide a difference the compiler sees (a tuple for a list).
+            if hit is not None and hit.source == schema:
+                _DICT_CACHE.move_to_end(key)
+                return hit
+        compiled = cls._compile_uncached(copy.deepcopy(schema))
+        with _LOCK:
+            hit = _DICT_CACHE.get(key)
+            if hit is not None and hit.source == schema:
+                _DICT_CACHE.move_to_end(key)
+                return hit
+            _DICT_CACHE[key] = compiled
+            _DICT_CACHE.move_to_end(key)
+            while len(_DICT_CACHE) > _DICT_CACHE_SIZE:
+                _DICT_CACHE.popitem(last=False)
+        return compiled
+
+    @classmethod
+    def _compile_uncached(cls, schema: object) -> CompiledSchema:
+        """Compile ``schema`` without looking at or filling the caches."""
         if isinstance(schema, Mapping):
             return cls(_JsonSchemaCompiler(schema).compile(), schema, "json_schema")
         if isinstance(schema, type):
@@ -968,20 +1131,24 @@ class CompiledSchema:
         if node is not _MISSING:
             return node  # type: ignore[no-any-return]
         node = self.root
-        indexed = False
+        declared = True  # only declared property names so far: the path may be memoised
         for part in path:
             if type(part) is str:
-                node = node.properties.get(part, node._map)
+                sub = node.properties.get(part)
+                if sub is None:
+                    declared = False  # a typed map's key or an unknown key: any string
+                    sub = node._map
+                node = sub
             elif node.prefix_items or type(part) is not int:
-                indexed = True
+                declared = False  # each array element has its own path
                 node = node.child(part)
             else:
-                indexed = True
+                declared = False
                 node = node.items
             if node is None:
                 break
-        # Paths with indices are not cached: each array element has its own path.
-        if not indexed and len(cache) < _CACHE_LIMIT:
+        # Racing parsers may both store an entry (the same one) or overshoot the bound a little.
+        if declared and len(cache) < _CACHE_LIMIT:
             cache[path] = node
         return node
 
@@ -1396,3 +1563,23 @@ class CompiledSchema:
             elif type(value) is int and node.types is not None and "integer" not in node.types:
                 return float(value)  # a float field given an integer
         return value
+
+
+def compile_schema(schema: object) -> CompiledSchema:
+    """Compile ``schema`` once, for any number of parsers.
+
+    ``schema`` is what ``StreamingJsonParser(schema=...)`` takes: a JSON Schema dict, a
+    dataclass, a ``TypedDict`` or a pydantic v2 model (or an already compiled schema,
+    returned as it is).  The result is an immutable :class:`CompiledSchema`: pass it as
+    ``schema=`` and the parser skips compilation.  Results are cached (see
+    :meth:`CompiledSchema.compile`), so compiling the same model again is cheap too.
+
+    >>> from jsonvisor.parsers import StreamingJsonParser
+    >>> card = compile_schema({"type": "object", "properties": {"title": {"type": "string"}}})
+    >>> parsers = [StreamingJsonParser(schema=card) for _ in range(3)]
+    >>> parsers[0].snapshot()
+    {'title': None}
+
+    Raises :class:`TypeError` or :class:`ValueError` as :meth:`CompiledSchema.compile`.
+    """
+    return CompiledSchema.compile(schema)
