@@ -1,7 +1,18 @@
-"""Parser benchmark: jsonvisor vs re-parsing anchors, in one process run.
+"""Parser benchmark: jsonvisor vs re-parsing anchors and incremental peers, in one process run.
 
-Run: ``make bench`` (or ``python bench/bench_parser.py [--quick]``).  Prints a table of
-times and ratios against the anchors measured in the same run, and each target met or not.
+Run: ``make bench`` (or ``python bench/bench_parser.py [--quick] [--markdown PATH]``).  Prints
+markdown tables of times and ratios against anchors measured in the same run, and each target
+or budget met or not:
+
+1. anchors: ujson, jiter and partial-json-parser re-parsing every prefix, NDJSON throughput;
+2. peers: incremental parsers (streaming-json-parser with its Rust backend, jsonriver,
+   partial-json-stream) on the same documents, str and bytes, three chunkings;
+3. budgets for hostile and awkward input (deep nesting, truncation, long strings and keys),
+   each measured on growing inputs in a child process so that none can hang the run;
+4. schema mode: parser creation and parsing with a pydantic model, and pydantic's own
+   ``experimental_allow_partial`` re-validating every prefix.
+
+``--quick`` uses small sizes and few repeats (well under a minute with the C accelerator).
 """
 
 from __future__ import annotations
@@ -9,19 +20,35 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 import ujson
 
-from docs import llm_document, token_chunks
-from jsonvisor.parsers import StreamingJsonParser
+from docs import card_document, llm_document, scalar_array, token_chunks
+from jsonvisor import parsers as jv_parsers
+from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
 from jsonvisor.parsers.streaming import SPEEDUPS
+from peers import Peer, describe_differences, load_peers
+from timing import (
+    Guarded,
+    Timeout,
+    best_of,
+    exponent,
+    extrapolate,
+    isolated,
+    kb,
+    ladder,
+    sizes_up_to,
+    timed,
+)
 
 try:
     import jiter
@@ -31,27 +58,49 @@ try:
     import partial_json_parser
 except ImportError:  # pragma: no cover
     partial_json_parser = None
+try:
+    import pydantic
+except ImportError:  # pragma: no cover
+    pydantic = None
 
 SIZES = {"1 KB": 1_000, "10 KB": 10_000, "100 KB": 100_000, "1 MB": 1_000_000}
+READ = 65536  # one "64 KiB read"
+
+OUT: list[str] = []
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    """Best wall time of ``repeat`` runs, in seconds (GC off while timing)."""
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            t = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t)
-        finally:
-            gc.enable()
-    return best
+def emit(line: str = "") -> None:
+    """Print a line of the report (markdown) and keep it for ``--markdown``."""
+    print(line, flush=True)
+    OUT.append(line)
 
 
-def jsonvisor_tokens(chunks: list[str], **options: bool) -> object:
-    """Feed token chunks and take the partial value after every one."""
+def progress(msg: str) -> None:
+    print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+
+def ms(t: float) -> str:
+    if math.isnan(t):
+        return "n/a"
+    if math.isinf(t):
+        return "inf"
+    return f"{t * 1e3:.2f} ms" if t < 10 else f"{t:.1f} s"
+
+
+def brief(e: BaseException, n: int = 90) -> str:
+    text = f"{type(e).__name__}: {e}".replace("|", "/").replace("\n", " ")
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def fixed(doc: str | bytes, size: int) -> list[Any]:
+    return [doc[i : i + size] for i in range(0, len(doc), size)]
+
+
+# -- jsonvisor runs ---------------------------------------------------------------------------
+
+
+def jsonvisor_tokens(chunks: Sequence[str | bytes], **options: Any) -> object:
+    """Feed chunks and take the partial value after every one."""
     p = StreamingJsonParser(**options)
     feed = p.feed
     snap = p.snapshot
@@ -61,12 +110,21 @@ def jsonvisor_tokens(chunks: list[str], **options: bool) -> object:
     return p.finish().value
 
 
-def jsonvisor_feed_only(chunks: list[str]) -> object:
-    p = StreamingJsonParser()
+def jsonvisor_feed_only(chunks: Sequence[str | bytes], **options: Any) -> object:
+    p = StreamingJsonParser(**options)
     feed = p.feed
     for c in chunks:
         feed(c)
     return p.finish().value
+
+
+def jsonvisor_whole(doc: str | bytes, **options: Any) -> object:
+    p = StreamingJsonParser(**options)
+    p.feed(doc)
+    return p.finish().value
+
+
+# -- section 1: re-parsing anchors ------------------------------------------------------------
 
 
 def jiter_reparse(chunks: list[str]) -> object:
@@ -90,14 +148,17 @@ def pjp_reparse(chunks: list[str]) -> object:
     return value
 
 
-def fixed(doc: str, size: int) -> list[str]:
-    return [doc[i : i + size] for i in range(0, len(doc), size)]
-
-
-def row(name: str, t: float, anchor: float | None, target: str = "", ok: bool | None = None) -> str:
-    ratio = f"{t / anchor:8.2f}x" if anchor else " " * 9
+def row(
+    name: str,
+    t: float,
+    anchor: float | None,
+    target: str = "",
+    ok: bool | None = None,
+    note: str = "",
+) -> str:
+    ratio = f"{t / anchor:.2f}x" if anchor else ""
     verdict = "" if ok is None else ("met" if ok else "MISSED")
-    return f"| {name:<48} | {t * 1e3:10.2f} ms | {ratio} | {target:<22} | {verdict:<6} |"
+    return f"| {name} | {ms(t)} | {ratio} | {target} | {verdict} | {note} |"
 
 
 def ndjson_stream(total: int, chunk: int) -> Iterator[str]:
@@ -138,81 +199,101 @@ def bench_ndjson(total: int) -> tuple[float, int, int, int]:
     return elapsed, peak - start, count, total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="skip the slowest anchors")
-    args = ap.parse_args()
-    print(
-        f"# jsonvisor parser benchmark, {time.strftime('%Y-%m-%d')}, "
-        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"parser: {'C accelerator' if SPEEDUPS else 'pure Python (JSONVISOR_PURE=1 or not built)'}"
+def section_anchors(quick: bool) -> None:
+    emit("## 1. jsonvisor vs re-parsing anchors")
+    emit()
+    emit(
+        "Token chunks of 1–8 characters, the partial value (`snapshot()`) taken after every "
+        "chunk; each ratio is against the row's anchor measured in this run."
     )
-    print("| case | time | vs anchor | target | |")
-    print("|---|---|---|---|---|")
+    emit()
+    emit("| case | time | vs anchor | target | verdict | note |")
+    emit("|---|---:|---:|---|---|---|")
     for label, size in SIZES.items():
+        progress(f"anchors {label}")
         doc = llm_document(size)
         chunks = token_chunks(doc)
         expected = json.loads(doc)
-        assert jsonvisor_tokens(chunks) == expected
+        wrong = ""
+        try:
+            if jsonvisor_tokens(chunks) != expected:
+                wrong = "WRONG FINAL VALUE"
+        except Exception as e:
+            emit(row(f"{label}: jsonvisor, token chunks", math.nan, None, note=brief(e)))
+            continue
         repeat = 7 if size <= 100_000 else 3
         floor = best_of(lambda d=doc: ujson.loads(d), 20)
         ours = best_of(lambda c=chunks: jsonvisor_tokens(c), repeat)
         feed_only = best_of(lambda c=chunks: jsonvisor_feed_only(c), repeat)
-        print(row(f"{label}: ujson.loads whole doc (floor)", floor, None))
+        emit(row(f"{label}: ujson.loads whole doc (floor)", floor, None))
         tgt = {"100 KB": 30.0}.get(label)
-        print(
+        emit(
             row(
                 f"{label}: jsonvisor, {len(chunks)} token chunks + snapshot",
                 ours,
                 floor,
                 f"<= {tgt:g}x ujson" if tgt else "",
                 (ours / floor <= tgt) if tgt else None,
+                wrong,
             )
         )
-        print(row(f"{label}: jsonvisor, token chunks, events only", feed_only, floor))
+        emit(row(f"{label}: jsonvisor, token chunks, events only", feed_only, floor))
         if label == "100 KB":
-            assert jsonvisor_tokens(chunks, lenient=True) == expected
-            llm = best_of(lambda c=chunks: jsonvisor_tokens(c, lenient=True), repeat)
-            print(
-                row(
-                    f"{label}: LLM mode (lenient=True), tokens + snapshot",
-                    llm,
-                    ours,
-                    "<= 1.3x strict",
-                    llm / ours <= 1.3,
+            try:
+                ok_value = jsonvisor_tokens(chunks, lenient=True) == expected
+                llm = best_of(lambda c=chunks: jsonvisor_tokens(c, lenient=True), repeat)
+                emit(
+                    row(
+                        f"{label}: LLM mode (lenient=True), tokens + snapshot",
+                        llm,
+                        ours,
+                        "<= 1.3x strict",
+                        llm / ours <= 1.3,
+                        "" if ok_value else "WRONG FINAL VALUE",
+                    )
                 )
-            )
+            except Exception as e:
+                emit(
+                    row(
+                        f"{label}: LLM mode (lenient=True), tokens + snapshot",
+                        math.nan,
+                        None,
+                        "<= 1.3x strict",
+                        False,
+                        f"ERROR {brief(e)}",
+                    )
+                )
         if jiter is not None and (size <= 100_000):
             j = best_of(lambda c=chunks: jiter_reparse(c), 1 if size >= 100_000 else 3)
             speed = j / ours
             want = {"1 KB": 1.0, "10 KB": 5.0, "100 KB": 100.0}[label]
-            print(
+            emit(
                 row(
                     f"{label}: jiter re-parse per chunk (SDK way)",
                     j,
                     ours,
                     f"ours >= {want:g}x faster",
                     speed >= want,
+                    f"ours {speed:.1f}x faster",
                 )
-                + f" ours {speed:.1f}x faster"
             )
-        if partial_json_parser is not None and size <= 10_000 and not args.quick:
+        if partial_json_parser is not None and size <= 10_000 and not quick:
             pj = best_of(lambda c=chunks: pjp_reparse(c), 1)
             speed = pj / ours
             want = 100.0 if label == "10 KB" else None
-            print(
+            emit(
                 row(
                     f"{label}: partial-json-parser re-parse per chunk",
                     pj,
                     ours,
                     f"ours >= {want:g}x faster" if want else "",
                     (speed >= want) if want else None,
+                    f"ours {speed:.1f}x faster",
                 )
-                + f" ours {speed:.1f}x faster"
             )
         if size == 1_000_000:
             whole = best_of(lambda d=doc: StreamingJsonParser().feed(d), 7)
-            print(
+            emit(
                 row(
                     f"{label}: jsonvisor, whole doc as one chunk",
                     whole,
@@ -221,9 +302,9 @@ def main() -> None:
                     whole / floor <= 2.0,
                 )
             )
-            pieces = fixed(doc, 65536)
+            pieces = fixed(doc, READ)
             big = best_of(lambda c=pieces: jsonvisor_feed_only(c), 5)
-            print(
+            emit(
                 row(
                     f"{label}: jsonvisor, 64 KiB chunks",
                     big,
@@ -232,13 +313,775 @@ def main() -> None:
                     big / floor <= 3.0,
                 )
             )
-    total = 20_000_000 if args.quick else 100_000_000
+    progress("NDJSON")
+    total = 20_000_000 if quick else 100_000_000
     elapsed, grew, count, size = bench_ndjson(total)
-    print(
-        f"| NDJSON {size // 1_000_000} MB in 64 KiB chunks: {count} docs | "
-        f"{elapsed * 1e3:10.0f} ms | {size / elapsed / 1e6:.0f} MB/s | peak RSS growth "
-        f"<= 64 MB | {'met' if grew <= 64 * 2**20 else 'MISSED'} ({grew / 2**20:.1f} MB) |"
+    emit()
+    emit("| NDJSON stream | time | throughput | target | verdict |")
+    emit("|---|---:|---:|---|---|")
+    emit(
+        f"| {size // 1_000_000} MB in 64 KiB chunks: {count} docs | {ms(elapsed)} | "
+        f"{size / elapsed / 1e6:.0f} MB/s | peak RSS growth <= 64 MB | "
+        f"{'met' if grew <= 64 * 2**20 else 'MISSED'} ({grew / 2**20:.1f} MB) |"
     )
+    emit()
+
+
+# -- section 2: incremental peers -------------------------------------------------------------
+
+
+def section_peers(quick: bool, peers: list[Peer], missing: list[str]) -> None:
+    sizes = {k: v for k, v in SIZES.items() if not quick or v <= 100_000}
+    limit = 1.0 if quick else 20.0  # skip a peer's cell estimated to take longer (s)
+    budget = 0.3 if quick else 3.0  # stop repeating a cell after this much time (s)
+    emit("## 2. Incremental peers on the same documents")
+    emit()
+    emit(
+        "Rows: *token chunks* of 1–8 characters with the partial value read after every chunk "
+        "(jsonvisor: `p.feed(c); p.snapshot()`), *64 KiB reads* with the partial value read "
+        "after each read, and the *whole* document in one feed; every run ends the input and "
+        "takes the final value. `bytes` input: the same token chunks UTF-8 encoded, 64 KiB "
+        "slices of the UTF-8 bytes (split inside characters), the encoded document. Best of "
+        f"up to {3 if quick else 7} runs (fewer for slow cells: a cell stops repeating after "
+        f"{budget:g} s); a peer's cell estimated (from its smaller sizes) above {limit:g} s is "
+        "skipped. Ratio = best peer time / jsonvisor time; target: jsonvisor >= 1.5x faster "
+        "than the best peer."
+    )
+    emit()
+    for p in peers:
+        bytes_note = "takes bytes" if p.takes_bytes else "str only: bytes rows decode (†)"
+        emit(f"- **{p.name} {p.version}**: {p.note}; {bytes_note}")
+    for m in missing:
+        emit(f"- {m}")
+    emit()
+    names = [p.name for p in peers]
+    emit(
+        "| size | input | chunking | jsonvisor | "
+        + " | ".join(names)
+        + " | best peer / jsonvisor | target >= 1.5x |"
+    )
+    emit("|---|---|---|---:|" + "---:|" * len(names) + "---:|---|")
+    history: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
+    mismatches: dict[str, list[str]] = {n: [] for n in ["jsonvisor", *names]}
+    checked: dict[str, int] = {n: 0 for n in ["jsonvisor", *names]}
+    met = total = 0
+    for label, size in sizes.items():
+        doc = llm_document(size)
+        raw = doc.encode()
+        expected = json.loads(doc)
+        toks = token_chunks(doc)
+        btoks = [c.encode() for c in toks]
+        repeat = (3 if quick else 7) if size <= 10_000 else (2 if quick else 5)
+        if size >= 1_000_000:
+            repeat = 3
+        cells: list[tuple[str, str, Any, bool]] = [
+            ("str", f"token chunks ({len(toks)})", toks, True),
+            ("str", f"64 KiB reads ({len(fixed(doc, READ))})", fixed(doc, READ), True),
+            ("str", "whole", doc, False),
+            ("bytes", f"token chunks ({len(btoks)})", btoks, True),
+            ("bytes", f"64 KiB reads ({len(fixed(raw, READ))})", fixed(raw, READ), True),
+            ("bytes", "whole", raw, False),
+        ]
+        for kind, chunking, data, streamed in cells:
+            progress(f"peers {label} {kind} {chunking}")
+            key_row = chunking.split(" (")[0]
+            where = f"{label} {kind} {key_row}"
+            jv_fn: Callable[[], object] = (
+                (lambda d=data: jsonvisor_tokens(d))
+                if streamed
+                else (lambda d=data: jsonvisor_whole(d))
+            )
+            try:
+                jv_t, jv_val = timed(jv_fn, repeat, budget)
+                checked["jsonvisor"] += 1
+                diff = describe_differences(jv_val, expected)
+                if diff:
+                    mismatches["jsonvisor"].append(f"{where}: {diff}")
+                jv_cell = ms(jv_t)
+            except Exception as e:
+                jv_t, jv_cell = math.nan, f"ERROR {brief(e, 60)}"
+            peer_cells: list[str] = []
+            best: tuple[float, bool] | None = None  # (time, estimated)
+            for p in peers:
+                dagger = "" if p.takes_bytes or kind == "str" else " †"
+                hist = history.setdefault((p.name, kind, key_row), [])
+                est = 0.0
+                if hist:
+                    est = extrapolate(hist, len(doc), lo=1.0, hi=2.5)[0]
+                if kind == "bytes" and not p.takes_bytes:
+                    # bytes are decoded and fed as str: at least the str cell's time
+                    same = history.get((p.name, "str", key_row), [])
+                    est = max([est] + [t for n, t in same if n == len(doc)])
+                if est > limit:
+                    hist.append((len(doc), est))
+                    peer_cells.append(f"skipped (est. {est:.0f} s){dagger}")
+                    if best is None or (best[1] and est < best[0]):
+                        best = (est, True)
+                    continue
+                fn: Callable[[], object] = (
+                    (lambda d=data, p=p: p.stream(d))
+                    if streamed
+                    else (lambda d=data, p=p: p.whole(d))
+                )
+
+                def measure(
+                    fn: Callable[[], object] = fn, n: int = repeat, want: Any = expected
+                ) -> tuple[float, str]:
+                    t, val = timed(fn, n, budget)
+                    return t, describe_differences(val, want)
+
+                try:
+                    if est > limit / 4:  # possibly long: in a child, killed past the limit
+                        t, diff = isolated(measure, 1.5 * limit)
+                    else:
+                        t, diff = measure()
+                except Timeout:
+                    hist.append((len(doc), 1.5 * limit))
+                    peer_cells.append(f"killed after {1.5 * limit:.0f} s (est. {est:.2g} s)")
+                    if best is None or (best[1] and 1.5 * limit < best[0]):
+                        best = (1.5 * limit, True)
+                    continue
+                except Exception as e:
+                    peer_cells.append(f"ERROR {brief(e, 50)}")
+                    continue
+                hist.append((len(doc), t))
+                checked[p.name] += 1
+                if diff:
+                    mismatches[p.name].append(f"{where}: {diff}")
+                peer_cells.append(ms(t) + ("*" if diff else "") + dagger)
+                if best is None or best[1] or t < best[0]:
+                    best = (t, False)
+            if best is None or math.isnan(jv_t):
+                ratio_cell, verdict = "", ""
+            else:
+                ratio = best[0] / jv_t
+                ratio_cell = f"{'>= ' if best[1] else ''}{ratio:.2f}x"
+                ok = ratio >= 1.5
+                verdict = "met" if ok else "MISSED"
+                total += 1
+                met += ok
+            emit(
+                f"| {label} | {kind} | {chunking} | {jv_cell} | "
+                + " | ".join(peer_cells)
+                + f" | {ratio_cell} | {verdict} |"
+            )
+    emit()
+    emit(
+        "† str-only peer fed `str`: the bytes chunks go through an incremental UTF-8 decoder "
+        "(its time includes the decoding). * final value differs from `json.loads` (below). "
+        "'est.' = extrapolated from the peer's smaller sizes (exponent from its last two "
+        "sizes, at least 1; a str-only peer's bytes cell is at least its str cell); a cell "
+        f"estimated above {limit / 4:g} s runs in a child process killed after "
+        f"{1.5 * limit:g} s."
+    )
+    emit()
+    emit(f"Target (jsonvisor >= 1.5x faster than the best peer) met in {met} of {total} cells.")
+    emit()
+    emit("Final values compared with `json.loads(doc)` (types count: `1.0` is not `1`):")
+    emit()
+    for name in ["jsonvisor", *names]:
+        bad = mismatches[name]
+        if not bad:
+            emit(f"- {name}: equal in all {checked[name]} cells measured")
+        else:
+            emit(f"- {name}: differs in {len(bad)} of {checked[name]} cells measured, e.g.")
+            for line in bad[:2]:
+                emit(f"  - {line}")
+            if len(bad) > 2:
+                emit(f"  - … and {len(bad) - 2} more cells like these")
+    emit()
+
+
+# -- section 3: hostile and awkward input -------------------------------------------------------
+
+
+def describe_error(e: JsonStreamError) -> str:
+    what = f"limit={e.limit}" if e.limit else ("truncated" if e.truncated else e.reason)
+    return f"raised JsonStreamError ({what}) at byte {e.offset}"
+
+
+class _Stopped(Exception):
+    def __init__(self, fed: int, elapsed: float) -> None:
+        self.fed = fed
+        self.elapsed = elapsed
+
+
+def stream_case(
+    chunk: int | None,
+    *,
+    snapshot: bool = False,
+    repeat: int = 5,
+    budget: float = 2.0,
+    deadline: float | None = None,
+    **options: Any,
+) -> Callable[[Any], tuple[Any, ...]]:
+    """A guarded run: feed the input (whole, or in ``chunk``-sized pieces), finish().
+
+    With a ``deadline`` (seconds) a chunked run stops itself between chunks once past it and
+    reports its time extrapolated linearly in chunks.
+    """
+
+    def run(data: Any) -> tuple[Any, ...]:
+        chunks = [data] if chunk is None else fixed(data, chunk)
+        last = len(chunks) - 1
+
+        def once() -> str:
+            p = StreamingJsonParser(**options)
+            start = time.perf_counter()
+            try:
+                for i, c in enumerate(chunks):
+                    p.feed(c)
+                    if snapshot:
+                        p.snapshot()
+                    if deadline is not None and i < last:
+                        elapsed = time.perf_counter() - start
+                        if elapsed > deadline:
+                            raise _Stopped(i + 1, elapsed)
+                r = p.finish()
+            except JsonStreamError as e:
+                return describe_error(e)
+            return (
+                f"finish(): complete={r.complete}, confidence={r.confidence}, "
+                f"{len(r.repairs)} repair(s)"
+            )
+
+        try:
+            return timed(once, repeat, budget)
+        except _Stopped as s:
+            return (
+                s.elapsed * len(chunks) / s.fed,
+                "no error yet",
+                f"stopped itself after {s.fed} of {len(chunks)} chunks ({s.elapsed:.1f} s); "
+                "extrapolated linearly in chunks",
+            )
+
+    return run
+
+
+class Budgets:
+    """Rows of section 3: a time, its ratio to the 1 MB one-chunk anchor, and a budget."""
+
+    def __init__(self, anchor: float, anchor_label: str) -> None:
+        self.anchor = anchor
+        self.anchor_label = anchor_label
+        self.met = 0
+        self.total = 0
+        emit(
+            "| row | case | time | vs doc one chunk | compared with | ratio | budget | verdict | "
+            "what happened |"
+        )
+        emit("|---|---|---:|---:|---|---:|---|---|---|")
+
+    def add(
+        self,
+        tag: str,
+        case: str,
+        t: float,
+        *,
+        estimated: bool = False,
+        base: tuple[str, float] | None = None,
+        budget: float | None = None,
+        must: Callable[[str], bool] | None = None,
+        outcome: str = "",
+        verdict: str | None = None,
+    ) -> None:
+        est = "est. " if estimated else ""
+        vs_anchor = f"{t / self.anchor:.3g}x" if math.isfinite(t) else ""
+        base_name, base_t = base if base else (self.anchor_label, self.anchor)
+        ratio = t / base_t if math.isfinite(t) else math.nan
+        ratio_cell = f"{est}{ratio:.3g}x" if math.isfinite(ratio) else ""
+        if verdict is None and budget is not None:
+            ok = math.isfinite(ratio) and ratio <= budget and (must is None or must(outcome))
+            verdict = "met" if ok else "MISSED"
+            self.total += 1
+            self.met += ok
+        emit(
+            f"| {tag} | {case} | {est}{ms(t)} | {est}{vs_anchor} | {base_name} | {ratio_cell} | "
+            f"{f'<= {budget:g}x' if budget is not None else ''} | {verdict or ''} | "
+            f"{outcome.replace('|', '/')} |"
+        )
+
+    def guarded(self, tag: str, case: str, g: Guarded, **kw: Any) -> None:
+        outcome = g.outcome + (f" [{g.note}]" if g.note else "")
+        if not g.estimated and len(g.points) >= 2 and min(g.points[-2][1], g.seconds) > 5e-3:
+            (n1, _), (n2, _) = g.points[-2:]
+            k = exponent(g.points, -1.0, 4.0)
+            outcome += f" (time ~ size^{k:.2f} from {kb(n1)} to {kb(n2)})"
+        self.add(tag, case, g.seconds, estimated=g.estimated, outcome=outcome, **kw)
+
+
+def section_hostile(quick: bool) -> None:
+    target = 100_000 if quick else 1_000_000
+    limit = 1.0 if quick else 10.0  # a ladder step estimated longer than this is not run (s)
+    timeout = 5.0 if quick else 30.0  # a child process taking longer is killed (s)
+    rep = 3 if quick else 5
+    emit(f"## 3. Budgets for hostile and awkward input ({kb(target)})")
+    emit()
+    emit(
+        f"Each row is timed against the valid ~{kb(target)} document fed to jsonvisor as one "
+        "chunk (then `finish()`), measured in this run, unless *compared with* names another "
+        "anchor. Hostile rows run in a forked child process on growing inputs (x4 each step); "
+        f"a step estimated above {limit:g} s is not run and a child is killed after "
+        f"{timeout:g} s, so a pathological case is measured on a smaller input and its "
+        "full-size time extrapolated (marked *est.*, how in brackets)."
+    )
+    emit()
+    progress("hostile: anchor")
+    doc = llm_document(target)
+    anchor = best_of(lambda: jsonvisor_whole(doc), 7)
+    b = Budgets(anchor, f"{kb(len(doc))} doc, one chunk")
+    raised = lambda outcome: outcome.startswith("raised JsonStreamError")  # noqa: E731
+
+    # (a) deep nesting, default max_depth=256: must raise, cheaply
+    bracket = lambda n: "[" * n  # noqa: E731
+    objs = lambda n: '{"a":' * max(1, n // 5)  # noqa: E731
+    for tag, name, make in (("a", "`[` x N", bracket), ("a", '`{"a":` x N/5', objs)):
+        progress(f"hostile: {name} one chunk")
+        one = ladder(
+            make,
+            stream_case(None, repeat=rep),
+            sizes_up_to(target, 5),
+            limit=limit,
+            timeout=timeout,
+        )
+        b.guarded(tag, f"{name}, one chunk", one, budget=0.2, must=raised)
+        progress(f"hostile: {name} 64 KiB chunks")
+        # Fed chunk by chunk, stopping at the error: run at full size, guarded by the time of
+        # the first chunk alone (from the one-chunk row) and a deadline checked between chunks.
+        first = extrapolate(one.points, READ)[0] if one.points else math.inf
+        chunked = ladder(
+            make,
+            stream_case(READ, repeat=rep, deadline=limit),
+            [target],
+            limit=limit,
+            timeout=timeout,
+            gate=first,
+        )
+        b.guarded(
+            tag, f"{name}, 64 KiB chunks (stop at the error)", chunked, budget=0.2, must=raised
+        )
+
+    # (b) a truncated document, finish(): plain, under 100 and 250 levels of '['
+    def cut(n: int, depth: int = 0) -> str:
+        d = llm_document(n)
+        return "[" * depth + d[: len(d) // 2]
+
+    for depth, opts in ((0, {}), (100, {}), (250, {"max_depth": 300})):
+        progress(f"hostile: truncated, depth {depth}")
+        g = ladder(
+            lambda n, k=depth: cut(n, k),
+            stream_case(None, repeat=rep, **opts),
+            sizes_up_to(target, 3),
+            limit=limit,
+            timeout=timeout,
+        )
+        wrap = f" in {depth} `[`" if depth else ""
+        extra = ", max_depth=300" if opts else ""
+        b.guarded(
+            "b",
+            f"doc cut in the middle{wrap}, one chunk + finish(){extra}",
+            g,
+            budget=2.0,
+            must=lambda o: o.startswith("finish()"),
+        )
+
+    # (c) the document in 64 KiB reads
+    progress("hostile: 64 KiB reads")
+    raw = doc.encode()
+    for name, pieces, snap in (
+        ("str", fixed(doc, READ), False),
+        ("bytes", fixed(raw, READ), False),
+        ("bytes, snapshot() after each", fixed(raw, READ), True),
+    ):
+        fn = (
+            (lambda c=pieces: jsonvisor_tokens(c))
+            if snap
+            else (lambda c=pieces: jsonvisor_feed_only(c))
+        )
+        try:
+            t, _ = timed(fn, 7, 5.0)
+            b.add("c", f"doc in {len(pieces)} 64 KiB reads ({name}) + finish()", t, budget=1.5)
+        except Exception as e:
+            b.add(
+                "c",
+                f"doc in 64 KiB reads ({name})",
+                math.nan,
+                outcome=f"ERROR {brief(e)}",
+                budget=1.5,
+            )
+
+    # (d) the same 100 KB token chunks as bytes and as str
+    progress("hostile: bytes vs str")
+    d100 = llm_document(100_000)
+    toks = token_chunks(d100)
+    btoks = [c.encode() for c in toks]
+    try:
+        t_str = best_of(lambda: jsonvisor_tokens(toks), 7)
+        t_bytes = best_of(lambda: jsonvisor_tokens(btoks), 7)
+        b.add("d", f"100 KB, {len(toks)} token chunks as str + snapshot", t_str)
+        b.add(
+            "d",
+            "the same chunks as UTF-8 bytes + snapshot",
+            t_bytes,
+            base=("the same chunks as str", t_str),
+            budget=1.2,
+        )
+    except Exception as e:
+        b.add(
+            "d",
+            "100 KB token chunks, bytes vs str",
+            math.nan,
+            outcome=f"ERROR {brief(e)}",
+            budget=1.2,
+        )
+
+    # (e) an array of small scalars in 64 KiB reads vs one ujson.loads
+    progress("hostile: scalar array")
+    arr = scalar_array(target)
+    arr_floor = best_of(lambda: ujson.loads(arr), 10)
+    arr_pieces = fixed(arr, READ)
+    try:
+        t, value = timed(lambda: jsonvisor_feed_only(arr_pieces), 7, 5.0)
+        diff = describe_differences(value, json.loads(arr))
+        b.add(
+            "e",
+            f'{kb(len(arr))} `[1, 2.5, true, null, "ab", ...]` ({len(json.loads(arr))} values) '
+            f"in 64 KiB reads + finish()",
+            t,
+            base=(f"ujson.loads of it ({ms(arr_floor)})", arr_floor),
+            budget=3.0,
+            outcome=f"WRONG VALUE: {diff}" if diff else "",
+        )
+    except Exception as e:
+        b.add(
+            "e", "scalar array in 64 KiB reads", math.nan, outcome=f"ERROR {brief(e)}", budget=3.0
+        )
+
+    # (f) snapshot() after every 4-char chunk of one long open string
+    string_doc = lambda n: '{"s": "' + "abcd" * (n // 4)  # noqa: E731
+    lengths = (25_000, 100_000) if quick else (100_000, 400_000)
+    per_mb: list[float] = []
+    prior: list[tuple[int, float]] = []
+    for n in lengths:
+        progress(f"hostile: open string {kb(n)}")
+        g = ladder(
+            string_doc,
+            stream_case(4, snapshot=True, repeat=rep),
+            [n // 4, n],
+            limit=limit,
+            timeout=timeout,
+            prior=prior,
+        )
+        prior = g.points
+        rate = g.seconds / (n / 1e6)
+        per_mb.append(rate)
+        lin = ""
+        if len(per_mb) == 2:
+            grow = per_mb[1] / per_mb[0]
+            lin = f"; per MB x{grow:.2f} vs {kb(lengths[0])}: " + (
+                "linear" if grow <= 1.5 else "NOT linear (grows with length)"
+            )
+        b.add(
+            "f",
+            f"open string {kb(n)}, 4-char chunks, snapshot() after each",
+            g.seconds,
+            estimated=g.estimated,
+            outcome=f"{'est. ' if g.estimated else ''}{rate:.3g} s per MB{lin}; {g.outcome}"
+            + (f" [{g.note}]" if g.note else ""),
+        )
+
+    # (g) a 100 KB unquoted key in lenient mode, 4-char chunks
+    key_len = 25_000 if quick else 100_000
+    progress(f"hostile: unquoted key {kb(key_len)}")
+    g = ladder(
+        lambda n: "{" + "k" * n + ": 1}",
+        stream_case(4, repeat=rep, lenient=True),
+        sizes_up_to(key_len, 3),
+        limit=limit,
+        timeout=timeout,
+    )
+    b.guarded(
+        "g",
+        f"lenient: `{{` + {kb(key_len)} identifier + `: 1}}`, 4-char chunks + finish()",
+        g,
+    )
+
+    # (h) token chunks and the whole document vs ujson.loads
+    progress("hostile: vs ujson")
+    floor100 = best_of(lambda: ujson.loads(d100), 20)
+    try:
+        t_tok = best_of(lambda: jsonvisor_tokens(toks), 7)
+        t_feed = best_of(lambda: jsonvisor_feed_only(toks), 7)
+        base = (f"ujson.loads 100 KB ({ms(floor100)})", floor100)
+        b.add("h", f"100 KB, {len(toks)} token chunks + snapshot", t_tok, base=base, budget=6.0)
+        b.add("h", "100 KB token chunks, events only (no snapshot)", t_feed, base=base)
+    except Exception as e:
+        b.add("h", "100 KB token chunks", math.nan, outcome=f"ERROR {brief(e)}", budget=6.0)
+    floor = best_of(lambda: ujson.loads(doc), 20)
+    b.add(
+        "h",
+        f"{kb(len(doc))} doc, one chunk + finish()",
+        anchor,
+        base=(f"ujson.loads {kb(len(doc))} ({ms(floor)})", floor),
+        budget=1.2,
+    )
+    emit()
+    emit(f"Budgets met: {b.met} of {b.total}.")
+    emit()
+
+
+# -- section 4: schema mode ----------------------------------------------------------------------
+
+if pydantic is not None:
+
+    class Item(pydantic.BaseModel):
+        name: str
+        qty: int
+        price: float
+        note: str | None = None
+        tags: list[str] = pydantic.Field(default_factory=list)
+
+    class Card(pydantic.BaseModel):
+        title: str
+        price: float
+        tags: list[str]
+        items: list[Item]
+
+
+def pydantic_partial(doc: str, ends: list[int], adapter: Any) -> tuple[Any, int]:
+    """Validate every prefix ``doc[:end]`` with experimental_allow_partial; (last, failures)."""
+    value = None
+    failures = 0
+    validate = adapter.validate_json
+    for end in ends:
+        try:
+            value = validate(doc[:end], experimental_allow_partial=True)
+        except pydantic.ValidationError:
+            failures += 1
+    return value, failures
+
+
+def section_schema(quick: bool) -> None:
+    emit("## 4. Schema mode (pydantic model)")
+    emit()
+    if pydantic is None:
+        emit("pydantic is not installed: section skipped.")
+        emit()
+        return
+    limit = 2.0 if quick else 40.0
+    emit(
+        "`Card{title: str, price: float, tags: list[str], items: list[Item{name: str, qty: int, "
+        "price: float, note: str | None, tags: list[str]}]}`; documents matching it. Token "
+        "chunks of 1–8 characters with `snapshot()` after each, then `finish()`."
+    )
+    emit()
+    emit("| case | time | compared with | ratio | target | verdict | note |")
+    emit("|---|---:|---|---:|---|---|---|")
+
+    def line(
+        case: str,
+        t: float,
+        base: str = "",
+        bt: float = 0.0,
+        target: float | None = None,
+        note: str = "",
+        per: str = "",
+    ) -> bool | None:
+        ratio = t / bt if bt else math.nan
+        ok = None if target is None else (math.isfinite(ratio) and ratio <= target)
+        shown = f"{t * 1e6:.1f} µs{per}" if per else ms(t)
+        emit(
+            f"| {case} | {shown} | {base} | {f'{ratio:.2f}x' if bt else ''} | "
+            f"{f'<= {target:g}x' if target is not None else ''} | "
+            f"{'' if ok is None else ('met' if ok else 'MISSED')} | {note} |"
+        )
+        return ok
+
+    compile_schema = getattr(jv_parsers, "compile_schema", None)
+    count = 1000
+    progress("schema: creation")
+
+    def create(n: int, **kw: Any) -> None:
+        for _ in range(n):
+            StreamingJsonParser(**kw)
+
+    plain_new = best_of(lambda: create(count), 5) / count
+    line(f"plain `StreamingJsonParser()`, per parser over {count}", plain_new, per=" per parser")
+    try:
+        schema_new = best_of(lambda: create(count, schema=Card), 5) / count
+        line(
+            f"`StreamingJsonParser(schema=Card)`, per parser over {count}",
+            schema_new,
+            "plain parser",
+            plain_new,
+            2.0,
+            per=" per parser",
+        )
+    except Exception as e:
+        line("`StreamingJsonParser(schema=Card)` creation", math.nan, note=f"ERROR {brief(e)}")
+    compiled = None
+    if compile_schema is not None:
+        try:
+            compiled = compile_schema(Card)
+            pre_new = best_of(lambda: create(count, schema=compiled), 5) / count
+            line(
+                f"`StreamingJsonParser(schema=compile_schema(Card))`, per parser over {count}",
+                pre_new,
+                "plain parser",
+                plain_new,
+                2.0,
+                per=" per parser",
+            )
+        except Exception as e:
+            compiled = None
+            line("precompiled schema creation", math.nan, note=f"ERROR {brief(e)}")
+    else:
+        emit(
+            "| precompiled schema (`jsonvisor.parsers.compile_schema`) | | | | | | "
+            "not present in this build: skipped |"
+        )
+
+    adapter = pydantic.TypeAdapter(Card)
+    pyd_points: list[tuple[int, float]] = []
+    # pydantic re-validates every prefix (time ~ size**2 or worse): the size before 95 KB gives
+    # the growth exponent the 95 KB estimate uses.
+    for size in (3_000, 9_000, 95_000) if quick else (9_000, 30_000, 95_000):
+        doc = card_document(size)
+        expected = json.loads(doc)
+        chunks = token_chunks(doc)
+        label = f"{kb(len(doc))}, {len(chunks)} token chunks"
+        progress(f"schema: {label}")
+        plain = best_of(lambda c=chunks: jsonvisor_tokens(c), 7)
+        line(f"{label}: plain parser", plain)
+        try:
+            t, value = timed(lambda c=chunks: jsonvisor_tokens(c, schema=Card), 7)
+            diff = describe_differences(value, expected)
+            line(
+                f"{label}: `schema=Card`",
+                t,
+                "plain parser",
+                plain,
+                1.5,
+                f"final value differs: {diff}" if diff else "final value == json.loads",
+            )
+        except Exception as e:
+            t = math.nan
+            line(f"{label}: `schema=Card`", math.nan, note=f"ERROR {brief(e)}")
+        if compiled is not None:
+            try:
+                tc = best_of(lambda c=chunks: jsonvisor_tokens(c, schema=compiled), 7)
+                line(
+                    f"{label}: precompiled schema",
+                    tc,
+                    "plain parser",
+                    plain,
+                    1.5,
+                )
+            except Exception as e:
+                line(f"{label}: precompiled schema", math.nan, note=f"ERROR {brief(e)}")
+        ends: list[int] = []
+        pos = 0
+        for c in chunks:
+            pos += len(c)
+            ends.append(pos)
+        name = (
+            f"{label}: pydantic `validate_json(prefix, experimental_allow_partial=True)` "
+            "every prefix"
+        )
+        if pyd_points:
+            est, k = extrapolate(pyd_points, len(doc), lo=2.0, hi=3.0)
+            if est > limit:
+                emit(
+                    f"| {name} | skipped (est. {est:.0f} s) | `schema=Card` | "
+                    f"{f'est. {est / t:.0f}x' if math.isfinite(t) else ''} | | | "
+                    f"estimated from {kb(pyd_points[-1][0])} with time ~ size^{k:.2f} (every "
+                    f"prefix re-validated); over the {limit:g} s limit |"
+                )
+                continue
+        try:
+            pt, (value, failures) = timed(
+                lambda d=doc, e=ends: pydantic_partial(d, e, adapter), 3, limit / 4
+            )
+        except Exception as e:
+            line(name, math.nan, note=f"ERROR {brief(e)}")
+            continue
+        pyd_points.append((len(doc), pt))
+        ok_final = value is not None and value.model_dump() == expected
+        emit(
+            f"| {name} | {ms(pt)} | `schema=Card` | "
+            f"{f'{pt / t:.1f}x' if math.isfinite(t) else ''} | | | "
+            f"ours {pt / t:.1f}x faster; {failures} of {len(ends)} prefixes rejected "
+            f"(ValidationError: a required field of the last item not yet there); final "
+            f"{'== json.loads' if ok_final else 'DIFFERS'} |"
+        )
+    emit()
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def header(quick: bool, peers: list[Peer]) -> None:
+    emit("# jsonvisor parser benchmark")
+    emit()
+    emit(f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    emit(
+        f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs"
+        + (f" ({platform.processor()})" if platform.processor() else "")
+    )
+    emit(f"- Python {platform.python_version()} ({platform.python_implementation()})")
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        emit(f"- load average at start (1, 5, 15 min): {load}")
+    emit(
+        "- parser: "
+        + (
+            "C accelerator (`jsonvisor.parsers.streaming.SPEEDUPS` is set)"
+            if SPEEDUPS
+            else "pure Python (JSONVISOR_PURE=1 or the accelerator is not built)"
+        )
+    )
+    emit(
+        "- peers: "
+        + (
+            ", ".join(
+                f"{p.name} {p.version}" + (f" ({p.backend})" if p.backend else "") for p in peers
+            )
+            or "none installed"
+        )
+        + f"; ujson {getattr(ujson, '__version__', '?')}"
+        + (f", pydantic {pydantic.VERSION}" if pydantic is not None else "")
+    )
+    emit(f"- mode: {'--quick (small sizes, few repeats)' if quick else 'full'}")
+    emit()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, few repeats (< 1 min)")
+    ap.add_argument("--markdown", metavar="PATH", help="also write the tables to this file")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=("anchors", "peers", "hostile", "schema"),
+        help="run only these sections (repeatable)",
+    )
+    args = ap.parse_args()
+    started = time.perf_counter()
+    peers, missing = load_peers()
+    header(args.quick, peers)
+    only = set(args.only or ("anchors", "peers", "hostile", "schema"))
+    if "anchors" in only:
+        section_anchors(args.quick)
+    if "peers" in only:
+        section_peers(args.quick, peers, missing)
+    if "hostile" in only:
+        section_hostile(args.quick)
+    if "schema" in only:
+        section_schema(args.quick)
+    emit(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write("\n".join(OUT) + "\n")
 
 
 if __name__ == "__main__":

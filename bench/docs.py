@@ -1,7 +1,13 @@
-"""Deterministic LLM-like JSON documents and token-like chunkings for the benchmarks."""
+"""Deterministic JSON documents and chunkings for the benchmarks.
+
+``llm_document`` makes LLM-like output (nested objects and arrays, unicode, escapes, numbers);
+``scalar_array`` an array of small scalars; ``card_document`` a document matching the
+benchmark's pydantic ``Card`` model; ``token_chunks`` splits text into token-sized chunks.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Iterator
@@ -36,19 +42,31 @@ def _item(rng: random.Random, i: int) -> dict[str, object]:
     }
 
 
+# len(json.dumps({"model": "bench-1", "status": "ok", "results": []}, ensure_ascii=False))
+_EMPTY_LEN = 51
+
+
+@functools.lru_cache(maxsize=32)
 def llm_document(size: int, seed: int = 0) -> str:
-    """A compact JSON document of about ``size`` characters shaped like model output."""
+    """A compact JSON document of about ``size`` characters shaped like model output.
+
+    The length of the growing document is kept as a running sum instead of re-serialising it
+    after every few items (which made a 1 MB document take seconds); the output is the same.
+    """
     rng = random.Random(seed)
     doc: dict[str, object] = {"model": "bench-1", "status": "ok", "results": []}
     results = doc["results"]
     assert isinstance(results, list)
+    length = _EMPTY_LEN  # len(json.dumps(doc, ensure_ascii=False)), kept up to date
     i = 0
     while True:
-        results.append(_item(rng, i))
+        item = _item(rng, i)
+        results.append(item)
+        length += len(json.dumps(item, ensure_ascii=False)) + (2 if i else 0)  # ", "
         i += 1
-        if i % 8 == 0 and len(json.dumps(doc, ensure_ascii=False)) >= size:
+        if i % 8 == 0 and length >= size:
             break
-        if i % 8 != 0 and size < 4096 and len(json.dumps(doc, ensure_ascii=False)) >= size:
+        if i % 8 != 0 and size < 4096 and length >= size:
             break
     doc["usage"] = {"items": i, "note": _text(rng, 3, 8)}
     return json.dumps(doc, ensure_ascii=False)
@@ -71,3 +89,45 @@ def fixed_chunks(data: str | bytes, size: int) -> Iterator[str | bytes]:
     """Split ``data`` into chunks of ``size``."""
     for i in range(0, len(data), size):
         yield data[i : i + size]
+
+
+_SCALARS = ("1", "2.5", "true", "null", '"ab"', "-17", "3e5", "false", '"x\\n"', "0", "-0.25", '""')
+
+
+def scalar_array(size: int) -> str:
+    """``[1, 2.5, true, null, "ab", ...]``: about ``size`` characters of small scalars."""
+    parts: list[str] = []
+    length = 2
+    i = 0
+    while length < size:
+        s = _SCALARS[i % len(_SCALARS)]
+        parts.append(s)
+        length += len(s) + 2
+        i += 1
+    return "[" + ", ".join(parts) + "]"
+
+
+def card_document(size: int, seed: int = 7) -> str:
+    """About ``size`` characters of JSON matching the benchmark's pydantic ``Card`` model:
+    ``{"title", "price", "tags", "items": [{"name", "qty", "price", "note", "tags"}, ...]}``."""
+    rng = random.Random(seed)
+    card: dict[str, object] = {
+        "title": _text(rng, 3, 8),
+        "price": round(rng.uniform(1, 500), 2),
+        "tags": [_text(rng, 1, 2) for _ in range(4)],
+        "items": [],
+    }
+    items = card["items"]
+    assert isinstance(items, list)
+    length = len(json.dumps(card, ensure_ascii=False))
+    while length < size:
+        item = {
+            "name": _text(rng, 1, 4),
+            "qty": rng.randint(0, 1000),
+            "price": round(rng.uniform(0, 1000), rng.randint(0, 3)) + 0.5,
+            "note": None if rng.random() < 0.4 else _text(rng, 4, 16),
+            "tags": [_text(rng, 1, 1) for _ in range(rng.randint(0, 3))],
+        }
+        items.append(item)
+        length += len(json.dumps(item, ensure_ascii=False)) + (2 if len(items) > 1 else 0)
+    return json.dumps(card, ensure_ascii=False)

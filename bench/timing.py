@@ -1,0 +1,222 @@
+"""Timing helpers for the benchmarks: best-of timing, estimates, and guarded runs.
+
+A *guarded* case never hangs the benchmark: it is measured on growing inputs (``ladder``),
+each run in a forked child process killed after a timeout, and it stops growing when the next
+size is estimated to take longer than a limit; the time at the full size is then extrapolated
+from the largest sizes measured (and reported as an estimate).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall time of ``repeat`` runs, in seconds (GC off while timing)."""
+    return timed(fn, repeat)[0]
+
+
+def timed(fn: Callable[[], object], repeat: int, budget: float = math.inf) -> tuple[float, Any]:
+    """(best wall time of up to ``repeat`` runs, the last run's result).
+
+    Runs at least once and stops repeating once ``budget`` seconds have been spent.  The
+    garbage collector is off while a run is timed.
+    """
+    best = math.inf
+    spent = 0.0
+    result = None
+    for _ in range(max(1, repeat)):
+        gc.collect()
+        gc.disable()
+        try:
+            t = time.perf_counter()
+            result = fn()
+            elapsed = time.perf_counter() - t
+        finally:
+            gc.enable()
+        best = min(best, elapsed)
+        spent += elapsed
+        if spent >= budget:
+            break
+    return best, result
+
+
+def exponent(points: Sequence[tuple[int, float]], lo: float = 0.0, hi: float = 3.0) -> float:
+    """Growth exponent k (time ~ size**k) from the last two points, clamped (1 if unknown)."""
+    if len(points) < 2:
+        return min(hi, max(lo, 1.0))
+    (n1, t1), (n2, t2) = points[-2], points[-1]
+    if n2 == n1 or t1 <= 0 or t2 <= 0:
+        return min(hi, max(lo, 1.0))
+    return min(hi, max(lo, math.log(t2 / t1) / math.log(n2 / n1)))
+
+
+def extrapolate(
+    points: Sequence[tuple[int, float]], n: int, lo: float = 0.0, hi: float = 3.0
+) -> tuple[float, float]:
+    """(estimated time at size ``n``, exponent used) from the measured ``points``."""
+    k = exponent(points, lo, hi)
+    n0, t0 = points[-1]
+    return t0 * (n / n0) ** k, k
+
+
+# -- running in a child process --------------------------------------------------------------
+
+
+class Timeout(Exception):
+    pass
+
+
+def _fork_context() -> Any:
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork (Windows): run in-process, unguarded
+        return None
+
+
+def isolated(fn: Callable[[], Any], timeout: float) -> Any:
+    """``fn()`` in a forked child; its (picklable) result, or raises :class:`Timeout`.
+
+    An exception in the child is re-raised here as ``RuntimeError`` with its traceback text.
+    Without ``fork`` the function simply runs here.
+    """
+    ctx = _fork_context()
+    if ctx is None:  # pragma: no cover
+        return fn()
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send(("ok", fn()))
+        except BaseException as e:  # report anything, including a crash in the parser
+            send.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"))
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            raise Timeout(f"no answer after {timeout:.0f} s")
+        status, payload = recv.recv()
+    except EOFError:
+        status, payload = "error", f"child process died (exit code {proc.exitcode})"
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        recv.close()
+    if status == "error":
+        raise RuntimeError(payload)
+    return payload
+
+
+# -- guarded cases ----------------------------------------------------------------------------
+
+
+@dataclass
+class Guarded:
+    """The outcome of :func:`ladder` at the full size."""
+
+    size: int
+    seconds: float  # measured, or estimated when ``estimated``
+    outcome: str  # what the case did (e.g. "raised JsonStreamError(limit=max_depth)")
+    estimated: bool = False
+    note: str = ""  # how the estimate was made, or a timeout / crash
+    points: list[tuple[int, float]] = field(default_factory=list)
+
+
+def kb(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.3g} MB"
+    if n >= 1000:
+        return f"{n / 1000:.3g} KB"
+    return f"{n} B"
+
+
+def sizes_up_to(target: int, steps: int = 4, factor: int = 4) -> list[int]:
+    """``target / factor**(steps-1)``, ..., ``target / factor``, ``target``."""
+    return [max(1, target // factor**i) for i in range(steps - 1, -1, -1)]
+
+
+def ladder(
+    make: Callable[[int], Any],
+    run: Callable[[Any], tuple[Any, ...]],
+    sizes: Sequence[int],
+    *,
+    limit: float,
+    timeout: float,
+    prior: Sequence[tuple[int, float]] = (),
+    gate: float | None = None,
+) -> Guarded:
+    """Measure ``run(make(n))`` for growing ``n`` in ``sizes`` (the last is the full size).
+
+    ``make`` builds the input here; ``run`` times it in a forked child and returns
+    (seconds, outcome text), or (estimated seconds, outcome, how) when it stopped itself early.
+    Before each size the time is estimated from the sizes measured so far (or from ``prior``
+    points of a related case); a size estimated above ``limit`` seconds is not run, and the
+    full-size time is extrapolated.  ``gate`` replaces the estimate of the first size (e.g. the
+    time of a run's first piece when the run can stop itself after it).  A child that does not
+    answer within ``timeout`` seconds is killed, and the time extrapolated likewise.
+    """
+    target = sizes[-1]
+    points: list[tuple[int, float]] = []
+    outcome = ""
+    note = ""
+    if gate is not None and gate > limit:
+        return Guarded(
+            target,
+            gate,
+            "(not run)",
+            True,
+            f"not run: its first piece alone is estimated at {gate:.3g} s from the related "
+            "one-chunk row; that lower bound is shown",
+        )
+    for i, n in enumerate(sizes):
+        known = points or list(prior)
+        if known and not (gate is not None and i == 0):
+            est, _k = extrapolate(known, n)
+            if est > limit:
+                note = f"not run at {kb(n)}: estimated {est:.1f} s"
+                break
+        data = make(n)
+        try:
+            answer = isolated(lambda d=data: run(d), timeout)
+        except Timeout:
+            note = f"killed at {kb(n)} after {timeout:.0f} s"
+            if not known:
+                note += f"; at least x({kb(target)}/{kb(n)}) that at full size (lower bound)"
+                return Guarded(target, timeout * target / n, "timed out", True, note, [])
+            points.append((n, timeout))  # a lower bound
+            break
+        except RuntimeError as e:
+            first = str(e).splitlines()[0]
+            return Guarded(n, math.nan, f"CRASHED: {first}", False, str(e), points)
+        seconds, outcome = answer[0], answer[1]
+        points.append((n, seconds))
+        if len(answer) > 2:  # the run stopped itself and estimated its time
+            note = answer[2]
+            if n == target:
+                return Guarded(target, seconds, outcome, True, note, points)
+            break
+        if n == target:
+            return Guarded(target, seconds, outcome, False, "", points)
+    known = points or list(prior)
+    if not known:  # pragma: no cover
+        return Guarded(target, math.inf, outcome or "not run", True, note, points)
+    est, k = extrapolate(known, target)
+    base_n, base_t = known[-1]
+    src = "measured" if points else "related case"
+    note = (
+        f"{note}; {src} up to {kb(base_n)} ({base_t:.3g} s), "
+        f"extrapolated x({kb(target)}/{kb(base_n)})^{k:.2f}"
+    ).lstrip("; ")
+    return Guarded(target, est, outcome or "(not run)", True, note, points)
