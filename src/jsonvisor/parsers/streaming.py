@@ -136,6 +136,8 @@ class _Parser:
             whole input).  A circuit breaker against runaway generations.
         max_depth: the most nested arrays and objects.
         max_number_length: the most characters one number may have.
+        max_key_length: the most characters one unquoted key (LLM mode) may have; such a
+            key is held whole until it ends, so it is bounded like a number.
         bulk_threshold: input of at least this many characters left in a chunk is
             searched for runs of whole values to load in one C call.
         lenient: LLM mode: turn on every tolerance below (each keyword left as None
@@ -169,6 +171,7 @@ class _Parser:
         max_bytes: int = 5 * 1024 * 1024,
         max_depth: int = 256,
         max_number_length: int = 1000,
+        max_key_length: int = 1000,
         bulk_threshold: int = 256,
         lenient: bool = False,
         extract: bool | None = None,
@@ -191,6 +194,7 @@ class _Parser:
             ("max_bytes", max_bytes),
             ("max_depth", max_depth),
             ("max_number_length", max_number_length),
+            ("max_key_length", max_key_length),
         ):
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive int, not {v!r}")
@@ -201,6 +205,7 @@ class _Parser:
         self.max_bytes = min(max_bytes, sys.maxsize)
         self.max_depth = min(max_depth, sys.maxsize)
         self.max_number_length = min(max_number_length, sys.maxsize)
+        self.max_key_length = max_key_length
         self.bulk_threshold = min(max(int(bulk_threshold), 2), sys.maxsize)
         self.lenient = lenient
         self.tolerances = Tolerances.resolve(
@@ -1026,6 +1031,13 @@ class _Parser:
             return pos + 1
         if tol.unquoted_keys and (c.isascii() and (c.isalpha() or c in "_$")):
             e = _IDENT.match(text, pos).end()
+            if e - pos > self.max_key_length:
+                raise self._fail(
+                    text,
+                    pos,
+                    f"unquoted key longer than max_key_length={self.max_key_length}",
+                    limit="max_key_length",
+                )
             if e >= len(text):
                 self._hold(text[pos:e], _HELD_IDENT)
                 return e
