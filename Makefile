@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test test-core test-actors lint bench clean
+.PHONY: install demo test test-core test-actors sanitize sanitize-selftest fuzz lint bench clean
 
 $(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,22 +20,43 @@ demo: $(STAMP)
 	$(BIN)/jsonvisor demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tests_actors bench examples setup.py
+	$(BIN)/ruff check src tests tests_actors bench examples scripts setup.py
 
-# The parser runs on its C accelerator when it is built; the parser suites run a second
-# time on the pure-Python parser (JSONVISOR_PURE=1), which is what runs without a compiler.
-PURE_TESTS := tests/test_parser_behaviour.py tests/test_parser_errors.py \
-	tests/test_parser_properties.py tests/test_fastpath.py tests/test_llm_mode.py \
-	tests/test_llm_corpus.py tests/test_schema_mode.py
-
+# Every parser test runs over both backends (tests/conftest.py swaps the class); the whole
+# suite then runs again with the accelerator off (JSONVISOR_PURE=1), which is what runs
+# without a C compiler, fast-path checks and scanners included.
 test-core: $(STAMP)
 	$(BIN)/python -m pytest
-	JSONVISOR_PURE=1 $(BIN)/python -m pytest $(PURE_TESTS)
+	JSONVISOR_PURE=1 $(BIN)/python -m pytest
+
+# The C accelerator rebuilt with ASan+UBSan (a copy under build/sanitize/; the in-place .so
+# is untouched) runs the parser suites and a short fuzz; one line and a pass where the
+# compiler lacks the sanitizers (CI requires them).
+SANITIZE_TESTS := tests/test_speedups.py tests/test_scanners.py tests/test_parser_errors.py \
+	tests/test_parser_regressions.py tests/test_fuzz_regressions.py tests/test_fuzz_invariants.py
+sanitize: $(STAMP)
+	PYTHON=$(BIN)/python SANITIZE_REQUIRED=$(if $(CI),1,0) JSONVISOR_FUZZ_EXAMPLES=10 \
+		scripts/sanitize.sh $(SANITIZE_TESTS) -q -x -p no:cacheprovider
+
+# Proves the harness catches faults: an injected out-of-bounds read / signed overflow must
+# abort the run.
+sanitize-selftest: $(STAMP)
+	PYTHON=$(BIN)/python SANITIZE_SELFTEST=asan scripts/sanitize.sh
+	PYTHON=$(BIN)/python SANITIZE_SELFTEST=ubsan scripts/sanitize.sh
+
+# The grammar fuzzer over every option set and both backends for FUZZ_MINUTES; a failure is
+# shrunk into tests/data/fuzz_regressions.jsonl.  Then the same fuzzer under the sanitizers.
+FUZZ_MINUTES ?= 10
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py --minutes $(FUZZ_MINUTES)
+	PYTHON=$(BIN)/python SANITIZE_REQUIRED=1 JSONVISOR_FUZZ_EXAMPLES=300 \
+		scripts/sanitize.sh tests/test_fuzz_invariants.py tests/test_fuzz_regressions.py -q -x \
+		-p no:cacheprovider
 
 test-actors:
 	PYTHON=$(PYTHON) ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
 
-test: lint test-core test-actors
+test: lint test-core sanitize test-actors
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parser.py

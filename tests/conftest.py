@@ -1,9 +1,51 @@
-"""Say in the pytest header which parser implementation the run exercises."""
+"""Every test module that builds ``StreamingJsonParser`` runs over both parser backends.
+
+As ijson runs each test over each of its backends: a module with a global
+``StreamingJsonParser`` runs once with the C accelerator and once with that global swapped
+for ``PurePythonParser`` (without the accelerator, once: they are the same class).  A module
+that names ``PurePythonParser`` or ``BACKENDS`` compares the backends itself and runs once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from jsonvisor import parsers
 from jsonvisor.parsers.streaming import SPEEDUPS
+
+_CLASS = parsers.StreamingJsonParser
 
 
 def pytest_report_header() -> str:
     return f"jsonvisor parser: {'C accelerator' if SPEEDUPS else 'pure Python'}"
+
+
+def _swaps_backends(module: object) -> bool:
+    names = vars(module)
+    return (
+        names.get("StreamingJsonParser") is _CLASS
+        and "PurePythonParser" not in names
+        and "BACKENDS" not in names
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not SPEEDUPS:  # StreamingJsonParser is PurePythonParser already
+        return
+    if _swaps_backends(metafunc.module) and "parser_backend" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("parser_backend")
+        metafunc.parametrize("parser_backend", ["c", "python"], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def parser_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``"c"`` or ``"python"``: which class the module's ``StreamingJsonParser`` is."""
+    module = request.module
+    if request.param == "python":
+        module.StreamingJsonParser = parsers.PurePythonParser
+    try:
+        yield request.param
+    finally:
+        module.StreamingJsonParser = _CLASS

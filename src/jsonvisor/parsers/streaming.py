@@ -1,10 +1,53 @@
 """The incremental parser: chunks in, events and a live partial value out.
 
-Sans-IO: no Trio, no threads, no I/O.  The state is a stack of open containers, the
-position inside the innermost one, and at most one unfinished token.  Consumed input is
-never scanned again; only the unfinished token (a number, a literal or an escape, all
-bounded) is carried over to the next chunk.  Runs of whole values are found with
-:mod:`re` and loaded by ``ujson`` in one call (see :mod:`.fastpath`).
+Theory of operation
+===================
+
+Sans-IO: no Trio, no threads, no I/O.  This module is the contract; ``_speedups.c`` is a
+second implementation of its hot paths that must give identical results (tested by
+``tests/test_speedups.py``, the fuzzer in ``tests/test_fuzz_invariants.py``, and every
+parser test run over both backends, see ``tests/conftest.py``).
+
+State.  A stack of open containers (with each one's path), the key whose value comes
+next, and ``_state``, what the innermost context expects::
+
+    VALUE           a value (at the top, after ':' or after ',' in an array)
+    VALUE_OR_CLOSE  after '['                   KEY_OR_CLOSE  after '{'
+    KEY             after ',' in an object      COLON         after a key
+    COMMA_OR_CLOSE  after a member              END           after the top-level value
+
+plus at most one open string (its decoded pieces, a pending high surrogate) and at most
+one *held* token: the unfinished tail of a chunk that cannot be judged yet (a number or
+literal that may go on, an escape, an unquoted key, a '/' that may open a comment).  A
+held token is bounded (``max_number_length``, ``max_key_length``, the longest literal)
+and is the only input ever looked at twice.  Bytes are decoded incrementally; a UTF-8
+sequence cut by a chunk's end waits in ``_pending``.
+
+The invariant.  For every option set, the outcome (final value, ``complete``, repairs,
+confidence, or the error with its offset, line and column) is the same for every
+chunking, ``str`` or ``bytes``.  Every decision is therefore made at a point of the text,
+never at a chunk boundary: a token that reaches the end of a chunk is held, an exceeded
+``max_bytes`` is reported at the first byte too many after the text before it is parsed,
+invalid UTF-8 likewise.
+
+Events (see :mod:`.events`).  ``ValueCompleted`` is emitted exactly once for the root and
+for each member of the root, whatever the chunking.  Deeper values are reported either
+one by one (token path) or inside the completion of an ancestor loaded whole (bulk path,
+below): which one depends on where the chunks fall.  ``ValueStarted`` comes when a
+container opens on the token path, for a whole top-level container loaded at once, and
+for a string still open at the end of a feed; it may be absent for a value that arrived
+whole.  ``StringGrew`` carries only new text.  Applying every event in order rebuilds
+exactly what :meth:`snapshot` shows.  Snapshots are monotone (strings grow, members are
+added), except that a value found in prose is replaced by a later fenced one.
+
+Bulk path.  Where at least ``bulk_threshold`` characters are left, the run of whole
+members at the current position is found by a boundary scan (:mod:`.fastpath`, in C
+when built), checked strictly and loaded by ``ujson`` in one call.  A value that does not
+end in the text yields its *spine*, every container open at the end; later attempts stop
+before it, and a walk stops past ``max_depth``.  So every text costs O(its length),
+whatever its nesting or where it is cut.
+
+Extraction (LLM mode) is described above :meth:`_Parser._extracting`.
 """
 
 from __future__ import annotations
