@@ -181,3 +181,19 @@ def test_cut_document_in_many_levels_keeps_its_members(cls: type) -> None:
         value = value[0]
     assert [item["i"] for item in value["items"]] == list(range(201))
     assert value["items"][-1]["s"] == "cut"
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+def test_growing_the_shown_string_never_changes_a_string_someone_holds(cls: type) -> None:
+    # snapshot() grows the open string in place when only the parser holds it (linear cost);
+    # a string the caller kept must stay as it was.
+    for opening, get in (('{"t": "', lambda v: v["t"]), ('["', lambda v: v[0]), ('"', None)):
+        p = cls()
+        p.feed(opening + "ab")
+        kept = [get(p.snapshot()) if get else p.snapshot()]
+        for piece in ("cd", "é", "😀", "x" * 100):
+            p.feed(piece)
+            kept.append(get(p.snapshot()) if get else p.snapshot())
+        assert kept == ["ab", "abcd", "abcdé", "abcdé😀", "abcdé😀" + "x" * 100]
+        p.feed('"' + ("}" if opening.startswith("{") else "]" if opening.startswith("[") else ""))
+        assert p.finish().complete

@@ -275,6 +275,11 @@ event(PyObject *cls, PyObject *a, PyObject *b)
     Py_INCREF(b);
     PyTuple_SET_ITEM(t, 0, a);
     PyTuple_SET_ITEM(t, 1, b);
+    /* An event of atomic parts (a path, a scalar) cannot be in a cycle: like CPython with
+     * such tuples, keep it out of the cyclic GC, whose passes over a long event list
+     * would otherwise cost more than building it. */
+    if (!PyObject_GC_IsTracked(a) && !PyObject_GC_IsTracked(b))
+        PyObject_GC_UnTrack(t);
     return t;
 }
 
@@ -297,13 +302,17 @@ path_plus(PyObject *prefix, PyObject *item)
     PyObject *t = PyTuple_New(n + 1);
     if (t == NULL)
         return NULL;
+    int atomic = !PyObject_GC_IsTracked(item);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = PyTuple_GET_ITEM(prefix, i);
+        atomic = atomic && !PyObject_GC_IsTracked(x);
         Py_INCREF(x);
         PyTuple_SET_ITEM(t, i, x);
     }
     Py_INCREF(item);
     PyTuple_SET_ITEM(t, n, item);
+    if (atomic) /* keys and indices: no cycle through it, as the GC would find */
+        PyObject_GC_UnTrack(t);
     return t;
 }
 
@@ -1171,6 +1180,53 @@ core_feed(Core *self, PyObject *chunk)
     return r;
 }
 
+/* _join_pieces(): the open string's pieces become one string, the text shown last grown
+ * in place when nobody but the parser holds it (PyUnicode_Append resizes a string whose
+ * only reference is the caller's), so snapshots after every chunk are O(length) in all. */
+static int
+join_pieces(Core *self)
+{
+    PyObject *pieces = self->pieces;
+    Py_ssize_t np = PyList_GET_SIZE(pieces);
+    if (np == 0)
+        return PyList_Append(pieces, S_EMPTY);
+    PyObject *acc = PyList_GET_ITEM(pieces, 0);
+    Py_INCREF(acc);
+    PyObject *tail = PyList_GetSlice(pieces, 1, np);
+    PyObject *rest = tail == NULL ? NULL : PyUnicode_Join(S_EMPTY, tail);
+    Py_XDECREF(tail);
+    if (rest == NULL || PyList_SetSlice(pieces, 0, np, NULL) < 0)
+        goto fail;
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (depth) {
+        PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
+        if (PyDict_CheckExact(top)) {
+            if (PyDict_GetItemWithError(top, self->key) == acc &&
+                PyDict_SetItem(top, self->key, Py_None) < 0)
+                goto fail;
+            if (PyErr_Occurred())
+                goto fail;
+        }
+        else if (self->prov && PyList_GET_SIZE(top) &&
+                 PyList_GET_ITEM(top, PyList_GET_SIZE(top) - 1) == acc) {
+            Py_INCREF(Py_None);
+            if (PyList_SetItem(top, PyList_GET_SIZE(top) - 1, Py_None) < 0)
+                goto fail;
+        }
+    }
+    PyUnicode_Append(&acc, rest); /* acc is NULL on error */
+    Py_DECREF(rest);
+    if (acc == NULL)
+        return -1;
+    int r = PyList_Append(pieces, acc);
+    Py_DECREF(acc);
+    return r;
+fail:
+    Py_XDECREF(rest);
+    Py_DECREF(acc);
+    return -1;
+}
+
 static PyObject *
 core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
 {
@@ -1182,17 +1238,8 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     /* The common case while a model writes text: show the open string in place. */
     PyObject *pieces = self->pieces;
-    if (PyList_GET_SIZE(pieces) != 1) {
-        PyObject *joined = PyUnicode_Join(S_EMPTY, pieces);
-        if (joined == NULL)
-            return NULL;
-        int r = PyList_SetSlice(pieces, 0, PyList_GET_SIZE(pieces), NULL);
-        if (r == 0)
-            r = PyList_Append(pieces, joined);
-        Py_DECREF(joined);
-        if (r < 0)
-            return NULL;
-    }
+    if (PyList_GET_SIZE(pieces) != 1 && join_pieces(self) < 0)
+        return NULL;
     PyObject *s = PyList_GET_ITEM(pieces, 0);
     if (PyList_GET_SIZE(self->stack) == 0) {
         Py_INCREF(s);
@@ -1252,6 +1299,49 @@ static PyTypeObject CoreType = {
     .tp_methods = core_methods,
 };
 
+/* completed_members(events, prefix, members, base): streaming._completed_members_py. */
+static PyObject *
+py_completed_members(PyObject *mod, PyObject *args)
+{
+    PyObject *events, *prefix, *members;
+    Py_ssize_t base;
+    if (!PyArg_ParseTuple(args, "O!O!On:completed_members", &PyList_Type, &events,
+                          &PyTuple_Type, &prefix, &members, &base))
+        return NULL;
+    if (EV_COMPLETED == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "setup() was not called");
+        return NULL;
+    }
+    if (PyDict_CheckExact(members)) {
+        Py_ssize_t i = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(members, &i, &k, &v)) {
+            PyObject *path = path_plus(prefix, k);
+            if (path == NULL)
+                return NULL;
+            int r = emit(events, EV_COMPLETED, path, v);
+            Py_DECREF(path);
+            if (r < 0)
+                return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (!PyList_CheckExact(members)) {
+        PyErr_SetString(PyExc_TypeError, "completed_members: members must be a dict or a list");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(members); i++) {
+        PyObject *path = path_plus_index(prefix, base + i);
+        if (path == NULL)
+            return NULL;
+        int r = emit(events, EV_COMPLETED, path, PyList_GET_ITEM(members, i));
+        Py_DECREF(path);
+        if (r < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 py_setup(PyObject *mod, PyObject *args)
 {
@@ -1284,6 +1374,8 @@ static PyMethodDef module_methods[] = {
      "container_spine(text, pos, cap) -> (list, int): see fastpath.container_spine"},
     {"scan_members", py_scan_members, METH_VARARGS,
      "scan_members(text, pos, in_object, limit, cap) -> (int, bool, int): see fastpath"},
+    {"completed_members", py_completed_members, METH_VARARGS,
+     "completed_members(events, prefix, members, base): a ValueCompleted per member"},
     {"setup", py_setup, METH_VARARGS,
      "setup(ValueStarted, StringGrew, ValueCompleted): the event classes to emit."},
     {NULL}

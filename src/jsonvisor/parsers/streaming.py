@@ -429,7 +429,7 @@ class _Parser:
             # The common case while a model writes text: show the open string in place.
             pieces = self._pieces
             if len(pieces) != 1:
-                pieces[:] = ["".join(pieces)]
+                self._join_pieces()
             stack = self._stack
             if not stack:
                 return pieces[0]
@@ -451,7 +451,7 @@ class _Parser:
                 return self._root if self._stack else self._empty_snapshot()
             pieces = self._pieces
             if len(pieces) > 1:
-                pieces[:] = ["".join(pieces)]
+                self._join_pieces()
             partial = pieces[0] if pieces else ""
         elif self._held_kind in (_HELD_NUMBER, _HELD_LITERAL) and not self.hold_numbers:
             shown = self._held_value(self._held)
@@ -473,6 +473,30 @@ class _Parser:
             top.append(partial)
         self._prov = True
         return self._root
+
+    def _join_pieces(self) -> None:
+        """Join the open string's pieces into one, growing the text shown last in place.
+
+        The parser lets go of that text first (in its list and its slot in the container),
+        so when nobody else holds it ``+=`` appends to it instead of copying it, as CPython
+        does for ``s += t``: snapshots after every chunk of a long string cost O(length)
+        in all, not O(length) each.  A string someone else holds is copied as usual."""
+        pieces = self._pieces
+        if not pieces:
+            pieces.append("")
+            return
+        acc = pieces[0]
+        rest = "".join(pieces[1:])
+        pieces.clear()
+        if self._stack:
+            top = self._stack[-1]
+            if top.__class__ is dict:
+                if top.get(self._key) is acc:
+                    top[self._key] = None
+            elif self._prov and top[-1] is acc:
+                top[-1] = None
+        acc += rest
+        pieces.append(acc)
 
     def _empty_snapshot(self) -> Any:
         """What to show before a value starts: None, or with a schema its skeleton."""
@@ -1335,13 +1359,15 @@ class _Parser:
         keys = list(value) if value.__class__ is dict else None
         value = self._whole(value)
         if keys is not None and value.__class__ is dict:
-            # (a schema's placeholders for absent keys are not values from the input)
-            kt = self._kt
             events.append(ValueStarted((), "object"))
-            events.extend([ValueCompleted((k,), value[k]) for k in map(kt or str, keys)])
+            if self._schema is None:
+                _completed_members(events, (), value, 0)
+            else:  # (a schema's placeholders for absent keys are not values from the input)
+                kt = self._kt
+                events.extend([ValueCompleted((k,), value[k]) for k in map(kt or str, keys)])
         elif value.__class__ is list:
             events.append(ValueStarted((), "array"))
-            events.extend([ValueCompleted((i,), v) for i, v in enumerate(value)])
+            _completed_members(events, (), value, 0)
         self._document_done(value, events)
 
     def _whole(self, value: Any) -> Any:
@@ -1566,13 +1592,12 @@ class _Parser:
             loaded = _transform_keys(loaded, self._kt)
         if self._schema is not None:
             loaded = self._schema_members(prefix, loaded, in_object, len(top))
+        base = len(top)
         if in_object:
             top.update(loaded)
-            events.extend([ValueCompleted((*prefix, k), v) for k, v in loaded.items()])
         else:
-            base = len(top)
             top.extend(loaded)
-            events.extend([ValueCompleted((*prefix, base + i), v) for i, v in enumerate(loaded)])
+        _completed_members(events, prefix, loaded, base)
 
     # ------------------------------------------------------------------ finishing
 
@@ -1805,6 +1830,20 @@ class _Parser:
             f"<StreamingJsonParser documents={self._documents} depth={len(self._stack)} "
             f"at={format_path(self._prefixes[-1]) if self._prefixes else '$'}>"
         )
+
+
+def _completed_members_py(events: list[Event], prefix: Path, members: Any, base: int) -> None:
+    """A ``ValueCompleted`` for each member of a dict or list loaded whole (list items
+    numbered from ``base``)."""
+    if members.__class__ is dict:
+        events.extend([ValueCompleted((*prefix, k), v) for k, v in members.items()])
+    else:
+        events.extend([ValueCompleted((*prefix, base + i), v) for i, v in enumerate(members)])
+
+
+_completed_members = (
+    _speedups.completed_members if _speedups is not None else _completed_members_py
+)
 
 
 def _transform_keys(value: Any, kt: Any) -> Any:
