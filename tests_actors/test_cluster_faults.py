@@ -32,6 +32,10 @@ async def _kill_mid_stream(sig: int, **options):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(collect_terminals, cluster, len(docs), terminals, others)
                 await send_interleaved(cluster, docs, pause=0.005, on_round=maybe_kill)
+            # Without replay the victim's messages fail at once, possibly before its
+            # replacement is up (an actor takes a while to start on a loaded machine).
+            while cluster.stats().replacements < 1:
+                await trio.sleep(0.05)
         stats = cluster.stats()
         after = stats.per_worker[0]
     return docs, terminals, others, stats, victim, after

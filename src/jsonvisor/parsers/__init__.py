@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .builder import ValueBuilder
 from .errors import JsonStreamError
 from .events import DocumentCompleted, Event, Path, StringGrew, ValueCompleted, ValueStarted
+from .options import ParserOptions, Tolerances
 from .result import ParseResult, Repair, format_path
 from .streaming import PurePythonParser, StreamingJsonParser
 
@@ -31,11 +32,13 @@ __all__ = [
     "Event",
     "JsonStreamError",
     "ParseResult",
+    "ParserOptions",
     "Path",
     "PurePythonParser",
     "Repair",
     "StreamingJsonParser",
     "StringGrew",
+    "Tolerances",
     "ValueBuilder",
     "ValueCompleted",
     "ValueStarted",

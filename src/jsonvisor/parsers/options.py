@@ -1,13 +1,17 @@
-"""Which departures from strict JSON the parser tolerates (LLM mode), and key styles."""
+"""A parser's configuration: which departures from strict JSON it tolerates (LLM mode), key
+styles, limits, and :class:`ParserOptions`, all of it checked and resolved once."""
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Union
+from dataclasses import dataclass, field, fields
+from typing import Any, Union
 
-__all__ = ["KeyTransform", "Tolerances", "key_transformer"]
+__all__ = ["KeyTransform", "ParserOptions", "Tolerances", "key_transformer"]
 
 KeyTransform = Union[str, Callable[[str], str], None]  # noqa: UP007
 
@@ -103,3 +107,145 @@ def key_transformer(style: KeyTransform) -> Callable[[str], str] | None:
             return out
 
     return transform
+
+
+_STRICT_LITERALS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "t": (("true", True),),
+    "f": (("false", False),),
+    "n": (("null", None),),
+}
+
+
+@dataclass(frozen=True)
+class ParserOptions:
+    """Everything that configures a parser, checked and resolved once.
+
+    Build one with :meth:`of` (the keywords of :class:`StreamingJsonParser`) and share it:
+    ``StreamingJsonParser(options=opts)``.  Parsers built with the same keywords share one
+    cached instance, so a parser costs its mutable state only.  ``settings`` holds the
+    parser attributes the options determine (resolved tolerances, literal tables, the key
+    transform, the compiled schema...).
+    """
+
+    multiple_values: bool = False
+    partial_strings: bool = True
+    hold_numbers: bool = True
+    max_bytes: int = 5 * 1024 * 1024
+    max_depth: int = 256
+    max_number_length: int = 1000
+    max_key_length: int = 1000
+    bulk_threshold: int = 256
+    lenient: bool = False
+    tolerances: Tolerances = Tolerances()
+    key_transform: KeyTransform = None
+    schema: Any = None  # a CompiledSchema, or None
+    coerce: bool = False
+    unknown_keys: str = "keep"
+    validate: bool = False
+    settings: tuple[tuple[str, Any], ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        multiple_values: bool = False,
+        partial_strings: bool = True,
+        hold_numbers: bool = True,
+        max_bytes: int = 5 * 1024 * 1024,
+        max_depth: int = 256,
+        max_number_length: int = 1000,
+        max_key_length: int = 1000,
+        bulk_threshold: int = 256,
+        lenient: bool = False,
+        key_transform: KeyTransform = None,
+        schema: Any = None,
+        coerce: bool = False,
+        unknown_keys: str = "keep",
+        validate: bool = False,
+        **tolerances: bool | None,
+    ) -> ParserOptions:
+        """Check and resolve the keywords (cached, without a schema); raises ValueError
+        or TypeError for a bad value or an unknown keyword."""
+        args = (
+            multiple_values, partial_strings, hold_numbers, max_bytes, max_depth,
+            max_number_length, max_key_length, bulk_threshold, lenient, key_transform, schema,
+            coerce, unknown_keys, validate,
+            tuple(sorted((k, v) for k, v in tolerances.items() if v is not None)),
+        )  # fmt: skip
+        if schema is not None:  # (a cache entry would keep a model class alive)
+            return _resolve(args)
+        try:
+            return _cached(args)
+        except TypeError:  # an unhashable value: no cache
+            return _resolve(args)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _cached(args: tuple[Any, ...]) -> ParserOptions:
+    return _resolve(args)
+
+
+def _resolve(args: tuple[Any, ...]) -> ParserOptions:
+    (
+        multiple_values, partial_strings, hold_numbers, max_bytes, max_depth,
+        max_number_length, max_key_length, bulk_threshold, lenient, key_transform, schema,
+        coerce, unknown_keys, validate, tolerance_items,
+    ) = args  # fmt: skip
+    for name, v in (
+        ("max_bytes", max_bytes),
+        ("max_depth", max_depth),
+        ("max_number_length", max_number_length),
+        ("max_key_length", max_key_length),
+    ):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive int, not {v!r}")
+    if unknown_keys not in ("keep", "drop"):
+        raise ValueError(f"unknown_keys must be 'keep' or 'drop', not {unknown_keys!r}")
+    tol = Tolerances.resolve(bool(lenient), **dict(tolerance_items))
+    kt = key_transformer(key_transform)
+    compiled = None
+    if schema is not None:
+        from .schema import CompiledSchema
+
+        compiled = CompiledSchema.compile(schema)
+    literals = dict(_STRICT_LITERALS)
+    if tol.nan_infinity:
+        literals["N"] = (("NaN", math.nan),)
+        literals["I"] = (("Infinity", math.inf),)
+    if tol.python_literals:
+        literals["T"] = (("True", True),)
+        literals["F"] = (("False", False),)
+        literals["N"] = (*literals.get("N", ()), ("None", None))
+    # (numbers clamped to what the C half stores; no input can reach sys.maxsize anyway)
+    settings = (
+        ("multiple_values", bool(multiple_values)),
+        ("partial_strings", partial_strings),
+        ("hold_numbers", hold_numbers),
+        ("max_bytes", min(max_bytes, sys.maxsize)),
+        ("max_depth", min(max_depth, sys.maxsize)),
+        ("max_number_length", min(max_number_length, sys.maxsize)),
+        ("max_key_length", max_key_length),
+        ("bulk_threshold", min(max(int(bulk_threshold), 2), sys.maxsize)),
+        ("lenient", lenient),
+        ("tolerances", tol),
+        ("_kt", kt),
+        ("_literals", literals),
+        ("_schema", compiled),
+        ("_coerce", coerce),
+        ("_drop_unknown", unknown_keys == "drop"),
+        ("_validate", validate),
+        ("_plain_keys", kt is None and compiled is None),
+        ("_lax", tol.any),
+        ("_comments", tol.comments),
+        ("_extract", tol.extract),
+        # snapshot() may show the open string directly (no candidate held back)
+        ("_show_strings", bool(partial_strings and not tol.extract)),
+        ("_partial_strings", bool(partial_strings)),
+        # the C half (see _speedups.c) runs the tokens of every mode but schemas
+        ("_c_ok", compiled is None),
+    )
+    return ParserOptions(
+        bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,
+        max_number_length, max_key_length, bulk_threshold, lenient, tol, key_transform,
+        compiled, coerce, unknown_keys, validate, settings,
+    )  # fmt: skip

@@ -55,7 +55,6 @@ from __future__ import annotations
 import codecs
 import math
 import re
-import sys
 from bisect import bisect_left
 from collections import deque
 from types import MemberDescriptorType
@@ -74,7 +73,7 @@ from .events import (
 )
 from .extract import Extractor
 from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
-from .options import KeyTransform, Tolerances, key_transformer
+from .options import KeyTransform, ParserOptions
 from .result import ParseResult, Repair, format_path
 
 __all__ = ["SPEEDUPS", "PurePythonParser", "StreamingJsonParser"]
@@ -113,7 +112,6 @@ _HEX = re.compile(r"[0-9a-fA-F]*")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ESCAPES_SQ = {**_ESCAPES, "'": "'"}
-_STRICT_LITERALS = {k: (v,) for k, v in _LITERALS.items()}
 _EXPECTED = {
     _VALUE: "a value",
     _VALUE_OR_CLOSE: "a value or ']'",
@@ -200,6 +198,9 @@ class _Parser:
             ``"drop"`` them from the final value (both report them as warnings).
         validate: with a schema, validate the final value (a pydantic model or dataclass
             instance is returned as ``ParseResult.model``).
+        options: a :class:`~jsonvisor.parsers.options.ParserOptions` (``ParserOptions.of``
+            with these keywords) instead of the keywords; parsers built with the same
+            keywords share one anyway.
 
     Every problem with the input raises :class:`JsonStreamError`; after one, the parser
     raises the same error for any further input.
@@ -232,69 +233,42 @@ class _Parser:
         coerce: bool = False,
         unknown_keys: str = "keep",
         validate: bool = False,
+        options: ParserOptions | None = None,
     ) -> None:
-        for name, v in (
-            ("max_bytes", max_bytes),
-            ("max_depth", max_depth),
-            ("max_number_length", max_number_length),
-            ("max_key_length", max_key_length),
-        ):
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, not {v!r}")
-        self.multiple_values = bool(multiple_values)
-        self.partial_strings = partial_strings
-        self.hold_numbers = hold_numbers
-        # (clamped to what the C half stores; no input can reach sys.maxsize anyway)
-        self.max_bytes = min(max_bytes, sys.maxsize)
-        self.max_depth = min(max_depth, sys.maxsize)
-        self.max_number_length = min(max_number_length, sys.maxsize)
-        self.max_key_length = max_key_length
-        self.bulk_threshold = min(max(int(bulk_threshold), 2), sys.maxsize)
-        self.lenient = lenient
-        self.tolerances = Tolerances.resolve(
-            lenient,
-            extract=extract,
-            comments=comments,
-            trailing_commas=trailing_commas,
-            single_quotes=single_quotes,
-            unquoted_keys=unquoted_keys,
-            nan_infinity=nan_infinity,
-            python_literals=python_literals,
-            hex_numbers=hex_numbers,
-            control_characters=control_characters,
-            unknown_escapes=unknown_escapes,
-        )
-        tol = self.tolerances
-        self._kt = key_transformer(key_transform)
-        literals: dict[str, tuple[tuple[str, Any], ...]] = dict(_STRICT_LITERALS)
-        if tol.nan_infinity:
-            literals["N"] = (("NaN", math.nan),)
-            literals["I"] = (("Infinity", math.inf),)
-        if tol.python_literals:
-            literals["T"] = (("True", True),)
-            literals["F"] = (("False", False),)
-            literals["N"] = (*literals.get("N", ()), ("None", None))
-        self._literals = literals
-        if unknown_keys not in ("keep", "drop"):
-            raise ValueError(f"unknown_keys must be 'keep' or 'drop', not {unknown_keys!r}")
-        self._schema: Any = None
-        if schema is not None:
-            from .schema import CompiledSchema
-
-            self._schema = CompiledSchema.compile(schema)
-        self._coerce = coerce
-        self._drop_unknown = unknown_keys == "drop"
-        self._validate = validate
+        if options is None:
+            options = ParserOptions.of(
+                multiple_values=multiple_values,
+                partial_strings=partial_strings,
+                hold_numbers=hold_numbers,
+                max_bytes=max_bytes,
+                max_depth=max_depth,
+                max_number_length=max_number_length,
+                max_key_length=max_key_length,
+                bulk_threshold=bulk_threshold,
+                lenient=lenient,
+                extract=extract,
+                comments=comments,
+                trailing_commas=trailing_commas,
+                single_quotes=single_quotes,
+                unquoted_keys=unquoted_keys,
+                nan_infinity=nan_infinity,
+                python_literals=python_literals,
+                hex_numbers=hex_numbers,
+                control_characters=control_characters,
+                unknown_escapes=unknown_escapes,
+                key_transform=key_transform,
+                schema=schema,
+                coerce=coerce,
+                unknown_keys=unknown_keys,
+                validate=validate,
+            )
+        elif not isinstance(options, ParserOptions):
+            raise TypeError(f"options must be a ParserOptions, not {type(options).__name__}")
+        #: The parser's configuration (shared, immutable).
+        self.options = options
+        for name, value in options.settings:
+            setattr(self, name, value)
         self._skeleton: Any = None
-        self._plain_keys = self._kt is None and self._schema is None
-        self._lax = bool(tol.any)
-        self._comments = tol.comments
-        self._extract = bool(tol.extract)
-        # snapshot() may show the open string directly (no candidate held back).
-        self._show_strings = bool(partial_strings and not tol.extract)
-        self._partial_strings = bool(partial_strings)
-        # The C half (see _speedups.c) runs the tokens of every mode but schemas.
-        self._c_ok = self._schema is None
         self._warnings: list[Any] = []
         self._started: set[Path] = set()
         self._completed: set[Path] = set()
@@ -346,7 +320,7 @@ class _Parser:
         self._doc_ended = -1
         # LLM mode: looking for where JSON starts; every value found is only a candidate
         # (its events held back) until it proves to be JSON; after the value, ignore input.
-        self._extractor = Extractor()
+        self._extractor: Extractor = Extractor() if self._extract else None  # type: ignore[assignment]
         self._seeking = self._extract
         self._trial = False
         self._trial_events: list[Event] = []

@@ -1,0 +1,54 @@
+"""ParserOptions: a parser's configuration, checked and resolved once, shared."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from jsonvisor.parsers import JsonStreamError, ParserOptions, PurePythonParser, StreamingJsonParser
+
+BACKENDS = [StreamingJsonParser, PurePythonParser]
+
+
+def test_same_keywords_share_one_options_object() -> None:
+    a = StreamingJsonParser(lenient=True, max_depth=10)
+    b = PurePythonParser(max_depth=10, lenient=True)
+    assert a.options is b.options
+    assert a.options is ParserOptions.of(lenient=True, max_depth=10)
+    assert a.options is not StreamingJsonParser(lenient=True).options
+    assert a.options.tolerances.single_quotes and a.options.max_depth == 10
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+def test_a_parser_built_from_options_behaves_like_one_built_from_keywords(cls: type) -> None:
+    text = "Sure: {name: 'Ada', tags: ['x',], n: 0x1F}"
+    opts = ParserOptions.of(lenient=True, key_transform="camel")
+    assert cls(options=opts).feed(text) == cls(lenient=True, key_transform="camel").feed(text)
+    p = cls(options=ParserOptions.of(max_depth=2))
+    with pytest.raises(JsonStreamError) as info:
+        p.feed("[[[1]]]")
+    assert info.value.limit == "max_depth"
+
+
+def test_options_are_immutable_and_checked() -> None:
+    opts = ParserOptions.of()
+    with pytest.raises(AttributeError):
+        opts.max_depth = 3  # type: ignore[misc]
+    for bad in ({"max_depth": 0}, {"max_bytes": 1.5}, {"max_key_length": True}):
+        with pytest.raises(ValueError, match="must be a positive int"):
+            ParserOptions.of(**bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown_keys"):
+        ParserOptions.of(unknown_keys="lose")
+    with pytest.raises(TypeError, match="unknown tolerance"):
+        ParserOptions.of(lenient=True, tabs=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="ParserOptions"):
+        StreamingJsonParser(options={"lenient": True})  # type: ignore[arg-type]
+
+
+def test_a_parser_with_shared_options_still_pickles() -> None:
+    p = StreamingJsonParser(lenient=True)
+    p.feed('{"a": [1, ')
+    q = pickle.loads(pickle.dumps(p))
+    q.feed("2]}")
+    assert q.finish().value == {"a": [1, 2]}
