@@ -177,7 +177,7 @@ typedef struct {
     PyObject_HEAD
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
-    char trial, seeking, stopped, plain_keys, multiple_values, lax, partial_strings;
+    char trial, seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -200,6 +200,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("multiple_values", multiple_values),
     MEMBER_BOOL("_lax", lax),
     MEMBER_BOOL("_partial_strings", partial_strings),
+    MEMBER_BOOL("_hold_numbers", hold_numbers),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
     MEMBER_BOOL("_announced", announced),
@@ -1192,9 +1193,16 @@ join_pieces(Core *self)
         return PyList_Append(pieces, S_EMPTY);
     PyObject *acc = PyList_GET_ITEM(pieces, 0);
     Py_INCREF(acc);
-    PyObject *tail = PyList_GetSlice(pieces, 1, np);
-    PyObject *rest = tail == NULL ? NULL : PyUnicode_Join(S_EMPTY, tail);
-    Py_XDECREF(tail);
+    PyObject *rest;
+    if (np == 2) { /* the usual case: what the last feed added */
+        rest = PyList_GET_ITEM(pieces, 1);
+        Py_INCREF(rest);
+    }
+    else {
+        PyObject *tail = PyList_GetSlice(pieces, 1, np);
+        rest = tail == NULL ? NULL : PyUnicode_Join(S_EMPTY, tail);
+        Py_XDECREF(tail);
+    }
     if (rest == NULL || PyList_SetSlice(pieces, 0, np, NULL) < 0)
         goto fail;
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
@@ -1233,6 +1241,14 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
     /* _snapshot_py() has two equivalent branches for an open string: one when strings
      * show directly, one after the extraction checks (which also marks a dict's slot). */
     int direct = self->show_strings;
+    if (all_ready(self) && (!self->in_string || self->str_is_key) && !self->trial &&
+        !self->seeking &&
+        (self->hold_numbers || (self->held_kind != HELD_NUMBER && self->held_kind != HELD_LITERAL)) &&
+        (PyList_GET_SIZE(self->stack) || self->state == ST_END)) {
+        /* Between tokens, nothing held back to show: the live value as it is. */
+        Py_INCREF(self->root);
+        return self->root;
+    }
     if (!(self->in_string && !self->str_is_key && all_ready(self) &&
           (direct || (self->partial_strings && !self->trial && !self->seeking))))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);

@@ -241,6 +241,7 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         # snapshot() may show the open string directly (no candidate held back)
         ("_show_strings", bool(partial_strings and not tol.extract)),
         ("_partial_strings", bool(partial_strings)),
+        ("_hold_numbers", bool(hold_numbers)),
         # the C half (see _speedups.c) runs the tokens of every mode but schemas
         ("_c_ok", compiled is None),
     )
