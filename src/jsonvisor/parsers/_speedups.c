@@ -27,6 +27,7 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE;
+static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* ------------------------------------------------------------------ validate */
@@ -181,7 +182,7 @@ typedef struct {
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote;
+        *pending, *quote, *schema;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -231,12 +232,13 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_result", result),
     MEMBER_OBJ("_pending", pending),
     MEMBER_OBJ("_quote", quote),
+    MEMBER_OBJ("_schema", schema),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote)
+    X(pending) X(quote) X(schema)
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)
@@ -368,32 +370,49 @@ insert(Core *self, PyObject *value)
 }
 
 /* _put() with a non-empty stack (and no schema). Steals nothing. */
+/* With a schema, a completed value is checked (and coerced) by _schema_check(path, value,
+ * False) on the Python side.  Returns a new reference, or NULL. */
+static PyObject *
+schema_checked(Core *self, PyObject *path, PyObject *value)
+{
+    if (self->schema == Py_None) {
+        Py_INCREF(value);
+        return value;
+    }
+    return PyObject_CallMethodObjArgs((PyObject *)self, S_SCHEMA_CHECK, path, value, Py_False,
+                                      NULL);
+}
+
 static int
 put(Core *self, PyObject *value, PyObject *events)
 {
     PyObject *top = top_of(self);
     PyObject *path;
-    int r;
-    if (PyDict_CheckExact(top)) {
+    int is_dict = PyDict_CheckExact(top);
+    Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
+    if (is_dict)
         path = path_plus(top_prefix(self), self->key);
-        if (path == NULL)
-            return -1;
-        r = PyDict_SetItem(top, self->key, value);
-    }
-    else {
-        Py_ssize_t n = PyList_GET_SIZE(top);
+    else
         path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
-        if (path == NULL)
-            return -1;
-        if (self->prov)
-            r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
-        else
-            r = PyList_Append(top, value);
+    if (path == NULL)
+        return -1;
+    value = schema_checked(self, path, value);
+    if (value == NULL) {
+        Py_DECREF(path);
+        return -1;
     }
+    int r;
+    if (is_dict)
+        r = PyDict_SetItem(top, self->key, value);
+    else if (self->prov)
+        r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
+    else
+        r = PyList_Append(top, value);
     self->prov = 0;
     if (r == 0)
         r = emit(events, EV_COMPLETED, path, value);
     Py_DECREF(path);
+    Py_DECREF(value);
     self->state = ST_COMMA_OR_CLOSE;
     return r;
 }
@@ -410,8 +429,11 @@ close_container(Core *self, PyObject *events)
     int r = PyList_SetSlice(self->stack, n - 1, n, NULL);
     if (r == 0)
         r = PyList_SetSlice(self->prefixes, n - 1, n, NULL);
-    if (r == 0)
-        r = emit(events, EV_COMPLETED, path, container);
+    if (r == 0) {
+        PyObject *checked = schema_checked(self, path, container);
+        r = checked == NULL ? -1 : emit(events, EV_COMPLETED, path, checked);
+        Py_XDECREF(checked);
+    }
     Py_DECREF(container);
     Py_DECREF(path);
     self->state = ST_COMMA_OR_CLOSE;
@@ -424,7 +446,12 @@ open_container(Core *self, int is_object, PyObject *events)
     PyObject *path = child_path(self);
     if (path == NULL)
         return -1;
-    PyObject *container = is_object ? PyDict_New() : PyList_New(0);
+    PyObject *container;
+    if (self->schema == Py_None)
+        container = is_object ? PyDict_New() : PyList_New(0);
+    else /* a container pre-filled with the schema's shape */
+        container = PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path,
+                                               is_object ? S_OBJECT : S_ARRAY, NULL);
     int r = -1;
     if (container == NULL)
         goto done;
@@ -962,7 +989,7 @@ static int
 all_ready(Core *self)
 {
     return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
-           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) &&
+           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) && self->schema &&
            self->quote && PyUnicode_CheckExact(self->quote) &&
            PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
            PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
@@ -1001,6 +1028,36 @@ string_events(Core *self, PyObject *events)
     return events;
 }
 
+/* _track(events): with a schema, the paths started and completed (for field_states()). */
+static int
+track(Core *self, PyObject *events)
+{
+    PyObject *sets[2] = {NULL, NULL};
+    static const char *names[2] = {"_started", "_completed"};
+    int r = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events) && r == 0; i++) {
+        PyObject *ev = PyList_GET_ITEM(events, i);
+        int which = Py_TYPE(ev) == (PyTypeObject *)EV_STARTED     ? 0
+                    : Py_TYPE(ev) == (PyTypeObject *)EV_COMPLETED ? 1
+                                                                  : -1;
+        if (which < 0)
+            continue;
+        if (sets[which] == NULL) {
+            sets[which] = PyObject_GetAttrString((PyObject *)self, names[which]);
+            if (sets[which] == NULL || !PySet_Check(sets[which])) {
+                if (sets[which] != NULL)
+                    PyErr_SetString(PyExc_TypeError, "field tracking needs sets");
+                r = -1;
+                break;
+            }
+        }
+        r = PySet_Add(sets[which], PyTuple_GET_ITEM(ev, 0));
+    }
+    Py_XDECREF(sets[0]);
+    Py_XDECREF(sets[1]);
+    return r;
+}
+
 /* feed() of a str chunk, or of text decoded from bytes (``decoded``: the Python side is
  * then _feed_str, which skips the check for a pending UTF-8 sequence). */
 static PyObject *
@@ -1029,6 +1086,8 @@ feed_text(Core *self, PyObject *chunk, int decoded)
                 goto fail_hot;
         }
         if (emit(events, EV_GREW, self->str_path, chunk) < 0)
+            goto fail_hot;
+        if (self->schema != Py_None && track(self, events) < 0)
             goto fail_hot;
         return events;
     fail_hot:
@@ -1124,6 +1183,8 @@ feed_text(Core *self, PyObject *chunk, int decoded)
             self->col += done;
     }
     self->consumed += nbytes;
+    if (self->schema != Py_None && track(self, events) < 0)
+        goto fail;
 done:
     self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
                 double_quoted(self) && !self->trial && PyBytes_GET_SIZE(self->pending) == 0;
@@ -1414,11 +1475,14 @@ PyInit__speedups(void)
     S_DQUOTE = PyUnicode_InternFromString("\"");
     S_FEED_PY = PyUnicode_InternFromString("_feed_py");
     S_FEED_STR = PyUnicode_InternFromString("_feed_str");
+    S_SCHEMA_CHECK = PyUnicode_InternFromString("_schema_check");
+    S_CONTAINER = PyUnicode_InternFromString("container");
+    S_TRACK = PyUnicode_InternFromString("_track");
     S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SNAPSHOT_PY ||
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);

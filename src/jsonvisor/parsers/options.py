@@ -242,8 +242,9 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         ("_show_strings", bool(partial_strings and not tol.extract)),
         ("_partial_strings", bool(partial_strings)),
         ("_hold_numbers", bool(hold_numbers)),
-        # the C half (see _speedups.c) runs the tokens of every mode but schemas
-        ("_c_ok", compiled is None),
+        # the C half (see _speedups.c) runs the tokens of every mode (a schema's checks
+        # are calls back into Python)
+        ("_c_ok", True),
     )
     return ParserOptions(
         bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,

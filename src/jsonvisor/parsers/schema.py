@@ -1130,8 +1130,14 @@ class CompiledSchema:
         node = cache.get(path, _MISSING)
         if node is not _MISSING:
             return node  # type: ignore[no-any-return]
+        # Items of a plain array share one node whatever their index: memoised with the
+        # indices left out, so the path of every array element is found in one lookup.
+        key = tuple([None if type(p) is int else p for p in path])
+        node = cache.get(key, _MISSING) if key != path else _MISSING
+        if node is not _MISSING:
+            return node  # type: ignore[no-any-return]
         node = self.root
-        declared = True  # only declared property names so far: the path may be memoised
+        declared = True  # only declared names and plain array items: the path may be memoised
         for part in path:
             if type(part) is str:
                 sub = node.properties.get(part)
@@ -1143,13 +1149,12 @@ class CompiledSchema:
                 declared = False  # each array element has its own path
                 node = node.child(part)
             else:
-                declared = False
                 node = node.items
             if node is None:
                 break
         # Racing parsers may both store an entry (the same one) or overshoot the bound a little.
         if declared and len(cache) < _CACHE_LIMIT:
-            cache[path] = node
+            cache[key] = node
         return node
 
     @property

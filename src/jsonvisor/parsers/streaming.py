@@ -358,9 +358,13 @@ class _Parser:
             if self._str_is_key:
                 return []
             if self._announced:
-                return [StringGrew(self._str_path, chunk)]
-            self._announced = True
-            return [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
+                events: list[Event] = [StringGrew(self._str_path, chunk)]
+            else:
+                self._announced = True
+                events = [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
+            if self._schema is not None:
+                self._track(events)
+            return events
         if self._error is not None:
             raise self._error
         if self._result is not None:
