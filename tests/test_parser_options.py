@@ -52,3 +52,16 @@ def test_a_parser_with_shared_options_still_pickles() -> None:
     q = pickle.loads(pickle.dumps(p))
     q.feed("2]}")
     assert q.finish().value == {"a": [1, 2]}
+
+
+def test_parsers_of_one_schema_share_their_options() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    a = StreamingJsonParser(schema=schema, coerce=True)
+    b = PurePythonParser(schema=schema, coerce=True)
+    assert a.options is b.options and a.options.schema is b.options.schema
+    assert StreamingJsonParser(schema=schema).options is not a.options
+    a.feed('{"a": "4')
+    b.feed('{"a": "42"}')
+    assert b.finish().value == {"a": 42}
+    a.feed('2"}')
+    assert a.finish().value == {"a": 42}

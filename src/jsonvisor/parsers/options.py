@@ -172,8 +172,23 @@ class ParserOptions:
             coerce, unknown_keys, validate,
             tuple(sorted((k, v) for k, v in tolerances.items() if v is not None)),
         )  # fmt: skip
-        if schema is not None:  # (a cache entry would keep a model class alive)
-            return _resolve(args)
+        if schema is not None:
+            # Cached on the compiled schema itself (a module-level entry would keep a model
+            # class alive): parsers of one schema share their options too.
+            from .schema import CompiledSchema
+
+            compiled = CompiledSchema.compile(schema)
+            memo = compiled._options
+            key = (*args[:10], None, *args[11:])
+            try:
+                opts = memo.get(key)
+            except TypeError:  # an unhashable value: no cache
+                return _resolve((*args[:10], compiled, *args[11:]))
+            if opts is None:
+                opts = _resolve((*args[:10], compiled, *args[11:]))
+                if len(memo) < 64:
+                    memo[key] = opts
+            return opts
         try:
             return _cached(args)
         except TypeError:  # an unhashable value: no cache

@@ -980,7 +980,7 @@ class CompiledSchema:
     ``copy.copy``/``copy.deepcopy`` return the object itself.
     """
 
-    __slots__ = ("_cache", "_mode", "_model", "root", "source")
+    __slots__ = ("_cache", "_mode", "_model", "_options", "root", "source")
 
     root: SchemaNode
     source: object
@@ -993,6 +993,7 @@ class CompiledSchema:
         init(self, "_model", source if mode == "pydantic" else None)
         # The lookup memo of node(): path -> node (see the class docstring).
         init(self, "_cache", {(): root})
+        init(self, "_options", {})  # ParserOptions built with this schema, by their keywords
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(
