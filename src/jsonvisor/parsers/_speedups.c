@@ -1039,12 +1039,13 @@ string_events(Core *self, PyObject *events)
     return events;
 }
 
-/* _track(events): with a schema, the paths started and completed (for field_states()). */
+/* SchemaTracker.track(events): the paths started and completed (for field_states()). */
 static int
 track(Core *self, PyObject *events)
 {
     PyObject *sets[2] = {NULL, NULL};
-    static const char *names[2] = {"_started", "_completed"};
+    static const char *names[2] = {"started", "completed"};
+    PyObject *tracker = NULL;
     int r = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events) && r == 0; i++) {
         PyObject *ev = PyList_GET_ITEM(events, i);
@@ -1054,7 +1055,12 @@ track(Core *self, PyObject *events)
         if (which < 0)
             continue;
         if (sets[which] == NULL) {
-            sets[which] = PyObject_GetAttrString((PyObject *)self, names[which]);
+            if (tracker == NULL && (tracker = PyObject_GetAttrString((PyObject *)self,
+                                                                      "_tracker")) == NULL) {
+                r = -1;
+                break;
+            }
+            sets[which] = PyObject_GetAttrString(tracker, names[which]);
             if (sets[which] == NULL || !PySet_Check(sets[which])) {
                 if (sets[which] != NULL)
                     PyErr_SetString(PyExc_TypeError, "field tracking needs sets");
@@ -1066,6 +1072,7 @@ track(Core *self, PyObject *events)
     }
     Py_XDECREF(sets[0]);
     Py_XDECREF(sets[1]);
+    Py_XDECREF(tracker);
     return r;
 }
 

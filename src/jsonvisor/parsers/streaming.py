@@ -75,6 +75,7 @@ from .extract import Extractor
 from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
 from .options import KeyTransform, ParserOptions
 from .result import ParseResult, Repair, format_path
+from .tracking import SchemaTracker
 
 __all__ = ["SPEEDUPS", "PurePythonParser", "StreamingJsonParser"]
 
@@ -268,10 +269,15 @@ class _Parser:
         self.options = options
         for name, value in options.settings:
             setattr(self, name, value)
-        self._skeleton: Any = None
-        self._warnings: list[Any] = []
-        self._started: set[Path] = set()
-        self._completed: set[Path] = set()
+        # The schema's side of the parse (checks, warnings, field states), if any.
+        self._tracker: SchemaTracker | None = None
+        if options.schema is not None:
+            self._tracker = SchemaTracker(
+                options.schema,
+                coerce=options.coerce,
+                drop_unknown=options.unknown_keys == "drop",
+                validate=options.validate,
+            )
 
         self._stack: list[Any] = []  # open containers, outermost first
         self._prefixes: list[Path] = []  # the path of each open container
@@ -362,8 +368,8 @@ class _Parser:
             else:
                 self._announced = True
                 events = [ValueStarted(self._str_path, "string"), StringGrew(self._str_path, chunk)]
-            if self._schema is not None:
-                self._track(events)
+            if self._tracker is not None:
+                self._tracker.track(events)
             return events
         if self._error is not None:
             raise self._error
@@ -478,11 +484,7 @@ class _Parser:
 
     def _empty_snapshot(self) -> Any:
         """What to show before a value starts: None, or with a schema its skeleton."""
-        if self._schema is None:
-            return None
-        if self._skeleton is None:
-            self._skeleton = self._schema.skeleton()
-        return self._skeleton
+        return None if self._tracker is None else self._tracker.skeleton()
 
     def has_complete_object(self) -> bool:
         """True when a completed top-level value is waiting for :meth:`get`."""
@@ -555,21 +557,18 @@ class _Parser:
         else:
             confidence = "low"
         model = None
-        if self._schema is not None:
-            if self._drop_unknown and value is not None:
-                value = self._without_unknown_keys((), value)
-            if self._validate and value is not None:
-                model, warns = self._schema.validate(value)
-                self._warnings.extend(warns)
-        if self._schema is not None:
-            self._track(events)
+        warnings: tuple[Any, ...] = ()
+        if self._tracker is not None:
+            value, model = self._tracker.finish(value)
+            self._tracker.track(events)
+            warnings = tuple(self._tracker.warnings)
         self._result = ParseResult(
             value,
             not counted,
             tuple(repairs),
             confidence,
             tuple(events),
-            tuple(self._warnings),
+            warnings,
             model,
         )
         return self._result
@@ -681,8 +680,8 @@ class _Parser:
         else:
             self._col += len(done)
         self._consumed += nbytes
-        if self._schema is not None:
-            self._track(events)
+        if self._tracker is not None:
+            self._tracker.track(events)
 
     # ------------------------------------------------------------------ extraction
     #
@@ -751,9 +750,7 @@ class _Parser:
                 self._documents,
                 self._last_document,
                 list(self._done),
-                set(self._started),
-                set(self._completed),
-                list(self._warnings),
+                None if self._tracker is None else self._tracker.save(),
             )
             self._reset_document()
             self._trial = True
@@ -761,9 +758,6 @@ class _Parser:
             self._documents = 0
             self._last_document = None
             self._prose_doc = False
-            self._started.clear()
-            self._completed.clear()
-            self._warnings.clear()
 
     def _confirmed(self) -> bool:
         """Has the candidate proven to be JSON (see above)?"""
@@ -791,15 +785,9 @@ class _Parser:
         self._reset_document()
         saved, self._saved = self._saved, None
         if saved is not None:
-            (
-                self._root,
-                self._documents,
-                self._last_document,
-                done,
-                self._started,
-                self._completed,
-                self._warnings,
-            ) = saved
+            self._root, self._documents, self._last_document, done, tracked = saved
+            if self._tracker is not None:
+                self._tracker.restore(tracked)
             self._done.clear()
             self._done.extend(done)
             self._state = _END
@@ -1127,8 +1115,8 @@ class _Parser:
     def _set_key(self, key: str) -> None:
         if self._kt is not None:
             key = self._kt(key)
-        if self._schema is not None and not self._schema.is_known_key(self._prefixes[-1], key):
-            self._warn_unknown_key((*self._prefixes[-1], key))
+        if self._tracker is not None:
+            self._tracker.key(self._prefixes[-1], key)
         self._key = key
         self._state = _COLON
 
@@ -1276,26 +1264,26 @@ class _Parser:
         """A scalar (or string) value is complete at the current position."""
         stack = self._stack
         if not stack:
-            if self._schema is not None:
-                value = self._schema_check((), value, False)
+            if self._tracker is not None:
+                value = self._tracker.check((), value, False)
             self._document_done(value, events)
             return
         top = stack[-1]
         if top.__class__ is dict:
             key = self._key
             path = (*self._prefixes[-1], key)
-            if self._schema is not None:
-                value = self._schema_check(path, value, False)
+            if self._tracker is not None:
+                value = self._tracker.check(path, value, False)
             top[key] = value
         elif self._prov:
             path = (*self._prefixes[-1], len(top) - 1)
-            if self._schema is not None:
-                value = self._schema_check(path, value, False)
+            if self._tracker is not None:
+                value = self._tracker.check(path, value, False)
             top[-1] = value
         else:
             path = (*self._prefixes[-1], len(top))
-            if self._schema is not None:
-                value = self._schema_check(path, value, False)
+            if self._tracker is not None:
+                value = self._tracker.check(path, value, False)
             top.append(value)
         self._prov = False
         events.append(ValueCompleted(path, value))
@@ -1304,8 +1292,8 @@ class _Parser:
     def _close(self, events: list[Event]) -> None:
         container = self._stack.pop()
         path = self._prefixes.pop()
-        if self._schema is not None:
-            container = self._schema_check(path, container, False)
+        if self._tracker is not None:
+            container = self._tracker.check(path, container, False)
         if not self._stack:
             self._document_done(container, events)
             return
@@ -1338,7 +1326,7 @@ class _Parser:
         value = self._whole(value)
         if keys is not None and value.__class__ is dict:
             events.append(ValueStarted((), "object"))
-            if self._schema is None:
+            if self._tracker is None:
                 _completed_members(events, (), value, 0)
             else:  # (a schema's placeholders for absent keys are not values from the input)
                 kt = self._kt
@@ -1352,76 +1340,22 @@ class _Parser:
         """A top-level value loaded in one step: transform keys, fill and check it."""
         if self._kt is not None:
             value = _transform_keys(value, self._kt)
-        if self._schema is not None:
-            value = self._schema_check((), self._schema.fill((), value), True)
+        if self._tracker is not None:
+            value = self._tracker.whole((), value)
         return value
 
     # ------------------------------------------------------------------ schemas
 
     def _schema_check(self, path: Path, value: Any, deep: bool) -> Any:
-        value, warns = self._schema.check(path, value, self._coerce, deep=deep)
-        if warns:
-            self._warnings.extend(warns)
-        return value
-
-    def _schema_members(self, prefix: Path, loaded: Any, in_object: bool, base: int) -> Any:
-        schema = self._schema
-        if in_object:
-            out = {}
-            for k, v in loaded.items():
-                if not schema.is_known_key(prefix, k):
-                    self._warn_unknown_key((*prefix, k))
-                path = (*prefix, k)
-                out[k] = self._schema_check(path, schema.fill(path, v), True)
-            return out
-        return [
-            self._schema_check((*prefix, base + i), schema.fill((*prefix, base + i), v), True)
-            for i, v in enumerate(loaded)
-        ]
-
-    def _without_unknown_keys(self, path: Path, value: Any) -> Any:
-        """A copy of ``value`` without the object keys the schema does not declare."""
-        if value.__class__ is dict:
-            known = self._schema.is_known_key
-            return {
-                k: self._without_unknown_keys((*path, k), v)
-                for k, v in value.items()
-                if known(path, k)
-            }
-        if value.__class__ is list:
-            return [self._without_unknown_keys((*path, i), v) for i, v in enumerate(value)]
-        return value
-
-    def _warn_unknown_key(self, path: Path) -> None:
-        from .schema import SchemaWarning
-
-        self._warnings.append(
-            SchemaWarning(path, "unknown_key", f"key {path[-1]!r} is not declared by the schema")
-        )
-
-    def _track(self, events: list[Event] | tuple[Event, ...]) -> None:
-        for ev in events:
-            if ev.__class__ is ValueStarted:
-                self._started.add(ev.path)
-            elif ev.__class__ is ValueCompleted:
-                self._completed.add(ev.path)
-
-    def _state_of(self, path: Path) -> str:
-        completed = self._completed
-        for k in range(len(path), -1, -1):
-            if path[:k] in completed:
-                return "complete"
-        if path in self._started:
-            return "partial"
-        return "pending"
+        """(Called by the C half when a value completes; see SchemaTracker.check.)"""
+        return self._tracker.check(path, value, deep)  # type: ignore[union-attr]
 
     def field_states(self) -> dict[str, str]:
         """With a schema: every declared path (as ``$.a.b[0]``) -> ``"pending"`` (nothing
         yet), ``"partial"`` (started) or ``"complete"``."""
-        if self._schema is None:
+        if self._tracker is None:
             raise ValueError("field_states() needs a schema (StreamingJsonParser(schema=...))")
-        value = self.snapshot()
-        return {format_path(p): self._state_of(p) for p in self._schema.declared_paths(value)}
+        return self._tracker.field_states(self.snapshot())
 
     def document_state(self) -> str:
         """``"pending"`` (no value started), ``"partial"`` or ``"complete"``."""
@@ -1435,7 +1369,7 @@ class _Parser:
         """``{"value": ..., "state": ..., "fields": {...}}`` to send to a client: the
         snapshot, the document state and (with a schema) every field's state."""
         out: dict[str, Any] = {"value": self.snapshot(), "state": self.document_state()}
-        if self._schema is not None:
+        if self._tracker is not None:
             out["fields"] = self.field_states()
         return out
 
@@ -1568,8 +1502,8 @@ class _Parser:
         prefix = self._prefixes[-1]
         if self._kt is not None:
             loaded = _transform_keys(loaded, self._kt)
-        if self._schema is not None:
-            loaded = self._schema_members(prefix, loaded, in_object, len(top))
+        if self._tracker is not None:
+            loaded = self._tracker.members(prefix, loaded, in_object, len(top))
         base = len(top)
         if in_object:
             top.update(loaded)
