@@ -178,11 +178,11 @@ typedef struct {
     PyObject_HEAD
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
-    char trial, seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers;
+    char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote, *schema;
+        *pending, *quote, *schema, *candidate;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -194,7 +194,6 @@ static PyMemberDef core_members[] = {
     MEMBER_INT("_state", state),
     MEMBER_INT("_held_kind", held_kind),
     MEMBER_INT("_in_comment", in_comment),
-    MEMBER_BOOL("_trial", trial),
     MEMBER_BOOL("_seeking", seeking),
     MEMBER_BOOL("_stopped", stopped),
     MEMBER_BOOL("_plain_keys", plain_keys),
@@ -233,12 +232,13 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_pending", pending),
     MEMBER_OBJ("_quote", quote),
     MEMBER_OBJ("_schema", schema),
+    MEMBER_OBJ("_candidate", candidate),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema)
+    X(pending) X(quote) X(schema) X(candidate)
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)
@@ -1000,7 +1000,7 @@ static int
 all_ready(Core *self)
 {
     return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
-           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) && self->schema &&
+           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) && self->schema && self->candidate &&
            self->quote && PyUnicode_CheckExact(self->quote) &&
            PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
            PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
@@ -1113,7 +1113,7 @@ feed_text(Core *self, PyObject *chunk, int decoded)
         return NULL;
     }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped || self->trial ||
+        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped || self->candidate != Py_None ||
         self->seeking || self->in_comment || clen == 0)
         return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
     /* _feed_head() */
@@ -1205,7 +1205,7 @@ feed_text(Core *self, PyObject *chunk, int decoded)
         goto fail;
 done:
     self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
-                double_quoted(self) && !self->trial && PyBytes_GET_SIZE(self->pending) == 0;
+                double_quoted(self) && self->candidate == Py_None && PyBytes_GET_SIZE(self->pending) == 0;
     Py_DECREF(text);
     return events;
 fail:
@@ -1320,7 +1320,7 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
     /* _snapshot_py() has two equivalent branches for an open string: one when strings
      * show directly, one after the extraction checks (which also marks a dict's slot). */
     int direct = self->show_strings;
-    if (all_ready(self) && (!self->in_string || self->str_is_key) && !self->trial &&
+    if (all_ready(self) && (!self->in_string || self->str_is_key) && self->candidate == Py_None &&
         !self->seeking &&
         (self->hold_numbers || (self->held_kind != HELD_NUMBER && self->held_kind != HELD_LITERAL)) &&
         (PyList_GET_SIZE(self->stack) || self->state == ST_END)) {
@@ -1329,7 +1329,7 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
         return self->root;
     }
     if (!(self->in_string && !self->str_is_key && all_ready(self) &&
-          (direct || (self->partial_strings && !self->trial && !self->seeking))))
+          (direct || (self->partial_strings && self->candidate == Py_None && !self->seeking))))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     /* The common case while a model writes text: show the open string in place. */
     PyObject *pieces = self->pieces;

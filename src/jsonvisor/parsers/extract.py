@@ -1,8 +1,12 @@
 """Finding where JSON starts in model output: a ```json fence, or a brace in prose.
 
-Sans-IO and incremental.  The extractor is a small state machine over characters; its
-state after a text depends only on the characters seen, never on where the chunks were
-cut (a fence's backticks split across chunks are counted, not held back).
+The extraction state of a parser, apart from its scanning state: :class:`Extractor` (the
+fence finder), :class:`Candidate` (a value on trial) and :class:`Extraction` (what is kept
+between values).  Sans-IO and incremental.
+
+The extractor is a small state machine over characters; its state after a text depends
+only on the characters seen, never on where the chunks were cut (a fence's backticks split
+across chunks are counted, not held back).
 
 States::
 
@@ -19,8 +23,11 @@ fewer are inline code and change nothing.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["JSON_FENCES", "Extractor"]
+from .events import ValueCompleted
+
+__all__ = ["JSON_FENCES", "Candidate", "Extraction", "Extractor"]
 
 #: Fence info strings whose content is taken as JSON; other fences (```python) are prose.
 JSON_FENCES = frozenset({"", "json", "jsonc", "json5", "jsonl", "ndjson", "js", "javascript"})
@@ -151,3 +158,56 @@ class Extractor:
             self.fences_only = False
             return pos, True
         return -1, False
+
+
+class Candidate:
+    """A value found in model output, on trial until it proves to be JSON.
+
+    Its events wait in ``events``.  It is proven at the first double-quoted string that
+    begins in it (the parser sets ``quoted``) or the first value that completes in it (a
+    ``ValueCompleted`` among its events): both are points in the text, so whether it is
+    proven at any position does not depend on the chunking.
+
+    Attributes:
+        fenced: it follows a JSON fence's info line (else a brace in prose).
+        saved: the value found in prose that it would replace, with what to restore if
+            it fails (see the parser's ``_begin_trial``), or None.
+    """
+
+    __slots__ = ("_seen", "events", "fenced", "quoted", "saved")
+
+    def __init__(self, fenced: bool, saved: tuple[Any, ...] | None = None) -> None:
+        self.events: list[Any] = []
+        self.quoted = False
+        self.fenced = fenced
+        self.saved = saved
+        self._seen = 0  # events already searched for a completed value
+
+    def proven(self) -> bool:
+        """Has it shown it is JSON?  (Each event is looked at once.)"""
+        if self.quoted:
+            return True
+        events = self.events
+        for k in range(self._seen, len(events)):
+            if events[k].__class__ is ValueCompleted:
+                self.quoted = True
+                return True
+        self._seen = len(events)
+        return False
+
+
+class Extraction:
+    """What extraction keeps between values: the fence finder and how the document ended.
+
+    Attributes:
+        finder: the :class:`Extractor` state machine.
+        prose_doc: the document was found in prose (a later fenced value replaces it).
+        fence_closed: the fence around the document has closed.
+    """
+
+    __slots__ = ("fence_closed", "finder", "prose_doc")
+
+    def __init__(self) -> None:
+        self.finder = Extractor()
+        self.prose_doc = False
+        self.fence_closed = False

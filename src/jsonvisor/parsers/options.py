@@ -93,20 +93,33 @@ def key_transformer(style: KeyTransform) -> Callable[[str], str] | None:
         fn = style
     else:
         raise ValueError(f"key_transform must be 'camel', 'snake' or a callable, not {style!r}")
-    cache: dict[str, str] = {}
+    return _KeyTransformer(style, fn)
 
-    def transform(key: str) -> str:
+
+class _KeyTransformer:
+    """A key transform with a bounded per-key cache; pickles as its style (process
+    offload pickles parsers)."""
+
+    __slots__ = ("_cache", "_fn", "_style")
+
+    def __init__(self, style: KeyTransform, fn: Callable[[str], str]) -> None:
+        self._style = style
+        self._fn = fn
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, key: str) -> str:
         try:
-            return cache[key]
+            return self._cache[key]
         except KeyError:
-            out = fn(key)
+            out = self._fn(key)
             if not isinstance(out, str):
                 raise TypeError(f"key_transform returned {type(out).__name__}, not str") from None
-            if len(cache) < 10_000:
-                cache[key] = out
+            if len(self._cache) < 10_000:
+                self._cache[key] = out
             return out
 
-    return transform
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (key_transformer, (self._style,))
 
 
 _STRICT_LITERALS: dict[str, tuple[tuple[str, Any], ...]] = {

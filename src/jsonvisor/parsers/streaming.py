@@ -71,7 +71,7 @@ from .events import (
     ValueCompleted,
     ValueStarted,
 )
-from .extract import Extractor
+from .extract import Candidate, Extraction
 from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
 from .options import KeyTransform, ParserOptions
 from .result import ParseResult, Repair, format_path
@@ -326,17 +326,10 @@ class _Parser:
         self._doc_ended = -1
         # LLM mode: looking for where JSON starts; every value found is only a candidate
         # (its events held back) until it proves to be JSON; after the value, ignore input.
-        self._extractor: Extractor = Extractor() if self._extract else None  # type: ignore[assignment]
+        self._x: Extraction = Extraction() if self._extract else None  # type: ignore[assignment]
         self._seeking = self._extract
-        self._trial = False
-        self._trial_events: list[Event] = []
-        self._trial_ok = False  # a double-quoted string began in the candidate: it is JSON
-        self._trial_seen = 0  # trial events already searched for a completed value
-        self._trial_fenced = False
-        self._saved: tuple[Any, ...] | None = None  # a value in prose a fence may replace
+        self._candidate: Candidate | None = None  # the value on trial, if any
         self._stopped = False
-        self._prose_doc = False  # the value came from prose (a later fence replaces it)
-        self._fence_closed = False
         self._err_index = 0
 
     # ------------------------------------------------------------------ public API
@@ -395,7 +388,7 @@ class _Parser:
             and self._held_kind == _HELD_NONE
             and self._hi < 0
             and self._quote == '"'
-            and not self._trial
+            and self._candidate is None
             and not self._pending
         )
         return events
@@ -426,8 +419,9 @@ class _Parser:
                 top.append(pieces[0])
                 self._prov = True
             return self._root
-        if self._trial:
-            return self._saved[0] if self._saved is not None else self._empty_snapshot()
+        candidate = self._candidate
+        if candidate is not None:
+            return candidate.saved[0] if candidate.saved is not None else self._empty_snapshot()
         if self._seeking and not self._stack and (self.multiple_values or not self._documents):
             return self._empty_snapshot()
         if self._in_string and not self._str_is_key:
@@ -525,9 +519,9 @@ class _Parser:
         if self._pending and not allow_partial:
             raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
         events: list[Event] = []
-        if self._trial:
-            if self._saved is not None:  # an unproven fenced value never replaces one in prose
-                self._reject_trial()
+        if self._candidate is not None:
+            if self._candidate.saved is not None:  # an unproven fenced value never replaces
+                self._reject_trial()  # one in prose
             else:  # a candidate never proved itself, but it is all there is
                 self._flush_trial(events)
         if self._held_kind == _HELD_NUMBER and not self._stack:
@@ -548,7 +542,7 @@ class _Parser:
         if self._documents == 0 and not repairs:
             repairs.append(Repair("no_value", (), "no JSON value in the input"))
         counted = [r for r in repairs if r.kind != "stripped_fence"]
-        if self.tolerances.extract and self._extractor.in_fence and not self._fence_closed:
+        if self._x is not None and self._x.finder.in_fence and not self._x.fence_closed:
             repairs.append(Repair("stripped_fence", (), "stripped an unterminated ``` fence"))
         if not counted:
             confidence = "high"
@@ -652,14 +646,14 @@ class _Parser:
         """Events for the open string, then positions and counts after a text
         (``text_bytes``: its UTF-8 length when the caller already knows it, else -1)."""
         if self._in_string and not self._str_is_key:
-            sink = self._trial_events if self._trial else events
+            sink = events if self._candidate is None else self._candidate.events
             if not self._announced:
                 self._announced = True
                 sink.append(ValueStarted(self._str_path, "string"))
             pieces = self._pieces  # a new string may have started: then _grew_from is 0
             if len(pieces) > self._grew_from:
                 sink.append(StringGrew(self._str_path, "".join(pieces[self._grew_from :])))
-        if self._trial and self._confirmed():
+        if self._candidate is not None and self._candidate.proven():
             self._flush_trial(events)
         held = self._held
         if self.multiple_values and self._doc_open:
@@ -686,7 +680,7 @@ class _Parser:
     # ------------------------------------------------------------------ extraction
     #
     # In extraction mode every value found is a *candidate* (a trial): its events are held
-    # back in _trial_events until it proves to be JSON, which it does at the first of
+    # back in the Candidate until it proves to be JSON, which it does at the first of
     # - a double-quoted string (key or value) beginning in it, or
     # - a value completing in it (a member, a nested value, or the candidate itself).
     # Both are points in the text, so whether a candidate is proven at any position does
@@ -703,17 +697,18 @@ class _Parser:
             if self._seeking:
                 if pos >= n:
                     return
-                start, fenced = self._extractor.find(text, pos)
+                start, fenced = self._x.finder.find(text, pos)
                 if start < 0:
                     return
                 self._begin_trial(fenced)
                 pos = start
             try:
-                pos = self._run(text, pos, self._trial_events if self._trial else events)
+                candidate = self._candidate
+                pos = self._run(text, pos, events if candidate is None else candidate.events)
             except JsonStreamError as err:
                 i = self._err_index
                 if (
-                    self._extractor.fenced
+                    self._x.finder.fenced
                     and self._stack
                     and not self._in_string
                     and i < n
@@ -722,30 +717,27 @@ class _Parser:
                     # The closing fence came before the value closed: end of input.
                     self._error = None
                     self._stopped = True
-                    self._fence_closed = True
-                    if self._trial:
+                    self._x.fence_closed = True
+                    if self._candidate is not None:
                         self._flush_trial(events)
                     return
-                if err.limit is None and self._trial and not self._confirmed():
+                candidate = self._candidate
+                if err.limit is None and candidate is not None and not candidate.proven():
                     self._reject_trial()
                     pos = i
                     continue
                 raise
-            if self._trial and self._confirmed():
+            if self._candidate is not None and self._candidate.proven():
                 self._flush_trial(events)
             if pos >= n or self._stopped:
                 return
 
     def _begin_trial(self, fenced: bool) -> None:
         self._seeking = False
-        self._trial = True
-        self._trial_ok = False
-        self._trial_seen = 0
-        self._trial_events = []
-        self._trial_fenced = fenced
+        saved = None
         if fenced and self._documents and not self.multiple_values:
             # A fenced value may replace the value found in prose; keep that until then.
-            self._saved = (
+            saved = (
                 self._root,
                 self._documents,
                 self._last_document,
@@ -753,49 +745,35 @@ class _Parser:
                 None if self._tracker is None else self._tracker.save(),
             )
             self._reset_document()
-            self._trial = True
             self._done.clear()
             self._documents = 0
             self._last_document = None
-            self._prose_doc = False
-
-    def _confirmed(self) -> bool:
-        """Has the candidate proven to be JSON (see above)?"""
-        if self._trial_ok:
-            return True
-        evs = self._trial_events
-        for k in range(self._trial_seen, len(evs)):
-            if evs[k].__class__ is ValueCompleted:
-                self._trial_ok = True
-                return True
-        self._trial_seen = len(evs)
-        return False
+            self._x.prose_doc = False
+        self._candidate = Candidate(fenced, saved)
 
     def _flush_trial(self, events: list[Event]) -> None:
         """The candidate is JSON: release its events."""
-        events.extend(self._trial_events)
-        self._trial = False
-        self._trial_events = []
-        self._saved = None
+        events.extend(self._candidate.events)  # type: ignore[union-attr]
+        self._candidate = None
 
     def _reject_trial(self) -> None:
         """The candidate is not JSON: forget it, restore a value in prose it would have
         replaced, and look again (past the rest of its block when it was fenced)."""
-        fenced = self._trial_fenced
+        candidate = self._candidate
+        assert candidate is not None
         self._reset_document()
-        saved, self._saved = self._saved, None
-        if saved is not None:
-            self._root, self._documents, self._last_document, done, tracked = saved
+        if candidate.saved is not None:
+            self._root, self._documents, self._last_document, done, tracked = candidate.saved
             if self._tracker is not None:
                 self._tracker.restore(tracked)
             self._done.clear()
             self._done.extend(done)
             self._state = _END
-            self._prose_doc = True
-            self._extractor.fences_only = True
+            self._x.prose_doc = True
+            self._x.finder.fences_only = True
         self._seeking = True
-        if fenced:
-            self._extractor.skip_block()
+        if candidate.fenced:
+            self._x.finder.skip_block()
 
     def _reset_document(self) -> None:
         """Forget a candidate value that turned out not to be JSON."""
@@ -813,8 +791,7 @@ class _Parser:
         self._held = ""
         self._held_kind = _HELD_NONE
         self._error = None
-        self._trial = False
-        self._trial_events = []
+        self._candidate = None
         self._sep_owner = None
         self._bulk_block = 0
         self._doc_open = False
@@ -890,7 +867,8 @@ class _Parser:
                                 return pos
                             continue
                     m = _SIMPLE_STRING.match(text, pos)
-                    self._trial_ok = True
+                    if self._candidate is not None:
+                        self._candidate.quoted = True
                     if m is not None:
                         if self._plain_keys:
                             self._key = m.group(1)
@@ -921,12 +899,12 @@ class _Parser:
                 self._state = _VALUE
             else:  # _END
                 if self._extract:  # trailing prose ("Hope this helps!")
-                    if self._prose_doc:  # a fenced block after it would still win
+                    if self._x.prose_doc:  # a fenced block after it would still win
                         self._seeking = True
-                        self._extractor.fences_only = True
+                        self._x.finder.fences_only = True
                         return pos
                     self._stopped = True
-                    self._fence_closed = c == "`"
+                    self._x.fence_closed = c == "`"
                     return n
                 raise self._fail(text, pos, "extra data after the top-level value", _EXPECTED[st])
         return n
@@ -1148,8 +1126,8 @@ class _Parser:
     # ------------------------------------------------------------------ strings
 
     def _start_string(self, is_key: bool, path: Path, quote: str) -> None:
-        if quote == '"':
-            self._trial_ok = True  # (a candidate in extraction mode is JSON)
+        if quote == '"' and self._candidate is not None:
+            self._candidate.quoted = True  # (it is JSON)
         self._quote = quote
         self._in_string = True
         self._str_is_key = is_key
@@ -1314,10 +1292,11 @@ class _Parser:
             self._doc_ended = 1
             if self.tolerances.extract:
                 self._seeking = True
-                self._extractor.reset()
+                self._x.finder.reset()
         else:
             self._state = _END
-            self._prose_doc = self._extract and not self._extractor.fenced
+            if self._x is not None:
+                self._x.prose_doc = not self._x.finder.fenced
 
     def _whole_document(self, value: Any, events: list[Event]) -> None:
         """A top-level value loaded in one step.  Its members are still reported one by
