@@ -1095,16 +1095,23 @@ feed_text(Core *self, PyObject *chunk, int decoded)
             return NULL;
         if (self->str_is_key)
             return PyList_New(0);
-        PyObject *events = PyList_New(0);
-        if (events == NULL)
-            return NULL;
-        if (!self->announced) {
+        PyObject *events;
+        if (self->announced) { /* the usual case: one event, no list growth */
+            PyObject *grew = event(EV_GREW, self->str_path, chunk);
+            if (grew == NULL || (events = PyList_New(1)) == NULL) {
+                Py_XDECREF(grew);
+                return NULL;
+            }
+            PyList_SET_ITEM(events, 0, grew);
+        }
+        else {
+            if ((events = PyList_New(0)) == NULL)
+                return NULL;
             self->announced = 1;
-            if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0)
+            if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0 ||
+                emit(events, EV_GREW, self->str_path, chunk) < 0)
                 goto fail_hot;
         }
-        if (emit(events, EV_GREW, self->str_path, chunk) < 0)
-            goto fail_hot;
         if (self->schema != Py_None && track(self, events) < 0)
             goto fail_hot;
         return events;
@@ -1285,6 +1292,16 @@ join_pieces(Core *self)
     if (rest == NULL || PyList_SetSlice(pieces, 0, np, NULL) < 0)
         goto fail;
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (PyUnicode_GET_LENGTH(acc) < 512) {
+        /* short: a copy costs less than letting go of the shown text first */
+        Py_SETREF(acc, PyUnicode_Concat(acc, rest));
+        Py_DECREF(rest);
+        if (acc == NULL)
+            return -1;
+        int r = PyList_Append(pieces, acc);
+        Py_DECREF(acc);
+        return r;
+    }
     if (depth) {
         PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
         if (PyDict_CheckExact(top)) {
