@@ -197,3 +197,17 @@ def test_growing_the_shown_string_never_changes_a_string_someone_holds(cls: type
         assert kept == ["ab", "abcd", "abcdé", "abcdé😀", "abcdé😀" + "x" * 100]
         p.feed('"' + ("}" if opening.startswith("{") else "]" if opening.startswith("[") else ""))
         assert p.finish().complete
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+def test_field_states_survive_a_fence_that_holds_no_json(cls: type) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    text = 'Here: {"a": 1}\n\n```\nnot json\n```\n'
+    states = set()
+    for chunks in chunkings(text):
+        p = cls(schema=schema, lenient=True)
+        for c in chunks:
+            p.feed(c)
+        assert p.finish().value == {"a": 1}
+        states.add(tuple(sorted(p.field_states().items())))
+    assert states == {(("$.a", "complete"),)}

@@ -271,6 +271,7 @@ class _Parser:
             setattr(self, name, value)
         # The schema's side of the parse (checks, warnings, field states), if any.
         self._tracker: SchemaTracker | None = None
+        self._tracked: tuple[list[Event] | None, int] = (None, 0)  # see _track_feed
         if options.schema is not None:
             self._tracker = SchemaTracker(
                 options.schema,
@@ -675,7 +676,7 @@ class _Parser:
             self._col += len(done)
         self._consumed += nbytes
         if self._tracker is not None:
-            self._tracker.track(events)
+            self._track_feed(events)
 
     # ------------------------------------------------------------------ extraction
     #
@@ -700,7 +701,7 @@ class _Parser:
                 start, fenced = self._x.finder.find(text, pos)
                 if start < 0:
                     return
-                self._begin_trial(fenced)
+                self._begin_trial(fenced, events)
                 pos = start
             try:
                 candidate = self._candidate
@@ -732,10 +733,12 @@ class _Parser:
             if pos >= n or self._stopped:
                 return
 
-    def _begin_trial(self, fenced: bool) -> None:
+    def _begin_trial(self, fenced: bool, events: list[Event]) -> None:
         self._seeking = False
         saved = None
         if fenced and self._documents and not self.multiple_values:
+            if self._tracker is not None:
+                self._track_feed(events)  # (the value in prose, before it is put aside)
             # A fenced value may replace the value found in prose; keep that until then.
             saved = (
                 self._root,
@@ -1324,6 +1327,14 @@ class _Parser:
         return value
 
     # ------------------------------------------------------------------ schemas
+
+    def _track_feed(self, events: list[Event]) -> None:
+        """Field states: track the feed's events not tracked yet (a fenced candidate
+        puts the tracking of the value in prose aside in the middle of a feed)."""
+        done_list, done = self._tracked
+        start = done if done_list is events else 0
+        self._tracker.track(events[start:] if start else events)  # type: ignore[union-attr]
+        self._tracked = (events, len(events))
 
     def _schema_check(self, path: Path, value: Any, deep: bool) -> Any:
         """(Called by the C half when a value completes; see SchemaTracker.check.)"""
