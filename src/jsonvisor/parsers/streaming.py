@@ -810,6 +810,8 @@ class _Parser:
         while pos < n:
             if self._in_string:
                 pos = self._string(text, pos, events)
+                if self._doc_ended >= 0 and self._check_doc_size(text, pos):
+                    return pos  # a top-level string ended a document
                 continue
             c = text[pos]
             if c in " \t\n\r":
