@@ -1156,32 +1156,25 @@ feed_text(Core *self, PyObject *chunk, int decoded)
         goto fail;
     if (pos < n || self->multiple_values) {
         /* The Python side parses the rest (_feed_body), then does the tail. */
-        PyObject *processed = text;
-        Py_INCREF(processed);
         if (pos < n) {
             PyObject *idx = PyLong_FromSsize_t(pos);
-            if (idx == NULL)
-                goto fail_processed;
-            Py_SETREF(processed, PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_BODY, text,
-                                                          idx, events, NULL));
-            Py_DECREF(idx);
-            if (processed == NULL)
+            PyObject *r = idx == NULL ? NULL
+                                      : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_BODY,
+                                                                   text, idx, events, NULL);
+            Py_XDECREF(idx);
+            if (r == NULL)
                 goto fail;
+            Py_DECREF(r);
         }
         PyObject *known = PyLong_FromSsize_t(text == chunk ? nbytes : -1);
         PyObject *r = known == NULL ? NULL
                                     : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL,
-                                                                 text, processed, events, known,
-                                                                 NULL);
+                                                                 text, events, known, NULL);
         Py_XDECREF(known);
-        Py_DECREF(processed);
         if (r == NULL)
             goto fail;
         Py_DECREF(r);
         goto done;
-    fail_processed:
-        Py_DECREF(processed);
-        goto fail;
     }
     /* _feed_tail() */
     if (self->in_string && !self->str_is_key && string_events(self, events) == NULL)

@@ -607,8 +607,8 @@ class _Parser:
             raise self._limit_exceeded()
         text, nbytes = self._feed_head(chunk, nbytes)
         events: list[Event] = []
-        processed = self._feed_body(text, 0, events)
-        self._feed_tail(text, processed, events, nbytes if text is chunk else -1)
+        self._feed_body(text, 0, events)
+        self._feed_tail(text, events, nbytes if text is chunk else -1)
         return events
 
     # The C half runs _feed_head and _feed_tail itself in the common case, and calls
@@ -631,19 +631,16 @@ class _Parser:
         self._grew_from = len(self._pieces)
         return text, nbytes
 
-    def _feed_body(self, text: str, pos: int, events: list[Event]) -> str:
-        """Parse ``text`` from ``pos``; return the text processed (``text`` itself)."""
+    def _feed_body(self, text: str, pos: int, events: list[Event]) -> None:
+        """Parse ``text`` from ``pos``."""
         if self._stopped:
-            return text
+            return
         if self._extract:
             self._extracting(text, events, pos)
         else:
             self._run(text, pos, events)
-        return text
 
-    def _feed_tail(
-        self, text: str, processed: str, events: list[Event], text_bytes: int = -1
-    ) -> None:
+    def _feed_tail(self, text: str, events: list[Event], text_bytes: int = -1) -> None:
         """Events for the open string, then positions and counts after a text
         (``text_bytes``: its UTF-8 length when the caller already knows it, else -1)."""
         if self._in_string and not self._str_is_key:
