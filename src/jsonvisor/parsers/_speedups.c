@@ -26,7 +26,7 @@ enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_CO
 enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
-static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE;
+static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
@@ -178,7 +178,8 @@ typedef struct {
     PyObject_HEAD
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
-    char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers;
+    char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
+        single_quotes;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -201,6 +202,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_lax", lax),
     MEMBER_BOOL("_partial_strings", partial_strings),
     MEMBER_BOOL("_hold_numbers", hold_numbers),
+    MEMBER_BOOL("_single_quotes", single_quotes),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
     MEMBER_BOOL("_announced", announced),
@@ -600,22 +602,32 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
     return v;
 }
 
-static inline int
-is_str_special(Py_UCS4 c)
-{
-    return c == '"' || c == '\\' || c < 0x20;
-}
-
-/* The end of the run of plain string characters in text[pos:]. */
+/* The end of the run of plain characters of a string quoted by ``q`` in text[pos:]. */
 static inline Py_ssize_t
-plain_run(PyObject *text, Py_ssize_t pos)
+plain_run_q(PyObject *text, Py_ssize_t pos, Py_UCS4 q)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    while (pos < n && !is_str_special(PyUnicode_READ(kind, data, pos)))
-        pos++;
+    for (; pos < n; pos++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, pos);
+        if (c == q || c == '\\' || c < 0x20)
+            break;
+    }
     return pos;
+}
+
+static inline Py_ssize_t
+plain_run(PyObject *text, Py_ssize_t pos)
+{
+    return plain_run_q(text, pos, '"');
+}
+
+/* The open string's quote character ('"', or '\'' in LLM mode). */
+static inline Py_UCS4
+quote_char(Core *self)
+{
+    return PyUnicode_GET_LENGTH(self->quote) == 1 ? PyUnicode_READ_CHAR(self->quote, 0) : 0;
 }
 
 /* Append a new string (steals it; NULL: an error is set) to the open string's pieces. */
@@ -669,8 +681,9 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    Py_UCS4 q = quote_char(self);
     for (;;) {
-        Py_ssize_t e = plain_run(text, pos);
+        Py_ssize_t e = plain_run_q(text, pos, q);
         if (e > pos) {
             if (flush_hi(self) < 0 || append_piece(self, text, pos, e) < 0)
                 return -1;
@@ -678,7 +691,7 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
         if (e >= n)
             return n;
         Py_UCS4 c = PyUnicode_READ(kind, data, e);
-        if (c == '"') {
+        if (c == q) {
             if (!self->str_is_key && PyList_GET_SIZE(self->stack) == 0) {
                 *bail = 1; /* a top-level string ends: the Python side */
                 return e;
@@ -762,6 +775,12 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
         case 'n': ch = '\n'; break;
         case 'r': ch = '\r'; break;
         case 't': ch = '\t'; break;
+        case '\'':
+            if (q == '\'') { /* \' in a single-quoted string (LLM mode) */
+                ch = '\'';
+                break;
+            }
+            /* fall through */
         default:
             *bail = 1;
             return e;
@@ -780,8 +799,9 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t e = plain_run(text, pos + 1);
-    if (e < n && PyUnicode_READ(kind, data, e) == '"') { /* a simple string, all here */
+    Py_UCS4 q = PyUnicode_READ(kind, data, pos);
+    Py_ssize_t e = plain_run_q(text, pos + 1, q);
+    if (e < n && PyUnicode_READ(kind, data, e) == q) { /* a simple string, all here */
         PyObject *s = PyUnicode_Substring(text, pos + 1, e);
         if (s == NULL)
             return -1;
@@ -797,6 +817,10 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
     }
     else if (start_string(self, 0, child_path(self)) < 0)
         return -1;
+    if (q == '\'') {
+        Py_INCREF(S_SQUOTE);
+        set_obj(&self->quote, S_SQUOTE);
+    }
     return c_string(self, text, pos + 1, events, bail);
 }
 
@@ -887,8 +911,6 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
     int bail = 0;
     while (pos < n && !bail) {
         if (self->in_string) {
-            if (!double_quoted(self))
-                return pos; /* a single-quoted string (LLM mode): the Python side */
             pos = c_string(self, text, pos, events, &bail);
             if (pos < 0)
                 return -1;
@@ -928,7 +950,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         case ST_VALUE_OR_CLOSE:
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
                 return pos; /* the bulk path may load a run of members here */
-            if (c == '"')
+            if (c == '"' || (c == '\'' && self->single_quotes))
                 pos = c_string_start(self, text, pos, 0, events, &bail);
             else if (c == '{' || c == '[') {
                 if (depth >= self->max_depth)
@@ -946,6 +968,10 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
             break;
         case ST_KEY_OR_CLOSE:
         case ST_KEY:
+            if (c == '\'' && self->single_quotes) { /* (no bulk attempt, as in _run) */
+                pos = c_string_start(self, text, pos, 1, events, &bail);
+                break;
+            }
             if (c != '"')
                 return pos;
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
@@ -1501,6 +1527,7 @@ PyInit__speedups(void)
     S_STRING = PyUnicode_InternFromString("string");
     S_EMPTY = PyUnicode_InternFromString("");
     S_DQUOTE = PyUnicode_InternFromString("\"");
+    S_SQUOTE = PyUnicode_InternFromString("'");
     S_FEED_PY = PyUnicode_InternFromString("_feed_py");
     S_FEED_STR = PyUnicode_InternFromString("_feed_str");
     S_SCHEMA_CHECK = PyUnicode_InternFromString("_schema_check");
@@ -1510,7 +1537,7 @@ PyInit__speedups(void)
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
