@@ -23,7 +23,7 @@
 
 /* What the innermost context expects next (mirrors streaming.py). */
 enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_COMMA_OR_CLOSE, ST_END };
-enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL };
+enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
@@ -179,9 +179,9 @@ typedef struct {
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
-        single_quotes;
+        single_quotes, unquoted_keys;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
-    Py_ssize_t max_bytes, max_depth, max_number_length, bulk_threshold;
+    Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
         *pending, *quote, *schema, *candidate;
 } Core;
@@ -203,6 +203,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_partial_strings", partial_strings),
     MEMBER_BOOL("_hold_numbers", hold_numbers),
     MEMBER_BOOL("_single_quotes", single_quotes),
+    MEMBER_BOOL("_unquoted_keys", unquoted_keys),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
     MEMBER_BOOL("_announced", announced),
@@ -221,6 +222,7 @@ static PyMemberDef core_members[] = {
     MEMBER_SSIZE("max_bytes", max_bytes),
     MEMBER_SSIZE("max_depth", max_depth),
     MEMBER_SSIZE("max_number_length", max_number_length),
+    MEMBER_SSIZE("max_key_length", max_key_length),
     MEMBER_SSIZE("bulk_threshold", bulk_threshold),
     MEMBER_OBJ("_stack", stack),
     MEMBER_OBJ("_prefixes", prefixes),
@@ -970,6 +972,26 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         case ST_KEY:
             if (c == '\'' && self->single_quotes) { /* (no bulk attempt, as in _run) */
                 pos = c_string_start(self, text, pos, 1, events, &bail);
+                break;
+            }
+            if (self->unquoted_keys && c < 0x80 &&
+                (Py_UNICODE_ISALPHA(c) || c == '_' || c == '$')) {
+                /* an unquoted key (LLM mode): [A-Za-z_$][A-Za-z0-9_$]* */
+                Py_ssize_t e = pos + 1;
+                for (; e < n; e++) {
+                    Py_UCS4 k = PyUnicode_READ(kind, data, e);
+                    if (!(k < 0x80 && (Py_UNICODE_ISALNUM(k) || k == '_' || k == '$')))
+                        break;
+                }
+                if (e - pos > self->max_key_length)
+                    return pos; /* the Python side reports the limit */
+                if (e >= n) {
+                    if (hold(self, text, pos, n, HELD_IDENT) < 0)
+                        return -1;
+                    pos = n;
+                    break;
+                }
+                pos = set_key(self, PyUnicode_Substring(text, pos, e)) < 0 ? -1 : e;
                 break;
             }
             if (c != '"')
