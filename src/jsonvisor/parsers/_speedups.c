@@ -23,7 +23,7 @@
 
 /* What the innermost context expects next (mirrors streaming.py). */
 enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_COMMA_OR_CLOSE, ST_END };
-enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT };
+enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT, HELD_SLASH };
 
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
@@ -179,7 +179,7 @@ typedef struct {
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
-        single_quotes, unquoted_keys;
+        single_quotes, unquoted_keys, comments, comment_star;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -204,6 +204,8 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_hold_numbers", hold_numbers),
     MEMBER_BOOL("_single_quotes", single_quotes),
     MEMBER_BOOL("_unquoted_keys", unquoted_keys),
+    MEMBER_BOOL("_comments", comments),
+    MEMBER_BOOL("_comment_star", comment_star),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
     MEMBER_BOOL("_announced", announced),
@@ -903,6 +905,36 @@ double_quoted(Core *self)
     return PyUnicode_GET_LENGTH(self->quote) == 1 && PyUnicode_READ_CHAR(self->quote, 0) == '"';
 }
 
+/* _skip_comment(): inside a comment (LLM mode) from ``pos``; returns where it ends. */
+static Py_ssize_t
+c_skip_comment(Core *self, PyObject *text, Py_ssize_t pos)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (self->in_comment == 1) { /* to the end of the line, the newline included */
+        for (; pos < n; pos++) {
+            if (PyUnicode_READ(kind, data, pos) == '\n') {
+                self->in_comment = 0;
+                return pos + 1;
+            }
+        }
+        return n;
+    }
+    if (self->comment_star && pos < n && PyUnicode_READ(kind, data, pos) == '/') {
+        self->in_comment = 0;
+        return pos + 1;
+    }
+    for (Py_ssize_t i = pos; i + 1 < n; i++) {
+        if (PyUnicode_READ(kind, data, i) == '*' && PyUnicode_READ(kind, data, i + 1) == '/') {
+            self->in_comment = 0;
+            return i + 2;
+        }
+    }
+    self->comment_star = n > pos && PyUnicode_READ(kind, data, n - 1) == '*';
+    return n;
+}
+
 /* The common part of _run().  Returns where it stopped (len(text) when done), -1 on error. */
 static Py_ssize_t
 c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
@@ -911,6 +943,8 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     int bail = 0;
+    if (self->in_comment)
+        pos = c_skip_comment(self, text, pos);
     while (pos < n && !bail) {
         if (self->in_string) {
             pos = c_string(self, text, pos, events, &bail);
@@ -927,6 +961,20 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         int st = self->state;
         if (depth == 0)
             return pos; /* a top-level value starts or ended: the Python side */
+        if (c == '/' && self->comments) { /* _comment(): LLM mode */
+            if (pos + 1 >= n) {
+                if (hold(self, text, pos, n, HELD_SLASH) < 0)
+                    return -1;
+                return n;
+            }
+            Py_UCS4 k = PyUnicode_READ(kind, data, pos + 1);
+            if (k != '/' && k != '*')
+                return pos; /* the Python side reports it */
+            self->in_comment = k == '/' ? 1 : 2;
+            self->comment_star = 0;
+            pos = c_skip_comment(self, text, pos + 2);
+            continue;
+        }
         PyObject *top = top_of(self);
         int is_obj = PyDict_CheckExact(top);
         /* A closing bracket that matches the innermost container (not the top-level one,
@@ -1168,8 +1216,8 @@ feed_text(Core *self, PyObject *chunk, int decoded)
         return NULL;
     }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped || self->candidate != Py_None ||
-        self->seeking || self->in_comment || clen == 0)
+        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped ||
+        self->candidate != Py_None || self->seeking || clen == 0)
         return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
