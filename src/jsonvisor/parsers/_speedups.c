@@ -179,7 +179,7 @@ typedef struct {
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
-        single_quotes, unquoted_keys, comments, comment_star;
+        single_quotes, unquoted_keys, comments, comment_star, trailing_commas;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -205,6 +205,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_single_quotes", single_quotes),
     MEMBER_BOOL("_unquoted_keys", unquoted_keys),
     MEMBER_BOOL("_comments", comments),
+    MEMBER_BOOL("_trailing_commas", trailing_commas),
     MEMBER_BOOL("_comment_star", comment_star),
     MEMBER_BOOL("_in_string", in_string),
     MEMBER_BOOL("_str_is_key", str_is_key),
@@ -980,9 +981,12 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         /* A closing bracket that matches the innermost container (not the top-level one,
          * whose end is a document boundary for the Python side). */
         int closes = depth > 1 && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
-                                                         st == ST_COMMA_OR_CLOSE)
+                                                         st == ST_COMMA_OR_CLOSE ||
+                                                         (st == ST_KEY && self->trailing_commas))
                                           : c == ']' && (st == ST_VALUE_OR_CLOSE ||
-                                                         st == ST_COMMA_OR_CLOSE));
+                                                         st == ST_COMMA_OR_CLOSE ||
+                                                         (st == ST_VALUE && self->trailing_commas &&
+                                                          n - pos < self->bulk_threshold)));
         if (closes) {
             if (close_container(self, events) < 0)
                 return -1;

@@ -264,6 +264,7 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         ("_comments", tol.comments),
         ("_single_quotes", tol.single_quotes),
         ("_unquoted_keys", tol.unquoted_keys),
+        ("_trailing_commas", tol.trailing_commas),
         ("_extract", tol.extract),
         # snapshot() may show the open string directly (no candidate held back)
         ("_show_strings", bool(partial_strings and not tol.extract)),
