@@ -190,9 +190,10 @@ class _Parser:
             :class:`~jsonvisor.parsers.options.Tolerances`.
         key_transform: ``"camel"``, ``"snake"`` or a callable applied to every key as it
             completes.
-        schema: a JSON Schema dict, a dataclass, a TypedDict or a pydantic model: the
-            snapshot has the full declared shape from the first byte, completed values
-            are type-checked (see :meth:`field_states`).
+        schema: a JSON Schema dict, a dataclass, a TypedDict, a pydantic model, or one of
+            these compiled once by :func:`~jsonvisor.parsers.compile_schema` (compiling
+            is cached either way): the snapshot has the full declared shape from the first
+            byte, completed values are type-checked (see :meth:`field_states`).
         coerce: with a schema, change safely coercible values (``"42"`` for an integer)
             instead of only reporting them.
         unknown_keys: with a schema, ``"keep"`` keys the schema does not declare, or
