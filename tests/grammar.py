@@ -77,6 +77,7 @@ class Sample:
             top-level scalar as prose).
         depth: nesting depth of the answer (a top-level container is 1).
         number_length: the longest number token of the answer.
+        key_length: the longest unquoted key of the answer.
         shape: ``"card"`` when the value has the shape of :data:`CARD_SCHEMA`.
         note: how the text was made (for failure messages).
     """
@@ -89,6 +90,7 @@ class Sample:
     needs_off: frozenset[str] = frozenset()
     depth: int = 0
     number_length: int = 0
+    key_length: int = 0
     shape: str = ""
     note: str = field(default="", compare=False)
 
@@ -124,6 +126,7 @@ STRING_CHARS = (
     "é中ßñ€\u2028\u00a0\ufeff"
     "😀🎉𝄞"
     "\n\t\r\x00\x01\x1f\x7f"
+    "\ud83d\ude00\udbff"  # lone surrogates: always written as \u escapes
 )
 KEY_NAMES = [
     "id",
@@ -171,6 +174,7 @@ class _Renderer:
         self.rate = rate  # 0..10: how often a token takes a tolerant form
         self.used: set[str] = set()
         self.number_length = 0
+        self.key_length = 0  # the longest unquoted key
         self.garbled = False  # the text around the answer may hold other values
 
     def coin(self) -> bool:
@@ -239,6 +243,8 @@ class _Renderer:
             text = f"{x:.{1 + self.pick(4)}e}".replace("e+0", "e").replace("e-0", "e-")
         if text in ("inf", "-inf", "nan"):
             text = "0.5"
+        if self.pick(16) == 15:  # beyond a double: inf (or 0.0), as json.loads gives
+            text = ("1e400", "-1E+400", "1e-400", "-2.5e999")[self.pick(4)]
         return self.number(float(text), text)
 
     def literal(self, value: Any) -> tuple[str, Any]:
@@ -252,6 +258,7 @@ class _Renderer:
         draw = self.draw
         if is_key and _is_ident(content) and self.coin():
             self.used.add("unquoted_keys")
+            self.key_length = max(self.key_length, len(content))
             return content
         quote = '"'
         if self.coin():
@@ -266,6 +273,8 @@ class _Renderer:
                 out.append("\\" + c)
             elif c == "\\":
                 out.append("\\\\")
+            elif "\ud800" <= c <= "\udfff":  # no UTF-8 form: only as an escape
+                out.append(_u_escape(c, upper_hex))
             elif c < " ":
                 if self.coin() and draw(st.booleans()):
                     self.used.add("control_characters")
@@ -307,7 +316,7 @@ class _Renderer:
             content = self.draw(st.text(alphabet=STRING_CHARS, max_size=10))
             if kind == 5 and self.pick(8) == 7:
                 content *= self.draw(st.integers(20, 80))  # a long string: the hot path
-            return self.string(content), content
+            return self.string(content), _decoded(content)
         if kind == 3:
             return self.literal(self.draw(st.booleans()))
         if kind == 4:
@@ -377,9 +386,11 @@ class _Renderer:
 
     def card(self) -> tuple[str, Any]:
         """An object of the shape of CARD_SCHEMA, keys in declared order."""
-        title = self.draw(st.text(alphabet=STRING_CHARS, max_size=10))
+        title = self.draw(st.text(alphabet=STRING_CHARS.rstrip(SURROGATES), max_size=10))
         price_text, price = self.integer() if self.pick(2) else self.floating()
-        tags = self.draw(st.lists(st.text(alphabet=STRING_CHARS, max_size=6), max_size=3))
+        tags = self.draw(
+            st.lists(st.text(alphabet=STRING_CHARS.rstrip(SURROGATES), max_size=6), max_size=3)
+        )
         tags_text = self._members([self.string(t) for t in tags], "[", "]")
         members = [
             f"{self.string('title', is_key=True)}{self.gap()}:{self.gap()}{self.string(title)}",
@@ -387,6 +398,15 @@ class _Renderer:
             f"{self.string('tags', is_key=True)}{self.gap()}:{self.gap()}{tags_text}",
         ]
         return self._members(members, "{", "}"), {"title": title, "price": price, "tags": tags}
+
+
+SURROGATES = "\ud83d\ude00\udbff"
+
+
+def _decoded(content: str) -> str:
+    """What a JSON decoder makes of ``content`` written with its surrogates escaped: a
+    high surrogate escape followed by a low one is one character."""
+    return content.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def _u_escape(c: str, upper: bool) -> str:
@@ -541,6 +561,7 @@ def llm_texts(draw: Any) -> Sample:
         documents=(value,) if valid and "extract" not in r.used else None,
         depth=json_depth(value),
         number_length=r.number_length,
+        key_length=r.key_length,
         shape=shape,
         note=" ".join(x for x in (f"rate={rate}", how, damage) if x),
     )

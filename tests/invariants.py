@@ -1,30 +1,61 @@
 """The invariants every input must keep, checked on both parser backends and many chunkings.
 
 ``check(text, options)`` feeds ``text`` to ``StreamingJsonParser`` (the C accelerator) and
-``PurePythonParser`` under several chunkings (whole, a character at a time, random cuts;
-the same as UTF-8 bytes: whole, a byte at a time, random byte cuts) and asserts:
+``PurePythonParser`` under every chunking in :data:`CHUNKINGS`:
 
-a. the outcome (the final result, or the error) is the same for every chunking;
-b. C and Python agree feed by feed: events, snapshots, positions, results, errors;
-c. snapshots are monotone (a later one extends the earlier one), except where a root
+- ``whole``; ``chars`` (one character at a time); ``random`` (cuts seeded from the text);
+- ``bytes-whole``, ``bytes-each`` (one byte at a time: cuts inside characters),
+  ``bytes-random``: the same as UTF-8 bytes;
+- ``mixed``: random cuts, each chunk ``str``, ``bytes``, ``bytearray`` or ``memoryview``
+  (exact bytes take the C half's own path, the others the Python one);
+- ``pickled``: random cuts, the parser pickled and unpickled after every feed (the
+  process offload does that);
+- ``splits``: two-piece splits (every one for a short text, else 32 mostly next to
+  backticks, quotes, brackets, newlines...);
+
+(per-unit chunkings only for inputs up to :data:`PER_UNIT_LIMIT` long), calling
+``snapshot()`` after every feed, and asserts (the tag of each kind of failure in brackets):
+
+a. [chunking-outcome] the outcome (the final ``ParseResult``: value, complete, repairs,
+   confidence; or the ``JsonStreamError``: reason, offset, line, column, limit, truncated)
+   is the same for every chunking, and so is ``position`` after all the input;
+   [crash] nothing raises anything but ``JsonStreamError`` (``snapshot()`` nothing at
+   all); [sticky-error] after an error from ``feed()``, more input and ``finish()`` raise
+   the same error; [strict-finish] ``finish(allow_partial=False)`` is the same for every
+   chunking and backend, returns the result of ``finish()`` when that was complete and
+   raises a truncation error when something was repaired; [documents-api] ``get()``,
+   ``documents``, ``document_state()`` and ``field_states()`` after ``finish()`` agree with
+   the events and do not depend on the chunking; [pickle] the parser can be pickled;
+b. [c-vs-python] C and Python agree feed by feed: events, snapshots, positions, results
+   (with their events and warnings), errors (messages included), state after finish;
+c. [not-monotone] snapshots are monotone (a later one extends the earlier one: strings
+   grow by appending, keys are only added, arrays only grow, scalars never change but a
+   held number's best value with ``hold_numbers=False``), except where a root
    replacement is announced (a fenced block replacing a value found in prose: an event at
    path ``()`` after the document completed), and with ``multiple_values`` after each
-   ``DocumentCompleted``; the final value extends the last snapshot;
-d. replaying the events with ``ValueBuilder`` rebuilds each snapshot (where the snapshot
-   shows everything: ``partial_strings`` and ``hold_numbers`` on, no schema) and the
-   final value;
-e. at depth <= 1 every path completes at most once per document, never starts after it
-   completed, and the sequence of those completions is the same for every chunking;
-f. the final value is the intended one, when the caller knows it (``expect=``).
+   ``DocumentCompleted``; with a schema, its skeleton's None and [] are placeholders; the
+   final value extends the last snapshot; [held-string-changed] a string taken from a
+   snapshot never changes afterwards;
+d. [replay] replaying the events with ``ValueBuilder`` rebuilds each snapshot (where the
+   snapshot shows everything: ``partial_strings`` and ``hold_numbers`` on, no schema) and
+   the final value;
+e. [depth1-events] at depth <= 1 every path completes at most once per document, never
+   starts after it completed, and the sequence of those completions (and of the
+   ``DocumentCompleted`` events) is the same for every chunking;
+f. [wrong-value] the final value is the intended one, complete with high confidence, when
+   the caller knows it (``expect=``).
 
 A failure raises a subclass of :class:`InvariantFailure` (one per kind of defect, so
 Hypothesis shrinks each kind separately) with a message that shows the text, the options
-and the chunking.
+and the chunking.  Values are compared by ``repr``, which for JSON values is exactly
+``helpers.same`` (type-exact, NaN equal to NaN, -0.0 apart from 0.0), at C speed.
 """
 
 from __future__ import annotations
 
+import pickle
 import random
+import re
 import traceback
 import zlib
 from collections.abc import Callable
@@ -76,6 +107,7 @@ OPTION_SETS: dict[str, dict[str, Any]] = dict(
         ("max-depth-3", {"max_depth": 3, "lenient": True}),
         ("max-number-length-5", {"max_number_length": 5, "lenient": True}),
         ("max-bytes-200", {"max_bytes": 200, "lenient": True}),
+        ("max-key-length-3", {"max_key_length": 3, "lenient": True}),
         ("multi-max-bytes-60", {"multiple_values": True, "max_bytes": 60, "lenient": True}),
         ("bulk-2", {"bulk_threshold": 2, "lenient": True}),
         ("bulk-off", {"bulk_threshold": 1_000_000, "lenient": True}),
@@ -135,6 +167,32 @@ class ShallowEvents(InvariantFailure):
     tag = "depth1-events"
 
 
+class HeldValueChanged(InvariantFailure):
+    """A string taken from an earlier snapshot changed afterwards (str is immutable)."""
+
+    tag = "held-string-changed"
+
+
+class DocumentsApi(InvariantFailure):
+    """get(), documents, document_state() or field_states() disagree with the events,
+    the chunking or the other backend."""
+
+    tag = "documents-api"
+
+
+class StrictFinish(InvariantFailure):
+    """finish(allow_partial=False) depends on the chunking or the backend, or disagrees
+    with ``complete`` of finish()."""
+
+    tag = "strict-finish"
+
+
+class NotPicklable(InvariantFailure):
+    """The parser cannot be pickled mid-stream (the process offload pickles parsers)."""
+
+    tag = "pickle"
+
+
 class WrongValue(InvariantFailure):
     """The final value is not the intended one."""
 
@@ -171,8 +229,64 @@ def _encode(text: str | bytes) -> bytes | None:
         return None
 
 
+def _mixed(text: str | bytes) -> list[Any]:
+    """Random cuts, each chunk a str, bytes, bytearray or memoryview (exact bytes take the
+    C half's own path, the others the Python one, so the UTF-8 state crosses between them).
+    Byte chunks may cut a character; a str chunk starts and ends on a boundary."""
+    rng = random.Random(_seed(text) ^ 0x5EED)
+    data = _encode(text)
+    assert data is not None
+    as_text = isinstance(text, str)
+    out: list[Any] = []
+    i = 0
+    while i < len(data):
+        j = min(len(data), i + rng.choice(_SIZES))
+        kind = rng.randrange(5)
+        if kind < 2 and as_text and data[i] & 0xC0 != 0x80:  # on a boundary: str
+            while j < len(data) and data[j] & 0xC0 == 0x80:
+                j += 1
+            out.append(data[i:j].decode("utf-8"))
+        else:
+            out.append((bytes, bytearray, memoryview)[kind % 3](data[i:j]))
+        i = j
+    return out or [data]
+
+
+SPLITS = 32  # two-piece splits per text: every one of a short text, else mostly at structure
+_STRUCTURAL_CHARS = "`\n\"'{}[],:\\/*"
+# (for bytes: the same characters as ints, and every byte of a multi-byte character)
+_STRUCTURAL = (
+    frozenset(_STRUCTURAL_CHARS)
+    | frozenset(map(ord, _STRUCTURAL_CHARS))
+    | frozenset(range(0x80, 0x100))
+)
+
+
+def _expand(name: str, text: str | bytes) -> list[str]:
+    """``"splits"`` stands for two-piece splits ``"split@i"`` of ``text``: all of them for
+    a short text, else cuts next to a character extraction or tokens care about."""
+    if name != "splits":
+        return [name]
+    n = len(text)
+    if n <= SPLITS + 1:
+        return [f"split@{i}" for i in range(1, n)]
+    rng = random.Random(_seed(text) ^ 0x5917)
+    near = [i for i in range(1, n) if text[i - 1] in _STRUCTURAL or text[i] in _STRUCTURAL]
+    cuts = set(rng.sample(near, min(len(near), SPLITS * 3 // 4)))
+    while len(cuts) < SPLITS:
+        cuts.add(rng.randrange(1, n))
+    return [f"split@{i}" for i in sorted(cuts)]
+
+
 def _chunks(name: str, text: str | bytes) -> list[Any] | None:
     """The chunks of ``text`` under chunking ``name``, or None when it does not apply."""
+    if name.startswith("split@"):
+        i = int(name[6:])
+        return [text[:i], text[i:]]
+    if name == "mixed":
+        return None if _encode(text) is None else _mixed(text)
+    if name == "pickled":  # random cuts; the parser goes through pickle after each feed
+        return _random_cuts(text)
     if name.startswith("bytes"):
         data = _encode(text)
         if data is None:
@@ -193,18 +307,49 @@ def _chunks(name: str, text: str | bytes) -> list[Any] | None:
     return _random_cuts(text)
 
 
-CHUNKINGS = ("whole", "chars", "random", "bytes-whole", "bytes-each", "bytes-random")
+CHUNKINGS = (
+    "whole",
+    "chars",
+    "random",
+    "bytes-whole",
+    "bytes-each",
+    "bytes-random",
+    "mixed",
+    "pickled",
+    "splits",
+)
+#: Chunkings also run with finish(allow_partial=False) (cheap ones: few feeds).
+STRICT_FINISH_CHUNKINGS = ("whole", "random", "bytes-random", "mixed")
 
 # ------------------------------------------------------------------------ running
 
 
 def _copy(v: Any) -> Any:
+    """A copy of the containers of a JSON value (the strings are shared)."""
     c = v.__class__
     if c is dict:
         return {k: _copy(x) for k, x in v.items()}
     if c is list:
         return [_copy(x) for x in v]
     return v
+
+
+def _copy_fresh(v: Any) -> Any:
+    """A copy that holds no string of ``v`` either: the parser then owns its open string
+    alone and may grow it in place (CPython's ``s += t``), a path worth running too."""
+    c = v.__class__
+    if c is dict:
+        return {k: _copy_fresh(x) for k, x in v.items()}
+    if c is list:
+        return [_copy_fresh(x) for x in v]
+    if c is str and len(v) > 1:
+        return v[:-1] + v[-1]
+    return v
+
+
+# Chunkings whose traces copy snapshots with fresh strings; the others keep the parser's
+# strings and check that one held from the previous snapshot never changes.
+FRESH_COPIES = frozenset({"chars", "random", "bytes-each", "pickled"})
 
 
 def _error_key(err: JsonStreamError) -> tuple[Any, ...]:
@@ -240,8 +385,11 @@ class Trace:
     result: Any = None
     error: JsonStreamError | None = None
     error_at: str = ""
-    after_error: Any = None  # what finish() did after a feed error
+    after_error: str | None = None  # how feed()/finish() after a feed error misbehaved
     crash: str = ""
+    held_changed: int = 0  # the feed after which a string held from a snapshot changed
+    pickle_error: str = ""
+    after: dict[str, Any] = field(default_factory=dict)  # get(), documents... after finish
 
     def outcome(self) -> tuple[Any, ...]:
         if self.error is not None:
@@ -276,34 +424,76 @@ def _run(
     backend: str, cls: type, options: dict[str, Any], chunking: str, chunks: list[Any]
 ) -> Trace:
     t = Trace(backend, chunking, chunks)
+    copy = _copy_fresh if chunking in FRESH_COPIES else _copy
     p = cls(**options)
     where = "constructor"
     try:
         for i, chunk in enumerate(chunks):
-            where = f"feed #{i} ({chunk!r})"
+            where = f"feed #{i} ({_chunk_repr(chunk)})"
             evs = p.feed(chunk)
-            where = f"snapshot() after feed #{i} ({chunk!r})"
-            snap = p.snapshot()
+            try:
+                snap = p.snapshot()
+                position = p.position
+            except Exception as exc:  # snapshot() has no reason to raise, not even bad input
+                t.crash = (
+                    f"{type(exc).__name__} from snapshot() after feed #{i} "
+                    f"({_chunk_repr(chunk)}): "
+                    f"{exc!r}\n{traceback.format_exc()}"
+                )
+                return t
             t.events.append(list(evs))
             t.reprs.append(repr(snap))
-            t.snapshots.append(_copy(snap))
-            t.positions.append(p.position)
+            t.snapshots.append(copy(snap))
+            t.positions.append(position)
+            if i and copy is _copy and repr(t.snapshots[-2]) != t.reprs[-2]:
+                t.held_changed = i
+            if chunking == "pickled" and not t.pickle_error:
+                try:
+                    p = pickle.loads(pickle.dumps(p))
+                except Exception as exc:  # reported last: the trace goes on unpickled
+                    t.pickle_error = f"after feed #{i}: {exc!r}"
         where = "finish()"
         t.result = p.finish()
+        where = "get(), documents, document_state() after finish()"
+        gets = []
+        while p.has_complete_object():
+            gets.append(p.get())
+        t.after = {"get": repr(gets), "documents": p.documents, "state": p.document_state()}
+        if options.get("schema") is not None:
+            t.after["fields"] = p.field_states()
     except JsonStreamError as err:
         t.error = err
         t.error_at = where
         if where != "finish()":
-            try:
-                p.finish()
-                t.after_error = "finish() returned a result"
-            except JsonStreamError as again:
-                t.after_error = again
-            except Exception as exc:
-                t.after_error = f"finish() raised {exc!r}"
+            # The same error again for any further input, and from finish().
+            for call in ("feed", "finish"):
+                try:
+                    p.feed(" ") if call == "feed" else p.finish()
+                    t.after_error = f"{call}() after the error did not raise"
+                except JsonStreamError as again:
+                    if _error_key(again) != _error_key(err):
+                        t.after_error = f"{call}() after the error raised {_error_text(again)}"
+                except Exception as exc:
+                    t.after_error = f"{call}() after the error raised {exc!r}"
+                if t.after_error is not None:
+                    break
     except Exception as exc:
         t.crash = f"{type(exc).__name__} from {where}: {exc!r}\n{traceback.format_exc()}"
     return t
+
+
+def _run_strict_finish(cls: type, options: dict[str, Any], chunks: list[Any]) -> tuple[Any, ...]:
+    """Feed ``chunks`` and call finish(allow_partial=False): the outcome as a tuple."""
+    p = cls(**options)
+    try:
+        for chunk in chunks:
+            p.feed(chunk)
+        r = p.finish(allow_partial=False)
+    except JsonStreamError as err:
+        return ("error", *_error_key(err))
+    except Exception as exc:
+        return ("crash", repr(exc))
+    return ("result", repr(r.value), r.complete, tuple((x.kind, x.path) for x in r.repairs))
 
 
 BACKENDS: tuple[tuple[str, type], ...] = (
@@ -387,7 +577,7 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
                 BackendMismatch,
                 f"C and Python events differ at feed #{i}",
                 c,
-                chunk=repr(chunk),
+                chunk=_chunk_repr(chunk),
                 fed_so_far=_show(_join(c.chunks[: i + 1]), 600),
                 c_events=c.events[i],
                 python_events=py.events[i],
@@ -397,7 +587,7 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
                 BackendMismatch,
                 f"C and Python snapshots differ after feed #{i}",
                 c,
-                chunk=repr(chunk),
+                chunk=_chunk_repr(chunk),
                 fed_so_far=_show(_join(c.chunks[: i + 1]), 600),
                 c_snapshot=c.reprs[i],
                 python_snapshot=py.reprs[i],
@@ -407,7 +597,7 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
                 BackendMismatch,
                 f"C and Python positions differ after feed #{i}",
                 c,
-                chunk=repr(chunk),
+                chunk=_chunk_repr(chunk),
                 fed_so_far=_show(_join(c.chunks[: i + 1]), 600),
                 c_position=c.positions[i],
                 python_position=py.positions[i],
@@ -435,6 +625,14 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
                 python_error=f"from {py.error_at}: {_error_text(py.error)}",
             )
         return
+    if c.after != py.after:
+        ctx.fail(
+            BackendMismatch,
+            "C and Python differ in get()/documents/document_state()/field_states()",
+            c,
+            c_after=c.after,
+            python_after=py.after,
+        )
     rc, rp = c.result, py.result
     same_result = (
         repr(rc.value) == repr(rp.value)
@@ -456,22 +654,99 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
 
 
 def _join(chunks: list[Any]) -> Any:
-    if chunks and isinstance(chunks[0], bytes):
-        return b"".join(chunks)
-    return "".join(chunks)
+    if all(isinstance(c, str) for c in chunks):
+        return "".join(chunks)
+    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in chunks)
+
+
+def _chunk_repr(chunk: Any) -> str:
+    if isinstance(chunk, memoryview):
+        return f"memoryview({bytes(chunk)!r})"
+    return repr(chunk)
+
+
+def _check_documents(ctx: _Context, t: Trace, options: dict[str, Any]) -> None:
+    """get() hands out the completed documents (with a fence replacing a value in prose,
+    only the last); ``documents`` counts them."""
+    if t.result is None:
+        return
+    done = [ev.value for ev in t.all_events() if ev.__class__ is DocumentCompleted]
+    want = done if options.get("multiple_values") else done[-1:]
+    if t.after["get"] != repr(want) or t.after["documents"] != len(want):
+        ctx.fail(
+            DocumentsApi,
+            "get()/documents after finish() disagree with the DocumentCompleted events",
+            t,
+            get=t.after["get"],
+            documents=t.after["documents"],
+            document_completed_values=want,
+        )
+
+
+def _check_strict_finish(
+    ctx: _Context, text: Any, options: dict[str, Any], traces: list[tuple[Trace, Trace]]
+) -> None:
+    """finish(allow_partial=False): the same for every chunking and backend; the result
+    of finish() when that was complete, a truncation error when something was repaired."""
+    by_name = {pair[0].chunking: pair for pair in traces}
+    seen: dict[str, tuple[Any, ...]] = {}
+    for chunking in STRICT_FINISH_CHUNKINGS:
+        if chunking not in by_name:
+            continue
+        chunks = by_name[chunking][0].chunks
+        for backend, cls in BACKENDS:
+            seen[f"{chunking} ({backend})"] = _run_strict_finish(cls, options, chunks)
+    outcomes = set(seen.values())
+    if len(outcomes) > 1:
+        ctx.fail(
+            StrictFinish,
+            "finish(allow_partial=False) differs between chunkings or backends",
+            None,
+            **{k.replace(" ", "_"): v for k, v in seen.items()},
+        )
+    strict = next(iter(outcomes))
+    t = traces[0][1]
+    if t.error is not None or not seen:
+        return
+    r = t.result
+    if r.complete:
+        ok = strict == ("result", repr(r.value), True, tuple((x.kind, x.path) for x in r.repairs))
+    elif all(x.kind in ("no_value", "stripped_fence") for x in r.repairs):
+        ok = True  # nothing at all (an empty stream of documents is not cut off)
+    else:
+        ok = strict[0] == "error" and strict[-1] is True  # truncated
+    if not ok:
+        ctx.fail(
+            StrictFinish,
+            "finish(allow_partial=False) disagrees with finish(): a complete result must "
+            "come back as it is, a repaired one must be a truncation error",
+            t,
+            finish=t.describe_outcome(),
+            strict_finish=strict,
+        )
+
+
+def _check_held(ctx: _Context, t: Trace) -> None:
+    i = t.held_changed
+    if i:
+        ctx.fail(
+            HeldValueChanged,
+            f"a string held from the snapshot after feed #{i - 1} changed during feed #{i}",
+            t,
+            fed_so_far=_show(_join(t.chunks[: i + 1]), 600),
+            held_then=t.reprs[i - 1],
+            held_now=repr(t.snapshots[i - 1]),
+        )
 
 
 def _check_sticky(ctx: _Context, t: Trace) -> None:
-    if t.error is None or t.error_at == "finish()":
-        return
-    again = t.after_error
-    if not isinstance(again, JsonStreamError) or _error_key(again) != _error_key(t.error):
+    if t.after_error is not None:
         ctx.fail(
             StickyError,
-            "after an error from feed(), finish() does not raise the same error",
+            "after an error from feed(), further input or finish() does not raise it again",
             t,
-            error=f"from {t.error_at}: {_error_text(t.error)}",
-            then=_error_text(again) if isinstance(again, JsonStreamError) else str(again),
+            error=f"from {t.error_at}: {_error_text(t.error)}" if t.error else "",
+            then=t.after_error,
         )
 
 
@@ -547,7 +822,7 @@ def _check_monotone(ctx: _Context, t: Trace, options: dict[str, Any]) -> None:
                 NotMonotone,
                 f"snapshot after feed #{i} does not extend the previous one: {why}",
                 t,
-                chunk=repr(t.chunks[i]),
+                chunk=_chunk_repr(t.chunks[i]),
                 fed_so_far=_show(_join(t.chunks[: i + 1]), 600),
                 events_of_this_feed=evs,
                 previous_snapshot=prev,
@@ -606,7 +881,7 @@ def _check_replay(ctx: _Context, t: Trace, options: dict[str, Any]) -> None:
                     ReplayMismatch,
                     f"replaying the events does not rebuild the snapshot after feed #{i}",
                     t,
-                    chunk=repr(t.chunks[i]),
+                    chunk=_chunk_repr(t.chunks[i]),
                     fed_so_far=_show(_join(t.chunks[: i + 1]), 600),
                     events_of_this_feed=evs,
                     rebuilt=builder.value,
@@ -685,6 +960,13 @@ def _transform(value: Any, kt: Callable[[str], str]) -> Any:
     return value
 
 
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def _longest_word(text: str) -> int:
+    return max((len(m) for m in _WORD.findall(text)), default=0)
+
+
 def expected_for(sample: Sample, options: dict[str, Any]) -> Any:
     """What ``sample`` must parse to under ``options``: a value, ``("documents", [...])``
     with ``multiple_values``, or ``MISSING`` when the sample does not say."""
@@ -697,6 +979,8 @@ def expected_for(sample: Sample, options: dict[str, Any]) -> Any:
         return MISSING
     if sample.number_length > options.get("max_number_length", 1000):
         return MISSING
+    if "max_key_length" in options and _longest_word(sample.text) > options["max_key_length"]:
+        return MISSING  # (a limit raises even in prose: "{placeholder}" is a candidate)
     if len(sample.text.encode("utf-8", "surrogatepass")) > options.get(
         "max_bytes", 5 * 1024 * 1024
     ):
@@ -779,7 +1063,7 @@ def check(
     ``ignore``: tags of failure kinds not to report (to look past a known defect)."""
     ctx = _Context(text, options, name, note, frozenset(ignore))
     traces: list[tuple[Trace, Trace]] = []
-    for chunking in chunkings:
+    for chunking in (c for name in chunkings for c in _expand(name, text)):
         chunks = _chunks(chunking, text)
         if chunks is None:
             continue
@@ -798,14 +1082,21 @@ def check(
     ctx.step(_check_outcomes, traces)
     for pair in traces:
         for t in pair:
+            ctx.step(_check_held, t)
             ctx.step(_check_sticky, t)
             ctx.step(_check_monotone, t, options)
             ctx.step(_check_replay, t, options)
             ctx.step(_check_shallow_order, t)
+            ctx.step(_check_documents, t, options)
     ctx.step(_check_shallow_sequences, traces)
+    ctx.step(_check_strict_finish, text, options, traces)
     if expect is not MISSING:
         for t in traces[0]:
             ctx.step(_check_value, t, options, expect)
+    for pair in traces:
+        for t in pair:
+            if t.pickle_error:
+                ctx.fail(NotPicklable, f"pickling the parser failed {t.pickle_error}", t)
 
 
 def _check_outcomes(ctx: _Context, traces: list[tuple[Trace, Trace]]) -> None:
@@ -831,6 +1122,14 @@ def _check_outcomes(ctx: _Context, traces: list[tuple[Trace, Trace]]) -> None:
                         f"position_{first.chunking}": first.positions[-1],
                         f"position_{t.chunking}": t.positions[-1],
                     },
+                )
+            if t.error is None and first.error is None and t.after != first.after:
+                ctx.fail(
+                    DocumentsApi,
+                    f"get()/documents/document_state()/field_states() differ between "
+                    f"chunkings {first.chunking!r} and {t.chunking!r}",
+                    t,
+                    **{f"after_{first.chunking}": first.after, f"after_{t.chunking}": t.after},
                 )
             if t.outcome() != first.outcome():
                 ctx.fail(

@@ -2,10 +2,11 @@
 
 Grammar-based Hypothesis tests (see ``grammar.py``): model-style texts mixing every LLM-mode
 tolerance, strict JSON and NDJSON, each run by ``invariants.check`` through both backends
-under several chunkings (str and UTF-8 bytes, whole, one unit at a time, random cuts) and
-under every named option set in ``invariants.OPTION_SETS``.
+under many chunkings (str and UTF-8 bytes: whole, one unit at a time, random cuts; mixed
+str/bytes/bytearray/memoryview chunks; a pickle round trip after every feed; two-piece
+splits) and under every named option set in ``invariants.OPTION_SETS``.
 
-The number of examples per test is ``JSONVISOR_FUZZ_EXAMPLES`` (default 12, which keeps
+The number of examples per test is ``JSONVISOR_FUZZ_EXAMPLES`` (default 30, which keeps
 this file to about a minute on two cores); ``scripts/fuzz.py`` runs the same checks for as
 long as asked and records what it finds in ``tests/data/fuzz_regressions.jsonl``.
 """
@@ -22,7 +23,7 @@ from invariants import OPTION_SETS, check_sample
 from jsonvisor.parsers import PurePythonParser, StreamingJsonParser
 from jsonvisor.parsers.streaming import SPEEDUPS
 
-EXAMPLES = int(os.environ.get("JSONVISOR_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("JSONVISOR_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
