@@ -211,3 +211,16 @@ def test_field_states_survive_a_fence_that_holds_no_json(cls: type) -> None:
         assert p.finish().value == {"a": 1}
         states.add(tuple(sorted(p.field_states().items())))
     assert states == {(("$", "complete"), ("$.a", "complete"))}
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+def test_a_str_subclass_is_fed_as_its_text(cls: type) -> None:
+    class Text(str):
+        pass
+
+    p = cls()
+    p.feed(Text('{"a": [1'))
+    p.feed(Text("]}"))
+    assert p.finish().value == {"a": [1]}
+    with pytest.raises(TypeError, match="str or bytes"):
+        cls().feed(42)

@@ -371,6 +371,8 @@ class _Parser:
         if self._result is not None:
             raise self._fail_here("input after finish()", sticky=False)
         if chunk.__class__ is not str:
+            if isinstance(chunk, str):  # a str subclass: its text
+                return self.feed(str(chunk))
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"feed() takes str or bytes, not {type(chunk).__name__}")
             return self._feed_str(self._decode(bytes(chunk)))
