@@ -258,6 +258,14 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         ("tolerances", tol),
         ("_kt", kt),
         ("_literals", literals),
+        # every literal a cut token may complete to (finish(), hold_numbers=False)
+        (
+            "_literal_words",
+            (
+                *(pair for cands in literals.values() for pair in cands),
+                *((("-Infinity", -math.inf),) if tol.nan_infinity else ()),
+            ),
+        ),
         ("_schema", compiled),
         ("_plain_keys", kt is None and compiled is None),
         ("_lax", tol.any),

@@ -110,7 +110,6 @@ _NUMBER_PREFIX = re.compile(
     r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][+-]?[0-9]*)?)?|[eE][+-]?[0-9]*)?)?"
 )
 _HEX = re.compile(r"[0-9a-fA-F]*")
-_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ESCAPES_SQ = {**_ESCAPES, "'": "'"}
 _EXPECTED = {
@@ -1528,10 +1527,7 @@ class _Parser:
 
     def _literal_fit(self, held: str) -> tuple[str, Any] | None:
         """The one literal that starts with ``held``, or None (none, or ambiguous)."""
-        words = [(w, v) for cands in self._literals.values() for w, v in cands]
-        if self.tolerances.nan_infinity:
-            words.append(("-Infinity", -math.inf))
-        fits = [(w, v) for w, v in words if w.startswith(held)]
+        fits = [(w, v) for w, v in self._literal_words if w.startswith(held)]
         return fits[0] if len(fits) == 1 else None
 
     def _number_prefix(self, held: str) -> Any:
