@@ -65,3 +65,47 @@ def test_parsers_of_one_schema_share_their_options() -> None:
     assert b.finish().value == {"a": 42}
     a.feed('2"}')
     assert a.finish().value == {"a": 42}
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+def test_a_limit_of_the_wrong_type_is_refused_even_after_an_equal_int(cls: type) -> None:
+    cls(max_depth=5, max_bytes=1)  # resolves and remembers the int keywords
+    for bad in ({"max_depth": 5.0, "max_bytes": 1}, {"max_depth": 5, "max_bytes": True}):
+        with pytest.raises(ValueError, match="must be a positive int"):
+            cls(**bad)
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+@pytest.mark.parametrize(
+    "keywords",
+    [{}, {"lenient": True}, {"multiple_values": True}, {"key_transform": "camel"}],
+)
+def test_parsers_built_from_one_prototype_share_no_state(cls: type, keywords: dict) -> None:
+    """New parsers start as copies of one unfed parser per options: nothing mutable may
+    be shared between them (stack, open string, documents, spine, extraction)."""
+    a, b = cls(**keywords), cls(**keywords)
+    text = 'Here: {"userName": "a' if keywords.get("lenient") else '{"userName": "a'
+    a.feed(text)
+    assert b.snapshot() is None
+    assert a._stack is not b._stack and a._pieces is not b._pieces and a._done is not b._done
+    assert a._spine is not b._spine
+    if keywords.get("lenient"):
+        assert a._x is not b._x
+    a.feed('b"}\n' if keywords.get("multiple_values") else 'b"}')
+    b.feed('{"userName": "z"}')
+    key = "userName"
+    assert b.finish().value == {key: "z"}
+    if keywords.get("multiple_values"):
+        assert a.get() == {key: "ab"}
+    else:
+        assert a.finish().value == {key: "ab"}
+
+
+def test_parsers_of_one_schema_track_their_fields_apart() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    for cls in BACKENDS:
+        a, b = cls(schema=schema), cls(schema=schema)
+        a.feed('{"a": 1}')
+        assert a.field_states()["$.a"] == "complete"
+        assert b.field_states()["$.a"] == "pending"
+        assert a._tracker is not b._tracker

@@ -241,7 +241,7 @@ def _strictly_valid(text: str) -> bool:
 def test_validate_agrees_with_json_loads_on_garbage(text):
     from jsonvisor.parsers._speedups import validate
 
-    assert validate(text, 1000, 1000) == _strictly_valid(text), text
+    assert bool(validate(text, 1000, 1000)) == _strictly_valid(text), text
 
 
 @SETTINGS
@@ -262,3 +262,29 @@ def test_validate_limits() -> None:
     assert validate("[-1.5e+10]", 1, 8) and not validate("[-1.5e+10]", 1, 7)
     deep = "[" * 300 + "]" * 300  # deeper than the validator's on-stack buffer
     assert validate(deep, 300, 10) and not validate(deep, 299, 10)
+
+
+def test_validate_flags_integers_a_64_bit_loader_gets_wrong() -> None:
+    from jsonvisor.parsers._speedups import validate
+
+    assert validate("[123456789012345678, 1.5]", 10, 100) == 1  # 18 digits: any loader
+    assert validate("[1234567890123456789]", 10, 100) == 2
+    assert validate('{"a": -18446744073709551616}', 10, 100) == 2
+    assert validate("[12345678901234567890.5, 1234567890123456789012e3]", 10, 100) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[18446744073709551616, -9223372036854775809, 123456789012345678901234567890]",
+        '["\\ud800", "\\udfff x", "\\ud83d\\ude00"]',  # lone surrogates: orjson refuses
+        "[1e400, -1e400, 1e-400, 0.1e310]",  # overflow to inf: orjson refuses
+        '{"a": 1, "a": 2}',
+        "[4.9e-324, 1.7976931348623157e308, 9007199254740993.0, -0.0]",
+    ],
+)
+def test_strict_loads_equals_json_loads_where_orjson_differs(text: str) -> None:
+    from jsonvisor.parsers.fastpath import strict_loads
+
+    got, want = strict_loads(text, 10, 1000), json.loads(text)
+    assert repr(got) == repr(want)

@@ -17,15 +17,22 @@ fields ignored, and a block with no ``data`` line not dispatched.  As the standa
 event not followed by a blank line when the stream ends is incomplete and discarded:
 :meth:`SSEDecoder.close` never dispatches it (:attr:`SSEDecoder.pending` tells whether
 something was left over).
+
+Two implementations behave the same: :class:`PureSSEDecoder` (the reference, in Python) and
+the C accelerator (``_sse.c``, built when a C compiler is there).  :class:`SSEDecoder` uses
+the C one unless it is missing or ``JSONVISOR_PURE=1`` is set.  ``str`` input is taken as
+its UTF-8 encoding (a lone surrogate in it becomes U+FFFD, as any invalid input does).
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["SSEDecodeError", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["ACCELERATOR", "PureSSEDecoder", "SSEDecodeError", "SSEDecoder", "ServerSentEvent"]
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
@@ -51,12 +58,14 @@ class SSEDecodeError(ValueError):
     """A line grew beyond the decoder's ``max_line_length``."""
 
 
-class SSEDecoder:
-    """Incremental ``text/event-stream`` decoder: ``feed(bytes) -> list[ServerSentEvent]``.
+class PureSSEDecoder:
+    """The reference decoder, in Python: ``feed(bytes) -> list[ServerSentEvent]``.
 
-    ``max_line_length`` (characters, default 16 Mi) bounds the memory one unterminated
+    ``max_line_length`` (bytes of UTF-8, default 16 Mi) bounds the memory one unterminated
     line may take; past it :meth:`feed` raises :class:`SSEDecodeError`.
     """
+
+    accelerated = False
 
     def __init__(self, *, max_line_length: int = 16 * 1024 * 1024) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -76,15 +85,28 @@ class SSEDecoder:
 
     @property
     def pending(self) -> bool:
-        """True if an unterminated line or an undispatched event block is buffered."""
-        return bool(self._line or self._data or self._event or self._retry is not None)
+        """True if an unterminated line (or part of one) or an undispatched block is buffered."""
+        return bool(
+            self._line
+            or self._data
+            or self._event
+            or self._retry is not None
+            or self._utf8.getstate()[0]
+        )
 
     def feed(self, data: bytes | bytearray | memoryview | str) -> list[ServerSentEvent]:
-        """Consume the next bytes (or already-decoded text) and return completed events."""
+        """Consume the next bytes (``str``: its UTF-8) and return the completed events."""
         if self._closed:
             raise RuntimeError("feed() after close()")
-        text = data if isinstance(data, str) else self._utf8.decode(data)
-        return self._text(text)
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        return self._text(self._utf8.decode(data))
+
+    def feed_pairs(
+        self, data: bytes | bytearray | memoryview, projection: Any = None
+    ) -> list[tuple[str, Any]]:
+        """``(event type, data str)`` for each completed event (``projection`` is unused)."""
+        return [(e.event, e.data) for e in self.feed(data)]
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream.  Returns ``[]``: an event without its blank line is discarded."""
@@ -92,7 +114,10 @@ class SSEDecoder:
             self._text(self._utf8.decode(b"", final=True))
             self._closed = True
         self._line.clear()
+        self._line_len = 0
         self._data.clear()
+        self._event = ""
+        self._retry = None
         return []
 
     def _text(self, text: str) -> list[ServerSentEvent]:
@@ -111,10 +136,13 @@ class SSEDecoder:
         while pos < end:
             m = _EOL.search(text, pos)
             if m is None:
-                self._line.append(text[pos:])
-                self._line_len += end - pos
+                tail = text[pos:]
+                self._line.append(tail)
+                self._line_len += (
+                    len(tail) if tail.isascii() else len(tail.encode("utf-8", "replace"))
+                )
                 if self._line_len > self._max_line:
-                    raise SSEDecodeError(f"line longer than {self._max_line} characters")
+                    raise SSEDecodeError(f"line longer than {self._max_line} bytes")
                 break
             line = text[pos : m.start()]
             if self._line:
@@ -155,3 +183,95 @@ class SSEDecoder:
             events.append(
                 ServerSentEvent("\n".join(data), event or "message", self.last_event_id, retry)
             )
+
+
+def _load() -> Any:
+    """The C accelerator module, set up; None when not built or ``JSONVISOR_PURE=1``."""
+    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
+        return None
+    try:
+        from . import _sse  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _sse.setup(ServerSentEvent, SSEDecodeError)
+    return _sse
+
+
+#: The C accelerator module (``jsonvisor.llm._sse``), or None.  Decoders made while it is
+#: None are pure Python (tests set it to None to run the reference).
+ACCELERATOR: Any = _load()
+
+
+class SSEDecoder:
+    """Incremental ``text/event-stream`` decoder: ``feed(bytes) -> list[ServerSentEvent]``.
+
+    Runs on the C accelerator when it is built (:attr:`accelerated`), else on
+    :class:`PureSSEDecoder`; the events are the same.  ``max_line_length`` (bytes, default
+    16 Mi) bounds the memory one unterminated line may take; past it :meth:`feed` raises
+    :class:`SSEDecodeError`.
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(self, *, max_line_length: int = 16 * 1024 * 1024) -> None:
+        accel = ACCELERATOR
+        self._core: Any = (
+            accel.Decoder(max_line_length=max_line_length)
+            if accel is not None
+            else PureSSEDecoder(max_line_length=max_line_length)
+        )
+
+    @property
+    def accelerated(self) -> bool:
+        """True when this decoder runs on the C accelerator."""
+        return not isinstance(self._core, PureSSEDecoder)
+
+    @property
+    def pending(self) -> bool:
+        """True if an unterminated line (or part of one) or an undispatched block is buffered."""
+        return bool(self._core.pending)
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The last event id seen (kept across events, as the standard says)."""
+        return self._core.last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The latest valid ``retry`` value (milliseconds) seen on the stream."""
+        return self._core.retry
+
+    def feed(self, data: bytes | bytearray | memoryview | str) -> list[ServerSentEvent]:
+        """Consume the next bytes (``str``: its UTF-8) and return the completed events."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        return self._core.feed(data)  # type: ignore[no-any-return]
+
+    def feed_pairs(
+        self, data: bytes | bytearray | memoryview | str, projection: Any
+    ) -> list[tuple[str, Any]]:
+        """The adapters' fast path: ``(event type, data)`` per completed event.
+
+        ``projection`` (from :func:`compile_projection`, or None) lets the C decoder give an
+        event's data already decoded: a ``dict`` holding only the projection's keys, when
+        the data is a JSON object it can read exactly.  Otherwise (and always in pure
+        Python) the data is the ``str``, for the caller's JSON decoder.
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")
+        return self._core.feed_pairs(data, projection)  # type: ignore[no-any-return]
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of stream.  Returns ``[]``: an event without its blank line is discarded."""
+        return self._core.close()  # type: ignore[no-any-return]
+
+
+def compile_projection(spec: dict[str, Any]) -> Any:
+    """``spec`` compiled for :meth:`SSEDecoder.feed_pairs` (None without the accelerator).
+
+    ``spec`` maps each key the caller reads to ``None`` (a scalar; a container there makes
+    the event fall back to the ``str``), to a dict (an object, read the same way) or to
+    ``[spec]`` (an array whose items are read by ``spec``).
+    """
+    accel = ACCELERATOR
+    return None if accel is None else accel.Projection(spec)

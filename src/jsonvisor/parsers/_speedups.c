@@ -28,6 +28,7 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT, HELD_S
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
+static PyObject *S_X, *S_TRACKER, *S_DONE, *S_SPINE, *S_FRESH_PARTS, *DEQUE;
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* ------------------------------------------------------------------ validate */
@@ -75,7 +76,7 @@ py_validate(PyObject *mod, PyObject *args)
     }
     if (stack != small)
         PyMem_Free(stack);
-    return PyBool_FromLong(ok);
+    return PyLong_FromLong(ok);
 }
 
 /* ------------------------------------------------------------------ scan (bulk path) */
@@ -1470,6 +1471,58 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
     return self->root;
 }
 
+/* _copy_state(proto): start as a copy of ``proto``, a parser built for the same options
+ * and never fed (see _Parser.__init__): its fields and its __dict__, with mutable parts
+ * of our own.  The Python-side parts (a deque of documents, the spine list, extraction,
+ * a schema tracker) are made by _fresh_parts() unless they are the two plain ones. */
+static PyObject *
+core_copy_state(Core *self, PyObject *proto_obj)
+{
+    if (!PyObject_TypeCheck(proto_obj, Py_TYPE(self))) {
+        PyErr_SetString(PyExc_TypeError, "_copy_state: the prototype is not of this class");
+        return NULL;
+    }
+    Core *proto = (Core *)proto_obj;
+    memcpy((char *)self + offsetof(Core, state), (char *)proto + offsetof(Core, state),
+           offsetof(Core, stack) - offsetof(Core, state));
+#define COPY_FIELD(f) Py_XINCREF(proto->f); Py_XSETREF(self->f, proto->f);
+    CORE_OBJECTS(COPY_FIELD)
+#undef COPY_FIELD
+    if (set_obj(&self->stack, PyList_New(0)) < 0 || set_obj(&self->prefixes, PyList_New(0)) < 0 ||
+        set_obj(&self->pieces, PyList_New(0)) < 0)
+        return NULL;
+    PyObject *mine = PyObject_GenericGetDict((PyObject *)self, NULL);
+    PyObject *theirs = mine == NULL ? NULL : PyObject_GenericGetDict(proto_obj, NULL);
+    int r = theirs == NULL ? -1 : PyDict_Update(mine, theirs);
+    Py_XDECREF(theirs);
+    if (r < 0) {
+        Py_XDECREF(mine);
+        return NULL;
+    }
+    PyObject *x = PyDict_GetItemWithError(mine, S_X);
+    PyObject *tracker = x == NULL ? NULL : PyDict_GetItemWithError(mine, S_TRACKER);
+    if (tracker == NULL) {
+        Py_DECREF(mine);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_AttributeError, "_copy_state: the prototype lacks _x or _tracker");
+        return NULL;
+    }
+    if (x != Py_None || tracker != Py_None) {
+        Py_DECREF(mine);
+        return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
+    }
+    PyObject *done = PyObject_CallNoArgs(DEQUE);
+    PyObject *spine = PyList_New(0);
+    r = (done == NULL || spine == NULL || PyDict_SetItem(mine, S_DONE, done) < 0 ||
+         PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
+    Py_XDECREF(done);
+    Py_XDECREF(spine);
+    Py_DECREF(mine);
+    if (r < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(feed_doc,
 "feed(chunk) -> list of events\n\n"
 "Consume the next piece of input; return the events it caused.\n\n"
@@ -1487,6 +1540,8 @@ PyDoc_STRVAR(snapshot_doc,
 static PyMethodDef core_methods[] = {
     {"feed", (PyCFunction)core_feed, METH_O, feed_doc},
     {"snapshot", (PyCFunction)core_snapshot, METH_NOARGS, snapshot_doc},
+    {"_copy_state", (PyCFunction)core_copy_state, METH_O,
+     "_copy_state(proto): start as a copy of an unfed parser of the same options"},
     {NULL}
 };
 
@@ -1611,8 +1666,19 @@ PyInit__speedups(void)
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
+    S_X = PyUnicode_InternFromString("_x");
+    S_TRACKER = PyUnicode_InternFromString("_tracker");
+    S_DONE = PyUnicode_InternFromString("_done");
+    S_SPINE = PyUnicode_InternFromString("_spine");
+    S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
-        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY)
+        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_DONE || !S_SPINE ||
+        !S_FRESH_PARTS)
+        return NULL;
+    PyObject *collections = PyImport_ImportModule("collections");
+    DEQUE = collections == NULL ? NULL : PyObject_GetAttrString(collections, "deque");
+    Py_XDECREF(collections);
+    if (DEQUE == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)

@@ -1,5 +1,7 @@
 /* One strict RFC 8259 validator, instantiated per string kind by _speedups.c:
- * define VCHAR (the code unit type) and VNAME (the function name) before including. */
+ * define VCHAR (the code unit type) and VNAME (the function name) before including.
+ * Returns 0 (not valid), 1 (valid), or 2 (valid, but an integer has more than 18 digits
+ * and must be loaded by an exact loader: orjson would turn it into a float). */
 
 static int
 VNAME(const void *vdata, Py_ssize_t n, Py_ssize_t max_depth, Py_ssize_t max_number_length,
@@ -7,6 +9,7 @@ VNAME(const void *vdata, Py_ssize_t n, Py_ssize_t max_depth, Py_ssize_t max_numb
 {
     const VCHAR *s = (const VCHAR *)vdata;
     Py_ssize_t i = 0, depth = 0, start;
+    int exact = 0; /* an integer too long for a 64-bit loader (see fastpath.strict_loads) */
     Py_UCS4 c;
 #define V_WS(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == '\n' || (ch) == '\r')
 #define V_SKIP_WS while (i < n && V_WS(s[i])) i++
@@ -83,6 +86,8 @@ value:
         i++;
     else
         while (i < n && V_DIGIT(s[i])) i++;
+    if (i - start > 18 && (i >= n || (s[i] != '.' && s[i] != 'e' && s[i] != 'E')))
+        exact = 1;
     if (i < n && s[i] == '.') {
         i++;
         if (i >= n || !V_DIGIT(s[i]))
@@ -116,7 +121,7 @@ key:
 after_value:
     V_SKIP_WS;
     if (depth == 0)
-        return i == n;
+        return i == n ? 1 + exact : 0;
     if (i >= n)
         return 0;
     c = s[i];

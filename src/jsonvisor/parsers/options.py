@@ -156,6 +156,9 @@ class ParserOptions:
     unknown_keys: str = "keep"
     validate: bool = False
     settings: tuple[tuple[str, Any], ...] = field(default=(), repr=False, compare=False)
+    # A parser class -> a parser of it built with these options and never fed; new parsers
+    # start as copies of it (see StreamingJsonParser.__init__).
+    _prototypes: dict[type, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -185,6 +188,9 @@ class ParserOptions:
             coerce, unknown_keys, validate,
             tuple(sorted((k, v) for k, v in tolerances.items() if v is not None)),
         )  # fmt: skip
+        # Cache keys are typed item by item: an equal 5.0 or True must not find the 5 or 1
+        # resolved before, which it would in a plain tuple key.
+        types = tuple(map(type, args))
         if schema is not None:
             # Cached on the compiled schema itself (a module-level entry would keep a model
             # class alive): parsers of one schema share their options too.
@@ -192,7 +198,7 @@ class ParserOptions:
 
             compiled = CompiledSchema.compile(schema)
             memo = compiled._options
-            key = (*args[:10], None, *args[11:])
+            key = (*args[:10], None, *args[11:], types)
             try:
                 opts = memo.get(key)
             except TypeError:  # an unhashable value: no cache
@@ -203,13 +209,13 @@ class ParserOptions:
                     memo[key] = opts
             return opts
         try:
-            return _cached(args)
+            return _cached(args, types)
         except TypeError:  # an unhashable value: no cache
             return _resolve(args)
 
 
-@functools.lru_cache(maxsize=256, typed=True)
-def _cached(args: tuple[Any, ...]) -> ParserOptions:
+@functools.lru_cache(maxsize=256)
+def _cached(args: tuple[Any, ...], types: tuple[type, ...]) -> ParserOptions:
     return _resolve(args)
 
 

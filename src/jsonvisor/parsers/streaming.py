@@ -237,34 +237,55 @@ class _Parser:
         options: ParserOptions | None = None,
     ) -> None:
         if options is None:
-            options = ParserOptions.of(
-                multiple_values=multiple_values,
-                partial_strings=partial_strings,
-                hold_numbers=hold_numbers,
-                max_bytes=max_bytes,
-                max_depth=max_depth,
-                max_number_length=max_number_length,
-                max_key_length=max_key_length,
-                bulk_threshold=bulk_threshold,
-                lenient=lenient,
-                extract=extract,
-                comments=comments,
-                trailing_commas=trailing_commas,
-                single_quotes=single_quotes,
-                unquoted_keys=unquoted_keys,
-                nan_infinity=nan_infinity,
-                python_literals=python_literals,
-                hex_numbers=hex_numbers,
-                control_characters=control_characters,
-                unknown_escapes=unknown_escapes,
-                key_transform=key_transform,
-                schema=schema,
-                coerce=coerce,
-                unknown_keys=unknown_keys,
-                validate=validate,
-            )
+            key = (
+                multiple_values, partial_strings, hold_numbers, max_bytes, max_depth,
+                max_number_length, max_key_length, bulk_threshold, lenient, extract, comments,
+                trailing_commas, single_quotes, unquoted_keys, nan_infinity, python_literals,
+                hex_numbers, control_characters, unknown_escapes, key_transform, schema,
+                coerce, unknown_keys, validate,
+                # (typed: 1.0 or True for a limit must still be refused)
+                max_bytes.__class__, max_depth.__class__, max_number_length.__class__,
+                max_key_length.__class__, bulk_threshold.__class__,
+            )  # fmt: skip
+            try:
+                options = _OPTIONS_BY_KEYWORDS[key]
+            except (KeyError, TypeError):  # new keywords, or an unhashable value
+                options = ParserOptions.of(**dict(zip(_KEYWORDS, key[: len(_KEYWORDS)])))
+                if schema is None and len(_OPTIONS_BY_KEYWORDS) < 256:
+                    try:  # (a schema's options are cached on the compiled schema)
+                        _OPTIONS_BY_KEYWORDS[key] = options
+                    except TypeError:
+                        pass
         elif not isinstance(options, ParserOptions):
             raise TypeError(f"options must be a ParserOptions, not {type(options).__name__}")
+        # A parser starts as a copy of one built the long way (_init_state) for these
+        # options, plus its own mutable parts: creating one costs about a microsecond.
+        proto = options._prototypes.get(self.__class__)
+        if proto is None:
+            proto = self.__class__.__new__(self.__class__)
+            proto._init_state(options)
+            options._prototypes[self.__class__] = proto
+        self._copy_state(proto)
+
+    def _copy_state(self, proto: _Parser) -> None:
+        """Start as a copy of ``proto``, a parser that has not been fed, with mutable
+        parts of its own (the C half copies its own fields, see ``core_copy_state``)."""
+        self.__dict__.update(proto.__dict__)
+        self._fresh_parts()
+
+    def _fresh_parts(self) -> None:
+        """The mutable parts a new parser may not share with its prototype."""
+        self._stack = []
+        self._prefixes = []
+        self._pieces = []
+        self._done = deque()
+        self._spine = []
+        self._x = Extraction() if self._extract else None  # type: ignore[assignment]
+        if self._tracker is not None:
+            self._tracker = self._tracker.fresh()
+
+    def _init_state(self, options: ParserOptions) -> None:
+        """Set every field of a new parser (for the prototype of ``options``)."""
         #: The parser's configuration (shared, immutable).
         self.options = options
         for name, value in options.settings:
@@ -1760,6 +1781,13 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+# The parser's keywords, in the order of its signature (options=... aside), and the
+# options each combination resolved to.
+_KEYWORDS: tuple[str, ...] = tuple(
+    _Parser.__init__.__code__.co_varnames[1 : _Parser.__init__.__code__.co_kwonlyargcount]
+)
+_OPTIONS_BY_KEYWORDS: dict[tuple[Any, ...], ParserOptions] = {}
 
 
 # The attributes the C half stores in its own fields rather than in ``__dict__``.

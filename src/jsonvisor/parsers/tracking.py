@@ -47,6 +47,16 @@ class SchemaTracker:
         self.warnings: list[Any] = []
         self._skeleton: Any = None
 
+    def fresh(self) -> SchemaTracker:
+        """A tracker of the same schema and settings with nothing tracked yet (the
+        skeleton, which is only ever copied out, is shared)."""
+        new = SchemaTracker(
+            self.schema, coerce=self.coerce, drop_unknown=self.drop_unknown,
+            validate=self.validate,
+        )  # fmt: skip
+        new._skeleton = self._skeleton
+        return new
+
     # -- values ------------------------------------------------------------------------
 
     def check(self, path: Path, value: Any, deep: bool) -> Any:
