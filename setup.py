@@ -4,6 +4,8 @@
 pure-Python parser (same behaviour, slower).
 """
 
+from pathlib import Path
+
 from setuptools import Extension, setup
 
 setup(
@@ -11,7 +13,8 @@ setup(
         Extension(
             "jsonvisor.parsers._speedups",
             sources=["src/jsonvisor/parsers/_speedups.c"],
-            depends=["src/jsonvisor/parsers/_validate.h", "src/jsonvisor/parsers/_scan.h"],
+            # a unity build: _speedups.c includes one file per stage
+            depends=sorted(str(p) for p in Path("src/jsonvisor/parsers").glob("_*.h")),
             optional=True,
         )
     ]

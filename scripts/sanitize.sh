@@ -29,10 +29,10 @@
 #   SANITIZE_REQUIRED=1    fail (exit 1) instead of skipping when the sanitizers are unavailable
 #   SANITIZE_KEEP=1        keep build/sanitize/run.XXXXXX/ afterwards (it is deleted otherwise)
 #   SANITIZE_SELFTEST=1    (or =asan) self-test: the COPY of _speedups.c gets a deliberate heap
-#                          out-of-bounds read in plain_run() (it reads the code unit after the
+#                          out-of-bounds read in plain_run_q() (it reads the code unit after the
 #                          string's NUL terminator, i.e. the first byte past the allocation);
 #                          the run must then die with an AddressSanitizer report.
-#   SANITIZE_SELFTEST=ubsan  self-test: the copy gets a signed int overflow in plain_run(); the
+#   SANITIZE_SELFTEST=ubsan  self-test: the copy gets a signed int overflow in plain_run_q(); the
 #                          run must die with a UBSan "runtime error".
 #   In self-test mode the script exits 0 when the sanitizer caught the injected fault and 1
 #   otherwise. The real source file is never modified.
@@ -149,6 +149,9 @@ find "$TREE" \( -name '__pycache__' -o -name '*.so' -o -name '*.pyd' \) -prune -
 SRC="$TREE/jsonvisor/parsers/_speedups.c"
 
 if [ -n "$SELFTEST" ]; then
+    # The copy of the stage file that holds plain_run_q() (a unity build: _speedups.c
+    # includes the stages), restored by nothing: the tree is a throwaway copy.
+    SRC="$(grep -l '^plain_run_q(' "$TREE"/jsonvisor/parsers/_speedups.c "$TREE"/jsonvisor/parsers/_c_*.h | head -n1)"
     cp "$SRC" "$WORK/_speedups.c.orig"
     if [ "$SELFTEST" = asan ]; then
         # A peek one code unit past the terminating NUL = the first byte after the allocation.
@@ -156,15 +159,15 @@ if [ -n "$SELFTEST" ]; then
     else
         inject='    if (pos < n) { volatile int selftest_big = INT_MAX; volatile int selftest_sum = selftest_big + (int)(n > 0); (void)selftest_sum; }'
     fi
-    # Inside plain_run(), after the line that loads `data`.
-    sed -i "/^plain_run(/,/^}/{/const void \*data = PyUnicode_DATA(text);/a\\
+    # Inside plain_run_q(), after the line that loads `data`.
+    sed -i "/^plain_run_q(/,/^}/{/const void \*data = PyUnicode_DATA(text);/a\\
 $inject
 }" "$SRC"
     if cmp -s "$SRC" "$WORK/_speedups.c.orig"; then
-        echo "sanitize: self-test: could not inject the fault (plain_run() changed shape?)" >&2
+        echo "sanitize: self-test: could not inject the fault (plain_run_q() changed shape?)" >&2
         exit 1
     fi
-    echo "sanitize: self-test ($SELFTEST): injected into the copy's plain_run():"
+    echo "sanitize: self-test ($SELFTEST): injected into the copy's plain_run_q():"
     diff -u "$WORK/_speedups.c.orig" "$SRC" | sed -n '/^[-+][^-+]/p' || true
 fi
 
@@ -177,7 +180,8 @@ for d in dict.fromkeys((paths["include"], paths["platinclude"])):
 ')
 SO="$TREE/jsonvisor/parsers/_speedups$EXT_SUFFIX"
 start=$SECONDS
-"${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" "$SRC" -o "$SO"
+"${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" \
+    "$TREE/jsonvisor/parsers/_speedups.c" -o "$SO"
 echo "sanitize: built $SO with ${CC_CMD[*]} ${SAN_FLAGS[*]} ($((SECONDS - start))s)"
 
 # ---------------------------------------------------------------- 3 + 4. the run

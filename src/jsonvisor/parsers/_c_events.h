@@ -1,0 +1,179 @@
+/* Stage: events and paths (event tuples built without Python calls; paths of atomic
+ * parts untracked from the GC), string growth, field tracking for schemas.
+ * Part of the unity build of _speedups.c (included once, in order). */
+
+/* An event: a 2-field NamedTuple instance built without calling its Python __new__. */
+static PyObject *
+event(PyObject *cls, PyObject *a, PyObject *b)
+{
+    PyTypeObject *tp = (PyTypeObject *)cls;
+    PyObject *t = tp->tp_alloc(tp, 2);
+    if (t == NULL)
+        return NULL;
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyTuple_SET_ITEM(t, 0, a);
+    PyTuple_SET_ITEM(t, 1, b);
+    /* An event of atomic parts (a path, a scalar) cannot be in a cycle: like CPython with
+     * such tuples, keep it out of the cyclic GC, whose passes over a long event list
+     * would otherwise cost more than building it. */
+    if (!PyObject_GC_IsTracked(a) && !PyObject_GC_IsTracked(b))
+        PyObject_GC_UnTrack(t);
+    return t;
+}
+
+static int
+emit(PyObject *events, PyObject *cls, PyObject *a, PyObject *b)
+{
+    PyObject *e = event(cls, a, b);
+    if (e == NULL)
+        return -1;
+    int r = PyList_Append(events, e);
+    Py_DECREF(e);
+    return r;
+}
+
+/* prefix + (item,) */
+static PyObject *
+path_plus(PyObject *prefix, PyObject *item)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(prefix);
+    PyObject *t = PyTuple_New(n + 1);
+    if (t == NULL)
+        return NULL;
+    int atomic = !PyObject_GC_IsTracked(item);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(prefix, i);
+        atomic = atomic && !PyObject_GC_IsTracked(x);
+        Py_INCREF(x);
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    Py_INCREF(item);
+    PyTuple_SET_ITEM(t, n, item);
+    if (atomic) /* keys and indices: no cycle through it, as the GC would find */
+        PyObject_GC_UnTrack(t);
+    return t;
+}
+
+static PyObject *
+path_plus_index(PyObject *prefix, Py_ssize_t index)
+{
+    PyObject *i = PyLong_FromSsize_t(index);
+    if (i == NULL)
+        return NULL;
+    PyObject *t = path_plus(prefix, i);
+    Py_DECREF(i);
+    return t;
+}
+
+static PyObject *
+string_events(Core *self, PyObject *events)
+{
+    if (!self->announced) {
+        self->announced = 1;
+        if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0)
+            return NULL;
+    }
+    Py_ssize_t np = PyList_GET_SIZE(self->pieces);
+    if (np > self->grew_from) {
+        PyObject *grown;
+        if (np - self->grew_from == 1) {
+            grown = PyList_GET_ITEM(self->pieces, self->grew_from);
+            Py_INCREF(grown);
+        }
+        else {
+            PyObject *tail = PyList_GetSlice(self->pieces, self->grew_from, np);
+            if (tail == NULL)
+                return NULL;
+            grown = PyUnicode_Join(S_EMPTY, tail);
+            Py_DECREF(tail);
+            if (grown == NULL)
+                return NULL;
+        }
+        int r = emit(events, EV_GREW, self->str_path, grown);
+        Py_DECREF(grown);
+        if (r < 0)
+            return NULL;
+    }
+    return events;
+}
+
+/* SchemaTracker.track(events): the paths started and completed (for field_states()). */
+static int
+track(Core *self, PyObject *events)
+{
+    PyObject *sets[2] = {NULL, NULL};
+    static const char *names[2] = {"started", "completed"};
+    PyObject *tracker = NULL;
+    int r = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events) && r == 0; i++) {
+        PyObject *ev = PyList_GET_ITEM(events, i);
+        int which = Py_TYPE(ev) == (PyTypeObject *)EV_STARTED     ? 0
+                    : Py_TYPE(ev) == (PyTypeObject *)EV_COMPLETED ? 1
+                                                                  : -1;
+        if (which < 0)
+            continue;
+        if (sets[which] == NULL) {
+            if (tracker == NULL && (tracker = PyObject_GetAttrString((PyObject *)self,
+                                                                      "_tracker")) == NULL) {
+                r = -1;
+                break;
+            }
+            sets[which] = PyObject_GetAttrString(tracker, names[which]);
+            if (sets[which] == NULL || !PySet_Check(sets[which])) {
+                if (sets[which] != NULL)
+                    PyErr_SetString(PyExc_TypeError, "field tracking needs sets");
+                r = -1;
+                break;
+            }
+        }
+        r = PySet_Add(sets[which], PyTuple_GET_ITEM(ev, 0));
+    }
+    Py_XDECREF(sets[0]);
+    Py_XDECREF(sets[1]);
+    Py_XDECREF(tracker);
+    return r;
+}
+
+/* completed_members(events, prefix, members, base): streaming._completed_members_py. */
+static PyObject *
+py_completed_members(PyObject *mod, PyObject *args)
+{
+    PyObject *events, *prefix, *members;
+    Py_ssize_t base;
+    if (!PyArg_ParseTuple(args, "O!O!On:completed_members", &PyList_Type, &events,
+                          &PyTuple_Type, &prefix, &members, &base))
+        return NULL;
+    if (EV_COMPLETED == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "setup() was not called");
+        return NULL;
+    }
+    if (PyDict_CheckExact(members)) {
+        Py_ssize_t i = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(members, &i, &k, &v)) {
+            PyObject *path = path_plus(prefix, k);
+            if (path == NULL)
+                return NULL;
+            int r = emit(events, EV_COMPLETED, path, v);
+            Py_DECREF(path);
+            if (r < 0)
+                return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (!PyList_CheckExact(members)) {
+        PyErr_SetString(PyExc_TypeError, "completed_members: members must be a dict or a list");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(members); i++) {
+        PyObject *path = path_plus_index(prefix, base + i);
+        if (path == NULL)
+            return NULL;
+        int r = emit(events, EV_COMPLETED, path, PyList_GET_ITEM(members, i));
+        Py_DECREF(path);
+        if (r < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}

@@ -1,0 +1,166 @@
+/* Stage: the parser's state (the Core object), its GC support and its creation from a
+ * prototype.  Part of the unity build of _speedups.c (included once, in order). */
+
+/* ------------------------------------------------------------------ Core */
+
+typedef struct {
+    PyObject_HEAD
+    int state, held_kind, in_comment;
+    char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
+    char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
+        single_quotes, unquoted_keys, comments, comment_star, trailing_commas;
+    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
+    Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
+    PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
+        *pending, *quote, *schema, *candidate;
+} Core;
+
+#define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
+#define MEMBER_BOOL(name, field) {name, T_BOOL, offsetof(Core, field), 0, NULL}
+#define MEMBER_SSIZE(name, field) {name, T_PYSSIZET, offsetof(Core, field), 0, NULL}
+#define MEMBER_OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
+
+static PyMemberDef core_members[] = {
+    MEMBER_INT("_state", state),
+    MEMBER_INT("_held_kind", held_kind),
+    MEMBER_INT("_in_comment", in_comment),
+    MEMBER_BOOL("_seeking", seeking),
+    MEMBER_BOOL("_stopped", stopped),
+    MEMBER_BOOL("_plain_keys", plain_keys),
+    MEMBER_BOOL("multiple_values", multiple_values),
+    MEMBER_BOOL("_lax", lax),
+    MEMBER_BOOL("_partial_strings", partial_strings),
+    MEMBER_BOOL("_hold_numbers", hold_numbers),
+    MEMBER_BOOL("_single_quotes", single_quotes),
+    MEMBER_BOOL("_unquoted_keys", unquoted_keys),
+    MEMBER_BOOL("_comments", comments),
+    MEMBER_BOOL("_trailing_commas", trailing_commas),
+    MEMBER_BOOL("_comment_star", comment_star),
+    MEMBER_BOOL("_in_string", in_string),
+    MEMBER_BOOL("_str_is_key", str_is_key),
+    MEMBER_BOOL("_announced", announced),
+    MEMBER_BOOL("_prov", prov),
+    MEMBER_BOOL("_hot", hot),
+    MEMBER_BOOL("_c_ok", c_ok),
+    MEMBER_BOOL("_show_strings", show_strings),
+    MEMBER_SSIZE("_hi", hi),
+    MEMBER_SSIZE("_used", used),
+    MEMBER_SSIZE("_consumed", consumed),
+    MEMBER_SSIZE("_line", line),
+    MEMBER_SSIZE("_col", col),
+    MEMBER_SSIZE("_grew_from", grew_from),
+    MEMBER_SSIZE("_bulk_block", bulk_block),
+    MEMBER_SSIZE("_doc_start", doc_start),
+    MEMBER_SSIZE("max_bytes", max_bytes),
+    MEMBER_SSIZE("max_depth", max_depth),
+    MEMBER_SSIZE("max_number_length", max_number_length),
+    MEMBER_SSIZE("max_key_length", max_key_length),
+    MEMBER_SSIZE("bulk_threshold", bulk_threshold),
+    MEMBER_OBJ("_stack", stack),
+    MEMBER_OBJ("_prefixes", prefixes),
+    MEMBER_OBJ("_key", key),
+    MEMBER_OBJ("_pieces", pieces),
+    MEMBER_OBJ("_str_path", str_path),
+    MEMBER_OBJ("_held", held),
+    MEMBER_OBJ("_root", root),
+    MEMBER_OBJ("_error", error),
+    MEMBER_OBJ("_result", result),
+    MEMBER_OBJ("_pending", pending),
+    MEMBER_OBJ("_quote", quote),
+    MEMBER_OBJ("_schema", schema),
+    MEMBER_OBJ("_candidate", candidate),
+    {NULL}
+};
+
+#define CORE_OBJECTS(X) \
+    X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
+    X(pending) X(quote) X(schema) X(candidate)
+
+static int
+core_traverse(Core *self, visitproc visit, void *arg)
+{
+#define VISIT_FIELD(f) Py_VISIT(self->f);
+    CORE_OBJECTS(VISIT_FIELD)
+#undef VISIT_FIELD
+    return 0;
+}
+
+static int
+core_clear(Core *self)
+{
+#define CLEAR_FIELD(f) Py_CLEAR(self->f);
+    CORE_OBJECTS(CLEAR_FIELD)
+#undef CLEAR_FIELD
+    return 0;
+}
+
+static void
+core_dealloc(Core *self)
+{
+    PyObject_GC_UnTrack(self);
+    core_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+set_obj(PyObject **field, PyObject *value) /* steals ``value`` */
+{
+    if (value == NULL)
+        return -1;
+    PyObject *old = *field;
+    *field = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
+/* _copy_state(proto): start as a copy of ``proto``, a parser built for the same options
+ * and never fed (see _Parser.__init__): its fields and its __dict__, with mutable parts
+ * of our own.  The Python-side parts (a deque of documents, the spine list, extraction,
+ * a schema tracker) are made by _fresh_parts() unless they are the two plain ones. */
+static PyObject *
+core_copy_state(Core *self, PyObject *proto_obj)
+{
+    if (!PyObject_TypeCheck(proto_obj, Py_TYPE(self))) {
+        PyErr_SetString(PyExc_TypeError, "_copy_state: the prototype is not of this class");
+        return NULL;
+    }
+    Core *proto = (Core *)proto_obj;
+    memcpy((char *)self + offsetof(Core, state), (char *)proto + offsetof(Core, state),
+           offsetof(Core, stack) - offsetof(Core, state));
+#define COPY_FIELD(f) Py_XINCREF(proto->f); Py_XSETREF(self->f, proto->f);
+    CORE_OBJECTS(COPY_FIELD)
+#undef COPY_FIELD
+    if (set_obj(&self->stack, PyList_New(0)) < 0 || set_obj(&self->prefixes, PyList_New(0)) < 0 ||
+        set_obj(&self->pieces, PyList_New(0)) < 0)
+        return NULL;
+    PyObject *mine = PyObject_GenericGetDict((PyObject *)self, NULL);
+    PyObject *theirs = mine == NULL ? NULL : PyObject_GenericGetDict(proto_obj, NULL);
+    int r = theirs == NULL ? -1 : PyDict_Update(mine, theirs);
+    Py_XDECREF(theirs);
+    if (r < 0) {
+        Py_XDECREF(mine);
+        return NULL;
+    }
+    PyObject *x = PyDict_GetItemWithError(mine, S_X);
+    PyObject *tracker = x == NULL ? NULL : PyDict_GetItemWithError(mine, S_TRACKER);
+    if (tracker == NULL) {
+        Py_DECREF(mine);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_AttributeError, "_copy_state: the prototype lacks _x or _tracker");
+        return NULL;
+    }
+    if (x != Py_None || tracker != Py_None) {
+        Py_DECREF(mine);
+        return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
+    }
+    PyObject *done = PyObject_CallNoArgs(DEQUE);
+    PyObject *spine = PyList_New(0);
+    r = (done == NULL || spine == NULL || PyDict_SetItem(mine, S_DONE, done) < 0 ||
+         PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
+    Py_XDECREF(done);
+    Py_XDECREF(spine);
+    Py_DECREF(mine);
+    if (r < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}

@@ -1,0 +1,181 @@
+/* Stage: the value under construction (the stack of open containers, inserting values,
+ * opening and closing containers, strings and keys starting).
+ * Part of the unity build of _speedups.c (included once, in order). */
+
+static inline PyObject *
+top_of(Core *self)
+{
+    return PyList_GET_ITEM(self->stack, PyList_GET_SIZE(self->stack) - 1);
+}
+
+static inline PyObject *
+top_prefix(Core *self)
+{
+    return PyList_GET_ITEM(self->prefixes, PyList_GET_SIZE(self->prefixes) - 1);
+}
+
+/* _child_path() with a non-empty stack. */
+static PyObject *
+child_path(Core *self)
+{
+    PyObject *top = top_of(self);
+    if (PyDict_CheckExact(top))
+        return path_plus(top_prefix(self), self->key);
+    Py_ssize_t n = PyList_GET_SIZE(top);
+    return path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
+}
+
+/* Store ``value`` at the current slot of the (non-empty) stack's top: _insert(). */
+static int
+insert(Core *self, PyObject *value)
+{
+    PyObject *top = top_of(self);
+    int r;
+    if (PyDict_CheckExact(top))
+        r = PyDict_SetItem(top, self->key, value);
+    else if (self->prov)
+        r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(value), value));
+    else
+        r = PyList_Append(top, value);
+    self->prov = 0;
+    return r;
+}
+
+/* _put() with a non-empty stack (and no schema). Steals nothing. */
+/* With a schema, a completed value is checked (and coerced) by _schema_check(path, value,
+ * False) on the Python side.  Returns a new reference, or NULL. */
+static PyObject *
+schema_checked(Core *self, PyObject *path, PyObject *value)
+{
+    if (self->schema == Py_None) {
+        Py_INCREF(value);
+        return value;
+    }
+    return PyObject_CallMethodObjArgs((PyObject *)self, S_SCHEMA_CHECK, path, value, Py_False,
+                                      NULL);
+}
+
+static int
+put(Core *self, PyObject *value, PyObject *events)
+{
+    PyObject *top = top_of(self);
+    PyObject *path;
+    int is_dict = PyDict_CheckExact(top);
+    Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
+    if (is_dict)
+        path = path_plus(top_prefix(self), self->key);
+    else
+        path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
+    if (path == NULL)
+        return -1;
+    value = schema_checked(self, path, value);
+    if (value == NULL) {
+        Py_DECREF(path);
+        return -1;
+    }
+    int r;
+    if (is_dict)
+        r = PyDict_SetItem(top, self->key, value);
+    else if (self->prov)
+        r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
+    else
+        r = PyList_Append(top, value);
+    self->prov = 0;
+    if (r == 0)
+        r = emit(events, EV_COMPLETED, path, value);
+    Py_DECREF(path);
+    Py_DECREF(value);
+    self->state = ST_COMMA_OR_CLOSE;
+    return r;
+}
+
+/* _close() for a container that is not the top-level value. */
+static int
+close_container(Core *self, PyObject *events)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self->stack);
+    PyObject *container = PyList_GET_ITEM(self->stack, n - 1);
+    PyObject *path = PyList_GET_ITEM(self->prefixes, n - 1);
+    Py_INCREF(container);
+    Py_INCREF(path);
+    int r = PyList_SetSlice(self->stack, n - 1, n, NULL);
+    if (r == 0)
+        r = PyList_SetSlice(self->prefixes, n - 1, n, NULL);
+    if (r == 0) {
+        PyObject *checked = schema_checked(self, path, container);
+        r = checked == NULL ? -1 : emit(events, EV_COMPLETED, path, checked);
+        Py_XDECREF(checked);
+    }
+    Py_DECREF(container);
+    Py_DECREF(path);
+    self->state = ST_COMMA_OR_CLOSE;
+    return r;
+}
+
+static int
+open_container(Core *self, int is_object, PyObject *events)
+{
+    PyObject *path = child_path(self);
+    if (path == NULL)
+        return -1;
+    PyObject *container;
+    if (self->schema == Py_None)
+        container = is_object ? PyDict_New() : PyList_New(0);
+    else /* a container pre-filled with the schema's shape */
+        container = PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path,
+                                               is_object ? S_OBJECT : S_ARRAY, NULL);
+    int r = -1;
+    if (container == NULL)
+        goto done;
+    if (insert(self, container) < 0 || PyList_Append(self->stack, container) < 0 ||
+        PyList_Append(self->prefixes, path) < 0)
+        goto done;
+    self->state = is_object ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
+    r = emit(events, EV_STARTED, path, is_object ? S_OBJECT : S_ARRAY);
+done:
+    Py_XDECREF(container);
+    Py_DECREF(path);
+    return r;
+}
+
+static int
+start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
+{
+    if (set_obj(&self->str_path, path) < 0 || set_obj(&self->pieces, PyList_New(0)) < 0)
+        return -1;
+    Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
+    set_obj(&self->quote, S_DQUOTE);
+    self->in_string = 1;
+    self->str_is_key = (char)is_key;
+    self->grew_from = 0;
+    self->announced = 0;
+    return 0;
+}
+
+static int
+hold(Core *self, PyObject *text, Py_ssize_t start, Py_ssize_t end, int kind)
+{
+    if (set_obj(&self->held, PyUnicode_Substring(text, start, end)) < 0)
+        return -1;
+    self->held_kind = kind;
+    return 0;
+}
+
+/* A key is complete: plain keys are stored, others go through _set_key (transforms). */
+static int
+set_key(Core *self, PyObject *key) /* steals ``key`` */
+{
+    if (key == NULL)
+        return -1;
+    if (self->plain_keys) {
+        set_obj(&self->key, key);
+        self->state = ST_COLON;
+        return 0;
+    }
+    PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, S_SET_KEY, key);
+    Py_DECREF(key);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
