@@ -1,7 +1,7 @@
 """Build the optional C accelerator; everything else is in pyproject.toml.
 
 ``optional=True``: without a C compiler the build still succeeds and jsonvisor runs on its
-pure-Python parser (same behaviour, slower).
+pure-Python parser and SSE decoder (same behaviour, slower).
 """
 
 from pathlib import Path
@@ -16,6 +16,12 @@ setup(
             # a unity build: _speedups.c includes one file per stage
             depends=sorted(str(p) for p in Path("src/jsonvisor/parsers").glob("_*.h")),
             optional=True,
-        )
+        ),
+        # the SSE decoder and envelope reader of jsonvisor.llm (sse.PureSSEDecoder without it)
+        Extension(
+            "jsonvisor.llm._sse",
+            sources=["src/jsonvisor/llm/_sse.c"],
+            optional=True,
+        ),
     ]
 )

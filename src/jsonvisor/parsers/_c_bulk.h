@@ -16,24 +16,26 @@
 #define VNAME validate_ucs4
 #include "_validate.h"
 
-static PyObject *
-py_validate(PyObject *mod, PyObject *args)
+/* validate() of text[start:]: 0 not valid, 1 valid, 2 valid with a long integer (see
+ * _validate.h), -1 out of memory (an error is set). */
+static int
+validate_from(PyObject *text, Py_ssize_t start, Py_ssize_t max_depth,
+              Py_ssize_t max_number_length)
 {
-    PyObject *text;
-    Py_ssize_t max_depth, max_number_length;
-    if (!PyArg_ParseTuple(args, "Unn:validate", &text, &max_depth, &max_number_length))
-        return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text) - start;
+    int kind = PyUnicode_KIND(text);
+    const void *data = (const char *)PyUnicode_DATA(text) + start * kind;
     int ok;
     char small[256];
     char *stack = small;
     if (max_depth + 1 > (Py_ssize_t)sizeof(small)) {
         stack = PyMem_Malloc((size_t)max_depth + 1);
-        if (stack == NULL)
-            return PyErr_NoMemory();
+        if (stack == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
     }
-    switch (PyUnicode_KIND(text)) {
+    switch (kind) {
     case PyUnicode_1BYTE_KIND:
         ok = validate_ucs1(data, n, max_depth, max_number_length, stack);
         break;
@@ -46,7 +48,43 @@ py_validate(PyObject *mod, PyObject *args)
     }
     if (stack != small)
         PyMem_Free(stack);
-    return PyLong_FromLong(ok);
+    return ok;
+}
+
+static PyObject *
+py_validate(PyObject *mod, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t max_depth, max_number_length;
+    if (!PyArg_ParseTuple(args, "Unn:validate", &text, &max_depth, &max_number_length))
+        return NULL;
+    int ok = validate_from(text, 0, max_depth, max_number_length);
+    return ok < 0 ? NULL : PyLong_FromLong(ok);
+}
+
+/* fastpath.strict_loads of text[start:] after validate_from() said ``verdict`` (1 or 2):
+ * orjson when it is exact for the text, else (or when orjson refuses it) ujson.  NULL
+ * with no error set: not loaded (the caller goes on without the fast path). */
+static PyObject *
+strict_load_from(PyObject *text, Py_ssize_t start, int verdict)
+{
+    PyObject *slice = start == 0 ? (Py_INCREF(text), text)
+                                 : PyUnicode_Substring(text, start, PyUnicode_GET_LENGTH(text));
+    if (slice == NULL)
+        return NULL;
+    PyObject *value = NULL;
+    if (verdict == 1 && ORJSON_LOADS != NULL) {
+        value = PyObject_CallOneArg(ORJSON_LOADS, slice);
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_Exception))
+            PyErr_Clear(); /* an overflow to inf, a lone surrogate: ujson is exact there */
+    }
+    if (value == NULL && !PyErr_Occurred() && UJSON_LOADS != NULL) {
+        value = PyObject_CallOneArg(UJSON_LOADS, slice);
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_Exception))
+            PyErr_Clear();
+    }
+    Py_DECREF(slice);
+    return value;
 }
 
 /* ------------------------------------------------------------------ scan (bulk path) */

@@ -136,6 +136,41 @@ track(Core *self, PyObject *events)
 }
 
 /* completed_members(events, prefix, members, base): streaming._completed_members_py. */
+/* A ValueCompleted for each member of a dict or list loaded whole (list items numbered
+ * from ``base``). */
+static int
+emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t base)
+{
+    if (PyDict_CheckExact(members)) {
+        Py_ssize_t i = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(members, &i, &k, &v)) {
+            PyObject *path = path_plus(prefix, k);
+            if (path == NULL)
+                return -1;
+            int r = emit(events, EV_COMPLETED, path, v);
+            Py_DECREF(path);
+            if (r < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!PyList_CheckExact(members)) {
+        PyErr_SetString(PyExc_TypeError, "completed_members: members must be a dict or a list");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(members); i++) {
+        PyObject *path = path_plus_index(prefix, base + i);
+        if (path == NULL)
+            return -1;
+        int r = emit(events, EV_COMPLETED, path, PyList_GET_ITEM(members, i));
+        Py_DECREF(path);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 py_completed_members(PyObject *mod, PyObject *args)
 {
@@ -148,32 +183,7 @@ py_completed_members(PyObject *mod, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "setup() was not called");
         return NULL;
     }
-    if (PyDict_CheckExact(members)) {
-        Py_ssize_t i = 0;
-        PyObject *k, *v;
-        while (PyDict_Next(members, &i, &k, &v)) {
-            PyObject *path = path_plus(prefix, k);
-            if (path == NULL)
-                return NULL;
-            int r = emit(events, EV_COMPLETED, path, v);
-            Py_DECREF(path);
-            if (r < 0)
-                return NULL;
-        }
-        Py_RETURN_NONE;
-    }
-    if (!PyList_CheckExact(members)) {
-        PyErr_SetString(PyExc_TypeError, "completed_members: members must be a dict or a list");
+    if (emit_members(events, prefix, members, base) < 0)
         return NULL;
-    }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(members); i++) {
-        PyObject *path = path_plus_index(prefix, base + i);
-        if (path == NULL)
-            return NULL;
-        int r = emit(events, EV_COMPLETED, path, PyList_GET_ITEM(members, i));
-        Py_DECREF(path);
-        if (r < 0)
-            return NULL;
-    }
     Py_RETURN_NONE;
 }

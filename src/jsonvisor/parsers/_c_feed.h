@@ -113,6 +113,7 @@ feed_text(Core *self, PyObject *chunk, int decoded)
     if (events == NULL)
         goto fail;
     self->bulk_block = 0;
+    self->whole_tried = 0;
     self->doc_start = 0;
     self->grew_from = PyList_GET_SIZE(self->pieces);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);

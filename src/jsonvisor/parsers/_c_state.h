@@ -8,11 +8,12 @@ typedef struct {
     int state, held_kind, in_comment;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
-        single_quotes, unquoted_keys, comments, comment_star, trailing_commas;
-    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start;
+        single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
+        whole_tried;
+    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote, *schema, *candidate;
+        *pending, *quote, *schema, *candidate, *done, *last_document;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -43,6 +44,9 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_hot", hot),
     MEMBER_BOOL("_c_ok", c_ok),
     MEMBER_BOOL("_show_strings", show_strings),
+    MEMBER_BOOL("_c_top", c_top),
+    MEMBER_BOOL("_whole_tried", whole_tried),
+    MEMBER_SSIZE("_documents", documents),
     MEMBER_SSIZE("_hi", hi),
     MEMBER_SSIZE("_used", used),
     MEMBER_SSIZE("_consumed", consumed),
@@ -69,12 +73,14 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_quote", quote),
     MEMBER_OBJ("_schema", schema),
     MEMBER_OBJ("_candidate", candidate),
+    MEMBER_OBJ("_done", done),
+    MEMBER_OBJ("_last_document", last_document),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document)
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)
@@ -131,7 +137,7 @@ core_copy_state(Core *self, PyObject *proto_obj)
     CORE_OBJECTS(COPY_FIELD)
 #undef COPY_FIELD
     if (set_obj(&self->stack, PyList_New(0)) < 0 || set_obj(&self->prefixes, PyList_New(0)) < 0 ||
-        set_obj(&self->pieces, PyList_New(0)) < 0)
+        set_obj(&self->pieces, PyList_New(0)) < 0 || set_obj(&self->done, PyObject_CallNoArgs(DEQUE)) < 0)
         return NULL;
     PyObject *mine = PyObject_GenericGetDict((PyObject *)self, NULL);
     PyObject *theirs = mine == NULL ? NULL : PyObject_GenericGetDict(proto_obj, NULL);
@@ -153,11 +159,8 @@ core_copy_state(Core *self, PyObject *proto_obj)
         Py_DECREF(mine);
         return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
     }
-    PyObject *done = PyObject_CallNoArgs(DEQUE);
     PyObject *spine = PyList_New(0);
-    r = (done == NULL || spine == NULL || PyDict_SetItem(mine, S_DONE, done) < 0 ||
-         PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
-    Py_XDECREF(done);
+    r = (spine == NULL || PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
     Py_XDECREF(spine);
     Py_DECREF(mine);
     if (r < 0)

@@ -435,8 +435,29 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         }
         Py_ssize_t depth = PyList_GET_SIZE(self->stack);
         int st = self->state;
-        if (depth == 0)
-            return pos; /* a top-level value starts or ended: the Python side */
+        if (depth == 0) {
+            /* The top-level value starts here.  An array or object opens here when the
+             * mode has no document boundaries (c_top); the rest (scalars, multiple
+             * values, extraction, what follows the value) is the Python side's. */
+            if (!self->c_top || st != ST_VALUE || (c != '{' && c != '['))
+                return pos;
+            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
+                if (self->plain_keys && !self->whole_tried) {
+                    Py_ssize_t r = whole_root(self, text, pos, events);
+                    if (r != pos) {
+                        if (r < 0)
+                            return -1;
+                        pos = r;
+                        continue;
+                    }
+                }
+                return pos; /* the bulk path's scan (_bulk_document) */
+            }
+            if (open_root(self, c == '{', events) < 0)
+                return -1;
+            pos++;
+            continue;
+        }
         if (c == '/' && self->comments) { /* _comment(): LLM mode */
             if (pos + 1 >= n) {
                 if (hold(self, text, pos, n, HELD_SLASH) < 0)
@@ -455,7 +476,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         int is_obj = PyDict_CheckExact(top);
         /* A closing bracket that matches the innermost container (not the top-level one,
          * whose end is a document boundary for the Python side). */
-        int closes = depth > 1 && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
+        int closes = (depth > 1 || self->c_top) && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
                                                          st == ST_COMMA_OR_CLOSE ||
                                                          (st == ST_KEY && self->trailing_commas))
                                           : c == ']' && (st == ST_VALUE_OR_CLOSE ||

@@ -89,7 +89,33 @@ put(Core *self, PyObject *value, PyObject *events)
     return r;
 }
 
-/* _close() for a container that is not the top-level value. */
+/* _document_done() in single-value mode: the top-level value is complete. */
+static int
+document_done(Core *self, PyObject *value, PyObject *events)
+{
+    Py_INCREF(value);
+    set_obj(&self->root, value);
+    if (emit(events, EV_COMPLETED, EMPTY_TUPLE, value) < 0)
+        return -1;
+    PyObject *index = PyLong_FromSsize_t(self->documents);
+    if (index == NULL)
+        return -1;
+    int r = emit(events, EV_DOCUMENT, index, value);
+    Py_DECREF(index);
+    if (r < 0)
+        return -1;
+    self->documents++;
+    PyObject *ok = PyObject_CallMethodOneArg(self->done, S_APPEND, value);
+    if (ok == NULL)
+        return -1;
+    Py_DECREF(ok);
+    Py_INCREF(value);
+    set_obj(&self->last_document, value);
+    self->state = ST_END;
+    return 0;
+}
+
+/* _close(): the innermost container closes (the top-level one too, with c_top). */
 static int
 close_container(Core *self, PyObject *events)
 {
@@ -101,15 +127,83 @@ close_container(Core *self, PyObject *events)
     int r = PyList_SetSlice(self->stack, n - 1, n, NULL);
     if (r == 0)
         r = PyList_SetSlice(self->prefixes, n - 1, n, NULL);
+    self->state = ST_COMMA_OR_CLOSE;
     if (r == 0) {
         PyObject *checked = schema_checked(self, path, container);
-        r = checked == NULL ? -1 : emit(events, EV_COMPLETED, path, checked);
+        if (checked == NULL)
+            r = -1;
+        else if (n == 1)
+            r = document_done(self, checked, events);
+        else
+            r = emit(events, EV_COMPLETED, path, checked);
         Py_XDECREF(checked);
     }
     Py_DECREF(container);
     Py_DECREF(path);
-    self->state = ST_COMMA_OR_CLOSE;
     return r;
+}
+
+/* The top-level container opens (_value() with an empty stack). */
+static int
+open_root(Core *self, int is_object, PyObject *events)
+{
+    PyObject *kind = is_object ? S_OBJECT : S_ARRAY;
+    PyObject *container;
+    if (self->schema == Py_None)
+        container = is_object ? PyDict_New() : PyList_New(0);
+    else
+        container = PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, EMPTY_TUPLE, kind, NULL);
+    if (container == NULL)
+        return -1;
+    Py_INCREF(container);
+    set_obj(&self->root, container);
+    int r = (PyList_Append(self->stack, container) < 0 ||
+             PyList_Append(self->prefixes, EMPTY_TUPLE) < 0) ? -1 : 0;
+    Py_DECREF(container);
+    if (r < 0)
+        return -1;
+    self->state = is_object ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
+    return emit(events, EV_STARTED, EMPTY_TUPLE, kind);
+}
+
+/* _bulk_document()'s first attempt, when the top-level value starts at ``pos``: the rest
+ * of the text ends with a closing bracket and is one strictly valid value, loaded in one
+ * call (_whole_document(): its members are still reported one by one).  Returns the end
+ * of the text, ``pos`` when it is not so (whole_tried tells the Python side, which goes on
+ * with a scan), or -1. */
+static Py_ssize_t
+whole_root(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), e = n;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    self->whole_tried = 1;
+    for (; e > pos; e--) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, e - 1);
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+    }
+    if (e <= pos)
+        return pos;
+    Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
+    if (last != ']' && last != '}')
+        return pos;
+    int verdict = validate_from(text, pos, self->max_depth, self->max_number_length);
+    if (verdict <= 0)
+        return verdict < 0 ? -1 : pos;
+    PyObject *value = strict_load_from(text, pos, verdict);
+    if (value == NULL)
+        return PyErr_Occurred() ? -1 : pos;
+    int r = -1;
+    if (PyDict_CheckExact(value) || PyList_CheckExact(value)) {
+        if (emit(events, EV_STARTED, EMPTY_TUPLE, PyDict_CheckExact(value) ? S_OBJECT : S_ARRAY) == 0 &&
+            emit_members(events, EMPTY_TUPLE, value, 0) == 0)
+            r = document_done(self, value, events);
+    }
+    else
+        PyErr_SetString(PyExc_TypeError, "a value that ends with a bracket loaded as a scalar");
+    Py_DECREF(value);
+    return r < 0 ? -1 : n;
 }
 
 static int

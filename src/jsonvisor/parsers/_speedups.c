@@ -39,7 +39,8 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT, HELD_S
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
-static PyObject *S_X, *S_TRACKER, *S_DONE, *S_SPINE, *S_FRESH_PARTS, *DEQUE;
+static PyObject *S_X, *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
+static PyObject *EV_DOCUMENT, *ORJSON_LOADS, *UJSON_LOADS; /* (set by setup()) */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
@@ -90,23 +91,38 @@ static PyTypeObject CoreType = {
 static PyObject *
 py_setup(PyObject *mod, PyObject *args)
 {
-    PyObject *started, *grew, *completed;
-    if (!PyArg_ParseTuple(args, "O!O!O!:setup", &PyType_Type, &started, &PyType_Type, &grew,
-                          &PyType_Type, &completed))
+    PyObject *started, *grew, *completed, *document, *orjson_loads, *ujson_loads;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OO:setup", &PyType_Type, &started, &PyType_Type, &grew,
+                          &PyType_Type, &completed, &PyType_Type, &document, &orjson_loads,
+                          &ujson_loads))
         return NULL;
-    PyObject *classes[3] = {started, grew, completed};
-    for (int i = 0; i < 3; i++) {
+    PyObject *classes[4] = {started, grew, completed, document};
+    for (int i = 0; i < 4; i++) {
         if (!PyType_IsSubtype((PyTypeObject *)classes[i], &PyTuple_Type)) {
             PyErr_SetString(PyExc_TypeError, "event classes must be tuple subclasses");
             return NULL;
         }
     }
+    if (!PyCallable_Check(ujson_loads) || (orjson_loads != Py_None && !PyCallable_Check(orjson_loads))) {
+        PyErr_SetString(PyExc_TypeError, "setup: the loaders must be callables (orjson's or None)");
+        return NULL;
+    }
     Py_INCREF(started);
     Py_INCREF(grew);
     Py_INCREF(completed);
+    Py_INCREF(document);
+    Py_INCREF(ujson_loads);
     Py_XSETREF(EV_STARTED, started);
     Py_XSETREF(EV_GREW, grew);
     Py_XSETREF(EV_COMPLETED, completed);
+    Py_XSETREF(EV_DOCUMENT, document);
+    Py_XSETREF(UJSON_LOADS, ujson_loads);
+    if (orjson_loads == Py_None)
+        Py_CLEAR(ORJSON_LOADS);
+    else {
+        Py_INCREF(orjson_loads);
+        Py_XSETREF(ORJSON_LOADS, orjson_loads);
+    }
     Py_RETURN_NONE;
 }
 
@@ -122,7 +138,8 @@ static PyMethodDef module_methods[] = {
     {"completed_members", py_completed_members, METH_VARARGS,
      "completed_members(events, prefix, members, base): a ValueCompleted per member"},
     {"setup", py_setup, METH_VARARGS,
-     "setup(ValueStarted, StringGrew, ValueCompleted): the event classes to emit."},
+     "setup(ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, "
+     "ujson_loads): the event classes to emit and the loaders of the bulk path."},
     {NULL}
 };
 
@@ -153,11 +170,12 @@ PyInit__speedups(void)
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
     S_X = PyUnicode_InternFromString("_x");
     S_TRACKER = PyUnicode_InternFromString("_tracker");
-    S_DONE = PyUnicode_InternFromString("_done");
+    S_APPEND = PyUnicode_InternFromString("append");
+    EMPTY_TUPLE = PyTuple_New(0);
     S_SPINE = PyUnicode_InternFromString("_spine");
     S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
-        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_DONE || !S_SPINE ||
+        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !EMPTY_TUPLE || !S_SPINE ||
         !S_FRESH_PARTS)
         return NULL;
     PyObject *collections = PyImport_ImportModule("collections");

@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .events import StringGrew, ValueCompleted, ValueStarted
+import ujson
 
-__all__ = ["SPEEDUPS", "speedups"]
+from .events import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
+
+__all__ = ["SPEEDUPS", "orjson_loads", "speedups"]
+
+try:  # a dependency on CPython; elsewhere the bulk path loads with ujson alone
+    from orjson import loads as orjson_loads
+except ImportError:  # pragma: no cover
+    orjson_loads = None
 
 
 def _load() -> Any:
@@ -22,7 +29,9 @@ def _load() -> Any:
         from . import _speedups
     except ImportError:
         return None
-    _speedups.setup(ValueStarted, StringGrew, ValueCompleted)
+    _speedups.setup(
+        ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, ujson.loads
+    )
     return _speedups
 
 

@@ -19,12 +19,8 @@ from typing import Any
 
 import ujson
 
+from .accelerator import orjson_loads as _orjson_loads
 from .accelerator import speedups
-
-try:  # a dependency on CPython; other interpreters load with ujson
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover
-    _orjson_loads = None
 
 __all__ = ["NotFast", "container_spine", "scan_members", "scan_value_end", "strict_loads"]
 

@@ -287,6 +287,9 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         # the C half (see _speedups.c) runs the tokens of every mode (a schema's checks
         # are calls back into Python)
         ("_c_ok", True),
+        # ... and opens and closes the top-level value where no document boundary or
+        # extraction is involved
+        ("_c_top", not multiple_values and not tol.extract),
     )
     return ParserOptions(
         bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,

@@ -338,6 +338,7 @@ class _Parser:
         self._line = 1
         self._col = 0  # characters since the last newline
         self._bulk_block = 0  # in the current text, no bulk attempt before this index
+        self._whole_tried = False  # the C half tried the text as one whole top-level value
         self._spine: list[int] = []  # containers open at the end of _spine_text
         self._spine_text: str | None = None
         self._sep = ""  # how the last bulk run of an array ended, e.g. "}, {" ...
@@ -540,6 +541,15 @@ class _Parser:
         if self._result is not None:
             return self._result
         self._hot = False
+        if (
+            self._state == _END
+            and self._tracker is None
+            and self._x is None
+            and not self._pending
+            and not self.multiple_values
+        ):  # one whole value and nothing after it: nothing to repair or report
+            self._result = ParseResult._complete(self._root)
+            return self._result
         if self._pending and not allow_partial:
             raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
         events: list[Event] = []
@@ -650,6 +660,7 @@ class _Parser:
         else:
             text = chunk
         self._bulk_block = 0
+        self._whole_tried = False
         self._doc_start = 0
         self._grew_from = len(self._pieces)
         return text, nbytes
@@ -1415,7 +1426,12 @@ class _Parser:
         limit = self._bulk_limit(text, pos)
         if limit == pos:
             return pos
-        if not self.multiple_values and limit == len(text) and _ends_with_close(text):
+        if (
+            not self.multiple_values
+            and limit == len(text)
+            and not self._whole_tried
+            and _ends_with_close(text)
+        ):
             try:
                 value = strict_loads(text[pos:], self.max_depth, self.max_number_length)
             except NotFast:
