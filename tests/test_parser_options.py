@@ -109,3 +109,15 @@ def test_parsers_of_one_schema_track_their_fields_apart() -> None:
         assert a.field_states()["$.a"] == "complete"
         assert b.field_states()["$.a"] == "pending"
         assert a._tracker is not b._tracker
+
+
+def test_options_pickle_as_their_keywords() -> None:
+    opts = ParserOptions.of(lenient=True, comments=False, max_depth=9, key_transform="snake")
+    again = pickle.loads(pickle.dumps(opts))  # resolved again from its keywords
+    assert again == opts and again.tolerances == opts.tolerances and not again.tolerances.comments
+    assert pickle.loads(pickle.dumps(again)) is again  # (the same keywords: the cached one)
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    with_schema = ParserOptions.of(schema=schema, coerce=True)
+    StreamingJsonParser(options=with_schema).feed('{"a": "1"}')  # fills the schema's memo
+    again = pickle.loads(pickle.dumps(with_schema))
+    assert again == with_schema and again.tolerances == with_schema.tolerances

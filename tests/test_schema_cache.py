@@ -533,3 +533,65 @@ async def test_a_supervisor_shares_a_compiled_schema(offload: str, source: str) 
             assert set(FEEDERS[m]) - {here}
         else:
             assert set(FEEDERS[m]) == {here}
+
+
+_QUICK_SCHEMAS = [
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "kind": {"enum": ["a", "b"]},
+            "n": {"type": ["integer", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"x": {"type": "number"}, "sub": {"type": "object"}},
+                    "additionalProperties": False,
+                },
+            },
+            "map": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]},
+            "free": {},
+        },
+    },
+    {"type": "array", "items": {"type": "object", "properties": {"v": {"const": 1}}}},
+]
+_PATHS = [
+    (), ("name",), ("kind",), ("n",), ("tags",), ("tags", 0), ("tags", 5), ("items",),
+    ("items", 0), ("items", 3, "x"), ("items", 1, "sub"), ("items", 1, "zz"), ("map",),
+    ("map", "k"), ("pair", 0), ("pair", 1), ("free",), ("free", "q"), ("nope",), (0,),
+    (2, "v"), (1, "w"),
+]  # fmt: skip
+_VALUES = [None, True, 0, 1, 2.5, "a", "x", [], {}, [1], {"a": 1}]
+_KEYS = ["name", "x", "sub", "zz", "k", "v", "w", "items"]
+
+
+@pytest.mark.parametrize("schema", _QUICK_SCHEMAS)
+def test_the_c_half_tables_answer_exactly_as_the_schema_methods(schema: dict) -> None:
+    """CompiledSchema._quick lets the C half skip a call back into Python; every entry
+    must give the answer check() / is_known_key() / container() give for that path."""
+    compiled = CompiledSchema._compile_uncached(schema)
+    for path in _PATHS:
+        compiled.node(path)
+    types, keys, containers = compiled._quick
+    assert types and keys and containers
+    for key in set(types) | set(keys) | set(containers):
+        for index in (0, 1, 7):
+            path = tuple(index if part is None else part for part in key)
+            if key in types:
+                for v in _VALUES:
+                    classes = types[key]
+                    if classes is None or type(v) in classes:
+                        assert compiled.check(path, v, True) == (v, []), (path, v)
+                    else:
+                        assert compiled.check(path, v, True) != (v, []), (path, v)
+            if key in keys:
+                for k in _KEYS:
+                    known = keys[key] is None or k in keys[key]
+                    assert known == compiled.is_known_key(path, k), (path, k)
+            if key in containers:
+                factory = containers[key]
+                want = compiled.container(path, "object")
+                assert (factory() if factory is not None else {}) == want, path

@@ -13,7 +13,7 @@ typedef struct {
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote, *schema, *candidate, *done, *last_document;
+        *pending, *quote, *schema, *candidate, *done, *last_document, *quick;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -75,12 +75,13 @@ static PyMemberDef core_members[] = {
     MEMBER_OBJ("_candidate", candidate),
     MEMBER_OBJ("_done", done),
     MEMBER_OBJ("_last_document", last_document),
+    MEMBER_OBJ("_quick", quick),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick)
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)

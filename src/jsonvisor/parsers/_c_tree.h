@@ -42,12 +42,94 @@ insert(Core *self, PyObject *value)
 }
 
 /* _put() with a non-empty stack (and no schema). Steals nothing. */
+/* With a schema, the C half decides alone where CompiledSchema._quick (see _remember)
+ * has the answer for a path, and calls back into Python otherwise. */
+
+/* The key of ``path`` in the schema's tables: array indices as None.  New reference. */
+static PyObject *
+quick_key(PyObject *path)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(path), i;
+    for (i = 0; i < n && !PyLong_CheckExact(PyTuple_GET_ITEM(path, i)); i++)
+        ;
+    if (i == n) {
+        Py_INCREF(path);
+        return path;
+    }
+    PyObject *key = PyTuple_New(n);
+    if (key == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *part = PyTuple_GET_ITEM(path, i);
+        if (PyLong_CheckExact(part))
+            part = Py_None;
+        Py_INCREF(part);
+        PyTuple_SET_ITEM(key, i, part);
+    }
+    return key;
+}
+
+/* ``path`` in table ``which`` (0 types, 1 keys, 2 containers): a borrowed reference, or
+ * NULL when it is absent (no error set) or on an error (set). */
+static PyObject *
+quick_lookup(Core *self, int which, PyObject *path)
+{
+    if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 3)
+        return NULL;
+    PyObject *table = PyTuple_GET_ITEM(self->quick, which);
+    if (!PyDict_CheckExact(table))
+        return NULL;
+    PyObject *key = quick_key(path);
+    if (key == NULL)
+        return NULL;
+    PyObject *r = PyDict_GetItemWithError(table, key);
+    Py_DECREF(key);
+    return r;
+}
+
+/* Is ``item`` in ``table``'s entry (None: everything is)?  1 yes, 0 no or not known, -1
+ * error. */
+static int
+quick_allows(Core *self, int which, PyObject *path, PyObject *item)
+{
+    PyObject *allowed = quick_lookup(self, which, path);
+    if (allowed == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (allowed == Py_None)
+        return 1;
+    return PyAnySet_Check(allowed) ? PySet_Contains(allowed, item) : 0;
+}
+
+/* A fresh container for a value starting at ``path`` (CompiledSchema.container()). */
+static PyObject *
+new_container(Core *self, PyObject *path, int is_object)
+{
+    if (self->schema == Py_None || !is_object)
+        return is_object ? PyDict_New() : PyList_New(0); /* (a schema's arrays start empty) */
+    PyObject *factory = quick_lookup(self, 2, path);
+    if (factory == Py_None)
+        return PyDict_New();
+    if (factory != NULL)
+        return PyObject_CallNoArgs(factory);
+    if (PyErr_Occurred())
+        return NULL;
+    /* pre-filled with the schema's shape */
+    return PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path, S_OBJECT, NULL);
+}
+
 /* With a schema, a completed value is checked (and coerced) by _schema_check(path, value,
  * False) on the Python side.  Returns a new reference, or NULL. */
 static PyObject *
 schema_checked(Core *self, PyObject *path, PyObject *value)
 {
     if (self->schema == Py_None) {
+        Py_INCREF(value);
+        return value;
+    }
+    int quick = quick_allows(self, 0, path, (PyObject *)Py_TYPE(value));
+    if (quick != 0) {
+        if (quick < 0)
+            return NULL;
         Py_INCREF(value);
         return value;
     }
@@ -148,11 +230,7 @@ static int
 open_root(Core *self, int is_object, PyObject *events)
 {
     PyObject *kind = is_object ? S_OBJECT : S_ARRAY;
-    PyObject *container;
-    if (self->schema == Py_None)
-        container = is_object ? PyDict_New() : PyList_New(0);
-    else
-        container = PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, EMPTY_TUPLE, kind, NULL);
+    PyObject *container = new_container(self, EMPTY_TUPLE, is_object);
     if (container == NULL)
         return -1;
     Py_INCREF(container);
@@ -212,12 +290,7 @@ open_container(Core *self, int is_object, PyObject *events)
     PyObject *path = child_path(self);
     if (path == NULL)
         return -1;
-    PyObject *container;
-    if (self->schema == Py_None)
-        container = is_object ? PyDict_New() : PyList_New(0);
-    else /* a container pre-filled with the schema's shape */
-        container = PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path,
-                                               is_object ? S_OBJECT : S_ARRAY, NULL);
+    PyObject *container = new_container(self, path, is_object);
     int r = -1;
     if (container == NULL)
         goto done;
@@ -261,7 +334,15 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
 {
     if (key == NULL)
         return -1;
-    if (self->plain_keys) {
+    int known = self->plain_keys;
+    if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
+        known = quick_allows(self, 1, top_prefix(self), key);
+        if (known < 0) {
+            Py_DECREF(key);
+            return -1;
+        }
+    }
+    if (known) {
         set_obj(&self->key, key);
         self->state = ST_COLON;
         return 0;

@@ -160,6 +160,17 @@ class ParserOptions:
     # start as copies of it (see StreamingJsonParser.__init__).
     _prototypes: dict[type, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled as its keywords (resolved again on loading, and shared from the cache
+        like any other): its settings and prototypes hold what does not pickle."""
+        keywords = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("tolerances", "settings", "_prototypes")
+        }
+        keywords.update((f.name, getattr(self.tolerances, f.name)) for f in fields(Tolerances))
+        return _of_keywords, (keywords,)
+
     @classmethod
     def of(
         cls,
@@ -212,6 +223,10 @@ class ParserOptions:
             return _cached(args, types)
         except TypeError:  # an unhashable value: no cache
             return _resolve(args)
+
+
+def _of_keywords(keywords: dict[str, Any]) -> ParserOptions:
+    return ParserOptions.of(**keywords)
 
 
 @functools.lru_cache(maxsize=256)
@@ -273,6 +288,9 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
             ),
         ),
         ("_schema", compiled),
+        # (the tables the C half reads instead of calling the schema, when no key
+        # transform is in the way: see CompiledSchema._remember)
+        ("_quick", compiled._quick if compiled is not None and kt is None else None),
         ("_plain_keys", kt is None and compiled is None),
         ("_lax", tol.any),
         ("_comments", tol.comments),

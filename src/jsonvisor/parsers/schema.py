@@ -980,7 +980,7 @@ class CompiledSchema:
     ``copy.copy``/``copy.deepcopy`` return the object itself.
     """
 
-    __slots__ = ("_cache", "_mode", "_model", "_options", "root", "source")
+    __slots__ = ("_cache", "_mode", "_model", "_options", "_quick", "root", "source")
 
     root: SchemaNode
     source: object
@@ -994,6 +994,10 @@ class CompiledSchema:
         # The lookup memo of node(): path -> node (see the class docstring).
         init(self, "_cache", {(): root})
         init(self, "_options", {})  # ParserOptions built with this schema, by their keywords
+        # What the C half may decide without calling back, per memoised path (the keys of
+        # _cache): see _remember().
+        init(self, "_quick", ({}, {}, {}))
+        self._remember((), root)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(
@@ -1156,7 +1160,36 @@ class CompiledSchema:
         # Racing parsers may both store an entry (the same one) or overshoot the bound a little.
         if declared and len(cache) < _CACHE_LIMIT:
             cache[key] = node
+            self._remember(key, node)
         return node
+
+    def _remember(self, key: Path, node: SchemaNode | None) -> None:
+        """Note what the C half may decide alone at the paths memoised as ``key`` (array
+        indices as ``None``), in three tables (``_quick``), each entry exactly what the
+        method it stands for would answer:
+
+        - types: the classes a completed value may have to pass :meth:`check` (not deep)
+          unchanged and without warnings (``None``: any); absent when an enum or const
+          needs a look at the value;
+        - keys: the keys :meth:`is_known_key` knows there (``None``: every key);
+        - containers: for an object starting there, the factory of :meth:`container`'s
+          pre-filled dict (``None``: an empty dict).
+        """
+        types, keys, containers = self._quick
+        if node is None:
+            types[key] = keys[key] = containers[key] = None
+            return
+        if node._enum_keys is None:
+            types[key] = node._classes
+        add = node.additional
+        if isinstance(add, SchemaNode) or (not node.properties and add is not False):
+            keys[key] = None
+        else:
+            keys[key] = frozenset(node.properties)
+        if not node.properties or (node.types is not None and "object" not in node.types):
+            containers[key] = None
+        else:
+            containers[key] = _factory(node)
 
     @property
     def root_kind(self) -> str | None:

@@ -1756,11 +1756,13 @@ class _Parser:
         state = dict(self.__dict__)
         for name in _CORE_FIELDS:  # the fields the C half keeps outside __dict__
             state[name] = getattr(self, name)
+        del state["_quick"]  # (the schema's memo tables: rebuilt from the options)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
+        self._quick = dict(self.options.settings)["_quick"]
 
     def __repr__(self) -> str:
         return (
