@@ -201,9 +201,15 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
             }
             return r < 0 ? -1 : e + 1;
         }
-        if (c != '\\') {
-            *bail = 1;
-            return e;
+        if (c != '\\') { /* a raw control character */
+            if (!self->control_characters) {
+                *bail = 1; /* the Python side reports it */
+                return e;
+            }
+            if (flush_hi(self) < 0 || append_char(self, c) < 0) /* LLM mode: kept as it is */
+                return -1;
+            pos = e + 1;
+            continue;
         }
         if (e + 1 >= n) {
             if (hold(self, text, e, n, HELD_ESCAPE) < 0)
@@ -262,8 +268,11 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
             }
             /* fall through */
         default:
-            *bail = 1;
-            return e;
+            if (!self->unknown_escapes) {
+                *bail = 1; /* the Python side reports it */
+                return e;
+            }
+            ch = k; /* JSON5: the character itself */
         }
         if (flush_hi(self) < 0 || append_char(self, ch) < 0)
             return -1;
@@ -304,28 +313,100 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
     return c_string(self, text, pos + 1, events, bail);
 }
 
+/* A literal: true/false/null, and with the tolerances NaN, Infinity, -Infinity, True,
+ * False, None (_literal() over the options' table).  A prefix of one at the end of the
+ * text is held; anything else is the Python side's (which reports it). */
 static Py_ssize_t
 c_literal(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_UCS4 c = PyUnicode_READ(kind, data, pos);
-    const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-    PyObject *value = c == 't' ? Py_True : c == 'f' ? Py_False : Py_None;
-    Py_ssize_t len = (Py_ssize_t)strlen(word), i;
-    for (i = 0; i < len && pos + i < n; i++) {
-        if (PyUnicode_READ(kind, data, pos + i) != (Py_UCS4)word[i]) {
-            *bail = 1;
-            return pos;
-        }
+    const char *words[2];
+    PyObject *values[2];
+    int nw = 0;
+    switch (PyUnicode_READ(kind, data, pos)) {
+    case 't': words[nw] = "true"; values[nw++] = Py_True; break;
+    case 'f': words[nw] = "false"; values[nw++] = Py_False; break;
+    case 'n': words[nw] = "null"; values[nw++] = Py_None; break;
+    case 'N': /* (the order of the options' table: NaN, then None) */
+        if (self->nan_infinity) { words[nw] = "NaN"; values[nw++] = NAN_OBJ; }
+        if (self->python_literals) { words[nw] = "None"; values[nw++] = Py_None; }
+        break;
+    case 'I':
+        if (self->nan_infinity) { words[nw] = "Infinity"; values[nw++] = INF_OBJ; }
+        break;
+    case '-':
+        if (self->nan_infinity) { words[nw] = "-Infinity"; values[nw++] = NINF_OBJ; }
+        break;
+    case 'T':
+        if (self->python_literals) { words[nw] = "True"; values[nw++] = Py_True; }
+        break;
+    case 'F':
+        if (self->python_literals) { words[nw] = "False"; values[nw++] = Py_False; }
+        break;
     }
-    if (i < len) {
-        if (hold(self, text, pos, n, HELD_LITERAL) < 0)
+    int prefix = 0; /* the text ends inside one of the words */
+    for (int w = 0; w < nw; w++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(words[w]), i;
+        for (i = 0; i < len && pos + i < n; i++)
+            if (PyUnicode_READ(kind, data, pos + i) != (Py_UCS4)words[w][i])
+                break;
+        if (i == len)
+            return put(self, values[w], events) < 0 ? -1 : pos + len;
+        if (pos + i == n)
+            prefix = 1;
+    }
+    if (!prefix) {
+        *bail = 1;
+        return pos;
+    }
+    if (hold(self, text, pos, n, HELD_LITERAL) < 0)
+        return -1;
+    return n;
+}
+
+/* A hex number (LLM mode): -?0[xX][0-9a-fA-F]*, at ``pos`` (_lenient_number()). */
+static Py_ssize_t
+c_hex_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t e = pos + (PyUnicode_READ(kind, data, pos) == '-') + 2;
+    while (e < n && hexval(PyUnicode_READ(kind, data, e)) >= 0)
+        e++;
+    if (e - pos > self->max_number_length) {
+        *bail = 1; /* the Python side reports the limit */
+        return pos;
+    }
+    if (e >= n) {
+        if (hold(self, text, pos, n, HELD_NUMBER) < 0)
             return -1;
         return n;
     }
-    return put(self, value, events) < 0 ? -1 : pos + len;
+    Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
+    if (last == 'x' || last == 'X') {
+        *bail = 1; /* no digit: the Python side reports it */
+        return pos;
+    }
+    char small[64], *buf = small;
+    Py_ssize_t len = e - pos;
+    if (len >= (Py_ssize_t)sizeof(small) && (buf = PyMem_Malloc((size_t)len + 1)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < len; i++)
+        buf[i] = (char)PyUnicode_READ(kind, data, pos + i);
+    buf[len] = 0;
+    PyObject *v = PyLong_FromString(buf, NULL, 16); /* int(tok, 16): the 0x prefix allowed */
+    if (buf != small)
+        PyMem_Free(buf);
+    if (v == NULL)
+        return -1;
+    int r = put(self, v, events);
+    Py_DECREF(v);
+    return r < 0 ? -1 : e;
 }
 
 static Py_ssize_t
@@ -347,12 +428,18 @@ c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
         *bail = 1;
         return pos;
     }
-    if (self->lax && e < n && e - pos <= 2) {
+    if (self->lax && e < n && e - pos <= 2) { /* _lenient_number(): LLM mode */
         Py_UCS4 x = PyUnicode_READ(kind, data, e);
-        if ((x == 'x' || x == 'X') && PyUnicode_READ(kind, data, e - 1) == '0') {
-            *bail = 1; /* a hex number (LLM mode): the Python side */
+        if ((x == 'x' || x == 'X') && PyUnicode_READ(kind, data, e - 1) == '0' &&
+            (e - pos == 1 || PyUnicode_READ(kind, data, pos) == '-')) {
+            if (self->hex_numbers)
+                return c_hex_number(self, text, pos, events, bail);
+            *bail = 1;
             return pos;
         }
+        if (x == 'I' && e - pos == 1 && PyUnicode_READ(kind, data, pos) == '-' &&
+            self->nan_infinity)
+            return c_literal(self, text, pos, events, bail); /* -Infinity */
     }
     if (e >= n) {
         if (hold(self, text, pos, n, HELD_NUMBER) < 0)
@@ -511,7 +598,8 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
             }
             else if (c == '-' || (c >= '0' && c <= '9'))
                 pos = c_number(self, text, pos, events, &bail);
-            else if (c == 't' || c == 'f' || c == 'n')
+            else if (c == 't' || c == 'f' || c == 'n' ||
+                     (self->lax && (c == 'N' || c == 'I' || c == 'T' || c == 'F')))
                 pos = c_literal(self, text, pos, events, &bail);
             else
                 return pos;

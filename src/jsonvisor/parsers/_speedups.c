@@ -41,6 +41,9 @@ static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
 static PyObject *S_X, *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
 static PyObject *EV_DOCUMENT, *ORJSON_LOADS, *UJSON_LOADS; /* (set by setup()) */
+static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as the Python
+                                                 half's, as lists compare NaN by identity),
+                                                 math.inf, -math.inf */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
@@ -177,6 +180,13 @@ PyInit__speedups(void)
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !EMPTY_TUPLE || !S_SPINE ||
         !S_FRESH_PARTS)
+        return NULL;
+    PyObject *math = PyImport_ImportModule("math");
+    NAN_OBJ = math == NULL ? NULL : PyObject_GetAttrString(math, "nan");
+    INF_OBJ = math == NULL ? NULL : PyObject_GetAttrString(math, "inf");
+    Py_XDECREF(math);
+    NINF_OBJ = PyFloat_FromDouble(-Py_HUGE_VAL);
+    if (NAN_OBJ == NULL || INF_OBJ == NULL || NINF_OBJ == NULL)
         return NULL;
     PyObject *collections = PyImport_ImportModule("collections");
     DEQUE = collections == NULL ? NULL : PyObject_GetAttrString(collections, "deque");

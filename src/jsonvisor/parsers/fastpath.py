@@ -217,7 +217,7 @@ def strict_loads(text: str, max_depth: int, max_number_length: int) -> Any:
         if verdict == 1 and _orjson_loads is not None:  # 2: an integer past 18 digits
             try:
                 return _orjson_loads(text)
-            except Exception:  # noqa: S110 - an overflow to inf, a lone surrogate: ujson
+            except Exception:  # an overflow to inf, a lone surrogate: ujson is exact there
                 pass
     else:
         _check_strict(text, max_depth, max_number_length)

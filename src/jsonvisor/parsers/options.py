@@ -297,6 +297,11 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         ("_single_quotes", tol.single_quotes),
         ("_unquoted_keys", tol.unquoted_keys),
         ("_trailing_commas", tol.trailing_commas),
+        ("_nan_infinity", tol.nan_infinity),
+        ("_python_literals", tol.python_literals),
+        ("_hex_numbers", tol.hex_numbers),
+        ("_control_characters", tol.control_characters),
+        ("_unknown_escapes", tol.unknown_escapes),
         ("_extract", tol.extract),
         # snapshot() may show the open string directly (no candidate held back)
         ("_show_strings", bool(partial_strings and not tol.extract)),

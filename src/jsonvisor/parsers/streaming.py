@@ -250,7 +250,8 @@ class _Parser:
             try:
                 options = _OPTIONS_BY_KEYWORDS[key]
             except (KeyError, TypeError):  # new keywords, or an unhashable value
-                options = ParserOptions.of(**dict(zip(_KEYWORDS, key[: len(_KEYWORDS)])))
+                keywords = dict(zip(_KEYWORDS, key[: len(_KEYWORDS)], strict=True))
+                options = ParserOptions.of(**keywords)
                 if schema is None and len(_OPTIONS_BY_KEYWORDS) < 256:
                     try:  # (a schema's options are cached on the compiled schema)
                         _OPTIONS_BY_KEYWORDS[key] = options
