@@ -1,103 +1,570 @@
-"""The jsonvisor command: parse (formats, emit modes, errors, progress) and the entry points."""
+"""``jsonvisor parse`` as installed: records, formats, exit codes, one-line errors, options.
+
+Every test runs the installed command (``.venv/bin/jsonvisor``, or ``python -m jsonvisor``
+where the script is not next to the interpreter) in a subprocess.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jsonvisor.cli import main
+from jsonvisor.llm import load_recording
+
+_SCRIPT = Path(sys.executable).with_name("jsonvisor")
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "jsonvisor"]
+KEYS = ("msg", "type", "kind", "finish_reason", "complete", "confidence", "repairs")
 
 
-def run_cli(monkeypatch, capsys, argv, stdin: bytes = b""):
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines()], err
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines()]
+
+    def finals(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["type"] == "final"]
 
 
-def test_parse_json_final(monkeypatch, capsys):
-    code, out, _ = run_cli(monkeypatch, capsys, ["parse"], b'{"a": [1, {"b": "x"}]}')
-    assert code == 0
-    assert out == [
+def run(*args: str, stdin: bytes = b"", cwd: Path | None = None) -> Run:
+    """Run the installed command; check it never shows a traceback."""
+    proc = subprocess.run([*COMMAND, *args], input=stdin, capture_output=True, timeout=120, cwd=cwd)
+    out, err = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    assert "Traceback" not in err, err
+    return Run(proc.returncode, out, err)
+
+
+def one_line(err: str) -> str:
+    """The one stderr line a failure prints."""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def sse(*events: tuple[str | None, Any]) -> bytes:
+    """Server-sent events: ``(event type or None, data dict or str)``."""
+    out = []
+    for event, data in events:
+        if event:
+            out.append(f"event: {event}")
+        out.append("data: " + (data if isinstance(data, str) else json.dumps(data)))
+        out.append("")
+    return ("\n".join(out) + "\n").encode()
+
+
+def chat(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
+    chunk = {"index": 0, "delta": delta, "finish_reason": finish}
+    return None, {"id": "chatcmpl-T1", "object": "chat.completion.chunk", "choices": [chunk]}
+
+
+def tool(text: str, **first: str) -> dict[str, Any]:
+    call: dict[str, Any] = {"index": 0, "function": {"arguments": text}}
+    if first:
+        call.update(id=first["id"], type="function")
+        call["function"]["name"] = first["name"]
+    return {"tool_calls": [call]}
+
+
+DONE = (None, "[DONE]")
+PROSE_THEN_TOOL = sse(
+    chat({"role": "assistant", "content": "Let me check "}),
+    chat({"content": "the weather…"}),
+    chat(tool('{"city": ', id="call_1", name="get_weather")),
+    chat(tool('"Par')),
+    chat(tool('is"}')),
+    chat({}, "tool_calls"),
+    DONE,
+)
+
+
+def anthropic(*blocks: tuple[str, str], stop: str = "end_turn", cut: int | None = None) -> bytes:
+    """An Anthropic stream of text/tool blocks, optionally cut after ``cut`` events."""
+    events: list[tuple[str | None, Any]] = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1"}})
+    ]
+    for i, (kind, text) in enumerate(blocks):
+        if kind == "text":
+            start = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": text}
+        else:
+            start = {"type": "tool_use", "id": f"toolu_{i}", "name": kind, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": text}
+        for name, extra in [
+            ("content_block_start", {"content_block": start}),
+            ("content_block_delta", {"delta": delta}),
+            ("content_block_stop", {}),
+        ]:
+            events.append((name, {"type": name, "index": i, **extra}))
+    events += [
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return sse(*events[:cut])
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+def test_raw_json_final_record():
+    r = run("parse", stdin=b'{"a": [1, {"b": "x"}]}')
+    assert r.code == 0 and r.stderr == ""
+    assert r.records == [
         {
             "msg": "stdin",
             "type": "final",
-            "value": {"a": [1, {"b": "x"}]},
+            "kind": "json",
+            "finish_reason": None,
             "complete": True,
             "confidence": "high",
             "repairs": [],
+            "value": {"a": [1, {"b": "x"}]},
         }
     ]
 
 
-def test_parse_truncated_lists_repairs(monkeypatch, capsys):
-    code, out, _ = run_cli(monkeypatch, capsys, ["parse"], b'{"a": [1, "tex')
-    assert code == 0
-    assert out[-1]["value"] == {"a": [1, "tex"]} and out[-1]["confidence"] == "medium"
-    assert out[-1]["repairs"] == [
-        "closed an open string at $.a[1]",
-        "closed an open array at $.a",
-        "closed an open object at $",
-    ]
+def test_prose_before_a_tool_call_is_kept_as_text():
+    r = run("parse", stdin=PROSE_THEN_TOOL)
+    assert r.code == 0, r.stderr
+    text, call = r.records
+    assert text == {
+        "msg": "chatcmpl-T1:choice0:content",
+        "type": "final",
+        "kind": "text",
+        "finish_reason": "tool_calls",
+        "complete": True,
+        "confidence": "high",
+        "repairs": [],
+        "text": "Let me check the weather…",
+    }
+    assert call == {
+        "msg": "chatcmpl-T1:choice0:tool0",
+        "type": "final",
+        "kind": "tool_call",
+        "name": "get_weather",
+        "call_id": "call_1",
+        "finish_reason": "tool_calls",
+        "complete": True,
+        "confidence": "high",
+        "repairs": [],
+        "value": {"city": "Paris"},
+    }
 
 
-def test_parse_events_and_snapshots(monkeypatch, capsys):
-    _, out, _ = run_cli(monkeypatch, capsys, ["parse", "--emit", "events"], b'{"a": "b"}')
-    assert [r["type"] for r in out] == [
+def test_prose_only_answers_keep_their_text():
+    refusal = anthropic(("text", "I can't help with that."), stop="refusal")
+    first = {"content": {"parts": [{"text": "Paris is "}]}}
+    last = {"content": {"parts": [{"text": "in France."}]}, "finishReason": "STOP"}
+    gemini = sse((None, {"candidates": [first]}), (None, {"candidates": [last]}))
+    r = run("parse", stdin=gemini)
+    assert r.code == 0, r.stderr
+    assert r.records[0]["text"] == "Paris is in France."
+    assert r.records[0]["kind"] == "text" and r.records[0]["finish_reason"] == "STOP"
+    assert "value" not in r.records[0] and r.records[0]["repairs"] == []
+    r = run("parse", stdin=refusal)
+    (rec,) = r.records
+    assert rec["text"] == "I can't help with that." and rec["finish_reason"] == "refusal"
+    assert rec["complete"] is False  # a refusal is not a complete answer
+    assert r.code == 0
+    assert run("parse", "--require-complete", stdin=refusal).code == 3
+
+
+def test_anthropic_records_carry_the_stop_reason_tool_name_and_id():
+    r = run("parse", stdin=load_recording("anthropic_tool_use"))
+    assert r.code == 0, r.stderr
+    text, call = r.records
+    assert text["kind"] == "text" and text["text"].startswith("I'll put that on your calendar")
+    assert call["kind"] == "tool_call" and call["name"] == "create_calendar_event"
+    assert call["call_id"] == "toolu_01T1x1fJ34qAmk2tNTrN7Up6"
+    assert text["finish_reason"] == call["finish_reason"] == "tool_use"
+    assert call["value"]["duration_minutes"] == 45
+
+
+CHAT_IDS = ["call_Qm4bJ8pVx2TfK7nRzW1sHd3L", "call_7YcXe0LqNa5GvUo9Bi2MkPrS"]
+CHAT_IDS.append("call_Hs1WdZ6tRy8JfA3nCe4VgXbO")
+
+
+@pytest.mark.parametrize(
+    "name,ids",
+    [
+        ("openai_chat_parallel_tools", CHAT_IDS),
+        ("openai_responses_function_call", [None, "call_unLAR8MvFNptuiZK6K6HCy5k"]),
+    ],
+)
+def test_every_message_of_a_recording_has_one_final_record(name, ids):
+    r = run("parse", stdin=load_recording(name))
+    assert r.code == 0, r.stderr
+    assert [rec.get("call_id") for rec in r.records] == ids
+    assert all(rec["type"] == "final" and rec["complete"] for rec in r.records)
+    assert len({rec["msg"] for rec in r.records}) == len(ids)
+    for rec in r.records:
+        assert tuple(k for k in rec if k in KEYS) == KEYS
+        assert ("value" in rec) == (rec["kind"] == "tool_call")
+        assert ("text" in rec) == (rec["kind"] == "text")
+
+
+def test_fenced_json_in_a_text_message_gives_value_and_text():
+    r = run("parse", stdin=load_recording("openai_chat_fenced_json"))
+    (rec,) = r.records
+    assert r.code == 0
+    assert rec["kind"] == "text" and rec["value"]["city"] == "Kyoto"
+    assert "```json" in rec["text"]
+
+
+def test_bad_tool_arguments_keep_their_text_and_say_where():
+    stream = sse(chat(tool('{"a": 01}', id="call_9", name="f")), chat({}, "tool_calls"), DONE)
+    r = run("parse", stdin=stream)
+    assert r.code == 1
+    (rec,) = r.records
+    assert rec["text"] == '{"a": 01}' and "value" not in rec and rec["complete"] is False
+    assert rec["error"]["offset"] == 7 and rec["error"]["column"] == 8
+    line = one_line(r.stderr)
+    assert "tool call f (call_9)" in line and "leading zero" in line
+
+
+def test_events_and_snapshots_end_with_the_final_record():
+    r = run("parse", "--emit", "events", stdin=b'{"a": "b"}')
+    assert [rec["type"] for rec in r.records] == [
         "value_started",
         "value_completed",
         "value_completed",
         "document_completed",
         "final",
     ]
-    assert out[1] == {"msg": "stdin", "type": "value_completed", "path": ["a"], "value": "b"}
-    _code, out, _ = run_cli(monkeypatch, capsys, ["parse", "--emit", "snapshots"], b"[1, 2]")
-    assert out[0] == {"msg": "stdin", "type": "snapshot", "value": [1, 2]}
+    assert r.records[1] == {"msg": "stdin", "type": "value_completed", "path": ["a"], "value": "b"}
+    r = run("parse", "--emit", "snapshots", stdin=b"[1, 2]")
+    assert r.records[0] == {"msg": "stdin", "type": "snapshot", "value": [1, 2]}
+    assert r.records[-1]["type"] == "final"
 
 
-def test_parse_ndjson(monkeypatch, capsys):
-    code, out, _ = run_cli(
-        monkeypatch, capsys, ["parse", "--format", "ndjson"], b'{"a": 1}\n[2]\n"three"\n'
+def test_pretty():
+    r = run("parse", "--pretty", stdin=b'{"a": [1]}')
+    assert r.stdout.startswith('{\n  "msg": "stdin",\n')
+    assert json.loads(r.stdout)["value"] == {"a": [1]}
+
+
+# -- NDJSON --------------------------------------------------------------------------------
+
+
+def _documents(r: Run) -> list[Any]:
+    return [rec["value"] for rec in r.records if rec["type"] == "document"]
+
+
+def test_ndjson_by_format_name_and_content(tmp_path):
+    data = b'{"a": 1}\n[2]\n"three"\n'
+    for args in (["--format", "ndjson"], [str(tmp_path / "x.ndjson")], [str(tmp_path / "x.txt")]):
+        (tmp_path / "x.ndjson").write_bytes(data)
+        (tmp_path / "x.txt").write_bytes(data)
+        r = run("parse", *args, stdin=data)
+        assert r.code == 0, (args, r.stderr)
+        assert _documents(r) == [{"a": 1}, [2], "three"]
+        assert [rec["index"] for rec in r.records] == [0, 1, 2]
+
+
+def test_ndjson_detected_after_a_first_line_longer_than_any_lookahead(tmp_path):
+    first = json.dumps({"big": "y" * 300_000})
+    data = (
+        first + "\n" + "\n".join(json.dumps({"i": i}) for i in range(3)) + '\n{"i": 01}\n'
+    ).encode()
+    r = run("parse", stdin=data)
+    assert _documents(r) == [json.loads(first), {"i": 0}, {"i": 1}, {"i": 2}]
+    assert r.code == 1
+    err = r.records[-1]["error"]
+    assert (err["line"], err["column"], err["offset"]) == (5, 8, len(first) + 1 + 3 * 9 + 7)
+
+
+def test_ndjson_with_lenient_lines():
+    r = run("parse", "--lenient", stdin=b"{a: 1}\n{b: 'two'}\n")
+    assert r.code == 0 and _documents(r) == [{"a": 1}, {"b": "two"}]
+
+
+def test_good_ndjson_lines_before_an_error_are_all_written(tmp_path):
+    path = tmp_path / "n.ndjson"
+    path.write_text(
+        "".join(json.dumps({"i": i, "pad": "x" * 100}) + "\n" for i in range(999)) + "{bad\n"
     )
-    assert code == 0
-    assert [r["value"] for r in out if r["type"] == "document"] == [{"a": 1}, [2], "three"]
+    r = run("parse", str(path))
+    assert r.code == 1
+    assert [d["i"] for d in _documents(r)] == list(range(999))
+    assert r.records[-1]["index"] == 999 and r.records[-1]["error"]["line"] == 1000
+    r = run("parse", "--emit", "events", str(path))
+    completed = [rec["index"] for rec in r.records if rec["type"] == "document_completed"]
+    assert completed == list(range(999))
 
 
-def test_parse_bad_input_is_a_clear_error(monkeypatch, capsys):
-    code, out, err = run_cli(monkeypatch, capsys, ["parse"], b'{"a": 01}')
-    assert code == 1
-    assert out[0]["type"] == "error" and out[0]["offset"] == 7
-    assert "leading zero" in err and "byte 7" in err
+def test_ndjson_cut_in_its_last_line():
+    r = run("parse", "--format", "ndjson", "--require-complete", stdin=b'{"a": 1}\n{"b": [2')
+    assert _documents(r) == [{"a": 1}]
+    assert r.records[-1]["index"] == 1 and r.records[-1]["value"] == {"b": [2]}
+    assert r.code == 3
 
 
-def test_parse_lenient(monkeypatch, capsys):
-    text = b"Sure:\n```json\n{a: 'b', c: [1,],}\n```\nBye"
-    code, out, _ = run_cli(monkeypatch, capsys, ["parse", "--lenient"], text)
-    assert out[-1]["value"] == {"a": "b", "c": [1]}
-    code, out, _ = run_cli(monkeypatch, capsys, ["parse"], text)
-    assert code == 1
+def test_several_values_on_one_line_suggest_multiple():
+    r = run("parse", stdin=b'{"a": 1} {"a": 2}')
+    assert r.code == 1
+    line = one_line(r.stderr)
+    assert "--multiple" in line and "multiple_values" not in line
+    r = run("parse", "--multiple", stdin=b'{"a": 1} {"a": 2}')
+    assert r.code == 0 and _documents(r) == [{"a": 1}, {"a": 2}]
 
 
-def test_parse_provider_stream_auto_detected(monkeypatch, capsys, tmp_path):
-    from jsonvisor.llm import load_recording
-
-    path = tmp_path / "tools.sse"
-    path.write_bytes(load_recording("openai_chat_parallel_tools"))
-    code, out, err = run_cli(monkeypatch, capsys, ["parse", str(path), "--progress"])
-    assert code == 0
-    finals = [r for r in out if r["type"] == "final"]
-    assert len(finals) == 3 and all(r["complete"] for r in finals)
-    assert len({r["msg"] for r in finals}) == 3
-    assert "read" in err and "100%" in err
+# -- exit codes ----------------------------------------------------------------------------
 
 
-def test_missing_file(monkeypatch, capsys):
-    code, _, err = run_cli(monkeypatch, capsys, ["parse", "/nonexistent/x.json"])
-    assert code == 2 and "cannot read" in err
+def test_truncated_input_exit_codes():
+    r = run("parse", stdin=b'{"a": [1, "tex')
+    assert r.code == 0 and r.stderr == ""
+    assert r.records[-1]["value"] == {"a": [1, "tex"]} and r.records[-1]["confidence"] == "medium"
+    assert r.records[-1]["repairs"] == [
+        "closed an open string at $.a[1]",
+        "closed an open array at $.a",
+        "closed an open object at $",
+    ]
+    r = run("parse", "--require-complete", stdin=b'{"a": [1, "tex')
+    assert r.code == 3 and "incomplete" in one_line(r.stderr)
+    assert run("parse", "--require-complete", stdin=b'{"a": [1, "text"]}').code == 0
+
+
+def test_cut_provider_stream_exit_codes():
+    whole = anthropic(
+        ("text", "Booking it."), ("create_event", '{"title": "Review"}'), stop="tool_use"
+    )
+    r = run("parse", "--require-complete", stdin=whole)
+    assert r.code == 0, r.stderr
+    cut = anthropic(("text", "Booking it."), ("create_event", '{"title": "Rev'), cut=6)
+    r = run("parse", stdin=cut)
+    assert r.code == 0
+    text, call, stream = r.records
+    assert text["complete"] is True and text["text"] == "Booking it."
+    assert call["complete"] is False and call["value"] == {"title": "Rev"}
+    assert call["stream_error"] == "stream ended before the message was complete"
+    assert call["finish_reason"] is None
+    assert stream == {
+        "msg": None,
+        "type": "stream_error",
+        "error": "stream ended before message_stop",
+        "truncated": True,
+    }
+    r = run("parse", "--require-complete", stdin=cut)
+    assert r.code == 3 and "create_event" in one_line(r.stderr)
+
+
+def test_max_tokens_is_incomplete():
+    stream = sse(chat({"content": "The answer is"}), chat({}, "length"), DONE)
+    r = run("parse", stdin=stream)
+    assert r.code == 0 and r.records[0]["complete"] is False
+    assert r.records[0]["finish_reason"] == "length"
+    assert run("parse", "--require-complete", stdin=stream).code == 3
+
+
+def test_provider_error_exits_1():
+    stream = sse(
+        chat({"content": "Hi"}),
+        (None, {"error": {"message": "overloaded", "type": "server_error"}}),
+    )
+    r = run("parse", stdin=stream)
+    assert r.code == 1
+    assert r.records[0]["stream_error"] == "server_error: overloaded"
+    assert r.records[1]["type"] == "stream_error" and r.records[1]["truncated"] is False
+    line = one_line(r.stderr)
+    assert "overloaded" in line and "retry" in line
+
+
+def test_wrong_format_exits_1_and_names_the_right_one():
+    r = run("parse", "--format", "openai-chat", stdin=load_recording("anthropic_tool_use"))
+    assert r.code == 1
+    assert "--format anthropic" in one_line(r.stderr)
+    r = run("parse", "--format", "json", stdin=load_recording("gemini_stream"))
+    assert r.code == 1 and "--format gemini" in one_line(r.stderr)
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\r\n\t "])
+def test_empty_input_exits_1(data):
+    r = run("parse", stdin=data)
+    assert r.code == 1 and r.stdout == ""
+    assert "empty" in one_line(r.stderr)
+
+
+def test_no_json_value_exits_1():
+    r = run("parse", "--lenient", stdin=b"Let me think about it.")
+    assert r.code == 1
+    assert r.records[0]["complete"] is False and "value" not in r.records[0]
+    assert "no JSON value" in one_line(r.stderr)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def test_prose_suggests_lenient():
+    r = run("parse", stdin=b'Let me check the weather: {"city": "Paris"}')
+    assert r.code == 1
+    line = one_line(r.stderr)
+    assert "found 'L' at byte 0" in line and "--lenient" in line
+    assert r.records[0]["error"]["offset"] == 0
+    r = run("parse", "--lenient", stdin=b'Let me check the weather: {"city": "Paris"}')
+    assert r.code == 0 and r.records[0]["value"] == {"city": "Paris"}
+
+
+def test_bad_input_is_one_clear_line():
+    r = run("parse", stdin=b'{"a": 01}')
+    assert r.code == 1
+    assert r.records[0]["error"] == {
+        "message": "leading zero in number; expected '.', 'e' or the end of the number, "
+        "found '1' at byte 7 (line 1, column 8): '{\"a\": 01}'",
+        "offset": 7,
+        "line": 1,
+        "column": 8,
+    }
+    assert "leading zero" in one_line(r.stderr) and "byte 7" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe\x00garbage",
+        b'data: {"choices": 5}\n\n',
+        b'data: {"choices": [{"delta": 5}]}\n\n',
+        b'event: content_block_start\ndata: {"type": "content_block_start", "index": "x"}\n\n',
+        b'data: {"candidates": [{"content": {"parts": [5]}}]}\n\n',
+        b"data: [DONE]\n\n",
+        b"\x00" * 5000,
+        b"[" * 300,
+    ],
+)
+def test_garbage_is_an_input_error_not_a_traceback(data):
+    r = run("parse", stdin=data)
+    assert r.code == 1
+    one_line(r.stderr)
+
+
+@pytest.mark.parametrize(
+    "args,limit,fix",
+    [
+        (["--max-depth=2"], "max_depth", "--max-depth"),
+        (["--max-bytes=5"], "max_bytes", "--max-bytes"),
+        (["--max-number-length", "2"], "max_number_length", "--max-number-length"),
+    ],
+)
+def test_limits_name_the_option_to_raise(args, limit, fix):
+    r = run("parse", *args, stdin=b"[[[1, 2, 333]]]")
+    line = one_line(r.stderr)
+    assert r.code == 1 and limit in line and f"raise {fix}" in line
+
+
+# -- usage errors ---------------------------------------------------------------------------
+
+
+def test_missing_file_is_a_usage_error():
+    r = run("parse", "/nonexistent/x.json")
+    assert r.code == 2 and "cannot read" in one_line(r.stderr)
+
+
+def test_schema_problems_are_usage_errors(tmp_path):
+    (tmp_path / "bad.json").write_text("not json")
+    (tmp_path / "ref.json").write_text('{"$ref": "#/$defs/nope"}')
+    (tmp_path / "type.json").write_text('{"type": 5}')
+    (tmp_path / "true.json").write_text("true")
+    for name, words in [
+        ("missing.json", "cannot read"),
+        ("bad.json", "is not JSON"),
+        ("ref.json", "does not resolve"),
+        ("type.json", "'type'"),
+        ("true.json", "holds a boolean, not an object"),
+    ]:
+        r = run("parse", "--schema", str(tmp_path / name), stdin=b"{}")
+        assert r.code == 2, name
+        assert words in one_line(r.stderr) and "--schema" in r.stderr
+        assert r.stdout == ""
+
+
+def test_schema_is_used(tmp_path):
+    (tmp_path / "s.json").write_text('{"type": "object", "properties": {"n": {"type": "integer"}}}')
+    r = run("parse", "--schema", str(tmp_path / "s.json"), stdin=b'{"n": "x"}')
+    assert r.code == 0 and r.records[0]["warnings"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--max-bytes", "0"],
+        ["--max-bytes", "-5"],
+        ["--max-bytes", "lots"],
+        ["--max-bytes", "5iB"],
+        ["--max-depth", "0"],
+        ["--max-number-length", "x"],
+        ["--format", "xml"],
+        ["--emit", "all"],
+        ["--emit", "events", "--follow", "$.a"],
+        ["--follow", "$.a["],
+        ["--nope"],
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(args):
+    r = run("parse", *args, stdin=b"{}")
+    assert r.code == 2 and r.stdout == ""
+    line = one_line(r.stderr)
+    assert "jsonvisor" in line
+
+
+@pytest.mark.parametrize(
+    "size,limit_ok,limit_bad",
+    [
+        ("100MB", 10**8, 10**8 + 1),
+        ("5MiB", 5 * 2**20, 5 * 2**20 + 1),
+        ("2k", 2048, 2049),
+        ("1.5kB", 1500, 1501),
+    ],
+)
+def test_human_sizes(size, limit_ok, limit_bad):
+    # a string that fills exactly the limit passes; one byte more does not
+    def doc(n: int) -> bytes:
+        return b'"' + b"x" * (n - 2) + b'"'
+
+    assert run("parse", "--max-bytes", size, stdin=doc(limit_ok)).code == 0
+    r = run("parse", "--max-bytes", size, stdin=doc(limit_bad))
+    assert r.code == 1 and "max_bytes" in r.stderr
+
+
+def test_no_command_is_a_usage_error():
+    r = run()
+    assert r.code == 2 and "COMMAND" in one_line(r.stderr)
+
+
+# -- help and version ------------------------------------------------------------------------
+
+
+def test_version():
+    from jsonvisor import __version__
+
+    for args in (["--version"], ["parse", "--version"]):
+        r = run(*args)
+        assert r.code == 0 and __version__ in r.stdout
+
+
+def test_help_describes_every_option():
+    from jsonvisor.cli import build_parser
+
+    top = run("--help")
+    for cmd in ("demo", "parse", "bench", "worker"):
+        assert cmd in top.stdout
+    sub = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, parser in sub.items():
+        text = " ".join(run(name, "--help").stdout.split())
+        for action in parser._actions:
+            if action.dest == "help":
+                continue
+            assert action.help, (name, action.dest)
+            assert " ".join(action.help.split())[:30] in text, (name, action.dest)
+    assert "--follow PATH" in run("parse", "--help").stdout
 
 
 def test_python_dash_m_entry_point():
@@ -111,17 +578,22 @@ def test_python_dash_m_entry_point():
     assert json.loads(proc.stdout)["value"] == [1, 2]
 
 
-def test_help_lists_commands():
+def test_progress_on_stderr(tmp_path):
+    path = tmp_path / "tools.sse"
+    path.write_bytes(load_recording("openai_chat_parallel_tools"))
+    r = run("parse", str(path), "--progress")
+    assert r.code == 0 and len(r.finals()) == 3
+    assert "read" in r.stderr and "100%" in r.stderr
+
+
+def test_broken_pipe_is_quiet(tmp_path):
+    path = tmp_path / "many.ndjson"
+    path.write_text("".join(f'{{"i": {i}}}\n' for i in range(200_000)))
     proc = subprocess.run(
-        [sys.executable, "-m", "jsonvisor", "--help"], capture_output=True, text=True, timeout=60
+        f"{' '.join(COMMAND)} parse {path} | head -n 1",
+        shell=True,
+        capture_output=True,
+        timeout=120,
     )
-    for cmd in ("demo", "parse", "bench", "worker"):
-        assert cmd in proc.stdout
-
-
-@pytest.mark.parametrize(
-    "limit,arg", [("max_depth", "--max-depth=2"), ("max_bytes", "--max-bytes=5")]
-)
-def test_limits_as_options(monkeypatch, capsys, limit, arg):
-    code, _out, err = run_cli(monkeypatch, capsys, ["parse", arg], b"[[[1, 2, 3]]]")
-    assert code == 1 and limit in err
+    assert json.loads(proc.stdout)["value"] == {"i": 0}
+    assert proc.stderr == b""

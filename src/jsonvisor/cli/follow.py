@@ -67,7 +67,7 @@ def _matches(pattern: Pattern, path: Path) -> bool:
     """Whether ``path`` is a prefix of something ``pattern`` matches (or a match)."""
     if len(path) > len(pattern):
         return False
-    for want, got in zip(pattern, path):
+    for want, got in zip(pattern, path, strict=False):
         if want is not WILD and (want != got or isinstance(want, int) != isinstance(got, int)):
             return False
     return True
@@ -207,3 +207,9 @@ class Follower:
                     self.printer.end(key, v[shown:])
             else:
                 self.printer.line(self.writer.dumps(v))
+
+    def close(self) -> None:
+        """End of input: end every string still open."""
+        for key in list(self._given):
+            del self._given[key]
+            self.printer.end(key, "")

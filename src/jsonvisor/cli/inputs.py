@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -37,7 +36,7 @@ class Input:
                 stderr_line("reading stdin from the terminal (end it with Ctrl-D), or name a file")
         else:
             try:
-                self.stream = open(file, "rb")  # noqa: SIM115 (closed by close())
+                self.stream = open(file, "rb")
             except OSError as exc:
                 raise Problem(
                     f"cannot read {file}: {exc.strerror or exc}; check the file name",
@@ -45,8 +44,8 @@ class Input:
                 ) from None
             size = os.fstat(self.stream.fileno()).st_size
             self.total = size or None
-        self._progress = progress if progress is not None else (
-            self.total is not None and sys.stderr.isatty()
+        self._progress = (
+            progress if progress is not None else (self.total is not None and sys.stderr.isatty())
         )
         self.head = b""  # the first bytes, read to guess the format
         self._done = 0
@@ -69,14 +68,16 @@ class Input:
         self._eof = not data
         return data
 
-    def fill_head(self, enough: int) -> bool:
-        """Read into :attr:`head` until it holds ``enough`` bytes; False at end of input."""
-        while len(self.head) < enough:
-            data = self._read()
-            if not data:
-                return False
-            self.head += data
-        return True
+    def read_more(self) -> bool:
+        """Read one more piece into :attr:`head`; False at the end of the input."""
+        data = self._read()
+        self.head += data
+        return bool(data)
+
+    @property
+    def regular_file(self) -> bool:
+        """Whether the input is a file on disk (reading it more never waits)."""
+        return self.total is not None
 
     def chunks(self) -> Iterator[bytes]:
         """The whole input: :attr:`head` first, then the rest, counting progress."""
@@ -101,16 +102,14 @@ class Input:
         stderr_line(f"read {self._done / 1e6:.1f} MB{total}{pct}")
 
 
-def _ndjson(head: bytes, eof: bool) -> bool | None:
-    """Whether ``head`` starts with a line holding one whole JSON value and another value
-    on a later line; None when more bytes are needed to tell."""
+def _ndjson(head: bytes, eof: bool, is_value: Callable[[bytes], bool]) -> bool | None:
+    """Whether ``head`` starts with a line holding one whole value (``is_value``) and another
+    value on a later line; None when more bytes are needed to tell."""
     text = head.lstrip(_WS)
     end = text.find(b"\n")
     if end < 0:
         return False if eof else None
-    try:
-        json.loads(text[:end])
-    except ValueError:
+    if not is_value(text[:end]):
         return False
     rest = text[end + 1 :].lstrip(_WS)
     if not rest:
@@ -118,32 +117,50 @@ def _ndjson(head: bytes, eof: bool) -> bool | None:
     return rest[:1] in _VALUE_START
 
 
-def sniff_format(inp: Input, requested: str) -> tuple[str, str | None]:
-    """The format to parse ``inp`` as, and what its first bytes look like.
-
-    ``requested`` is ``--format``; ``auto`` looks at the file name (``.ndjson``,
-    ``.jsonl``) and the first bytes.  Raises :class:`Problem` for empty input.
-    """
-    more = inp.fill_head(_SNIFF)
-    if not inp.head.lstrip(_WS):
-        while more and not inp.head.lstrip(_WS):  # a long run of blank lines
-            more = inp.fill_head(len(inp.head) + _READ_SIZE)
-        if not inp.head.lstrip(_WS):
-            raise Problem(
-                f"{inp.name}: the input is empty; pipe JSON, NDJSON or a provider's "
-                "event stream into jsonvisor parse, or name a file"
-            )
-    detected = detect_format(inp.head[:_SNIFF])
+def _decide(
+    inp: Input, requested: str, is_value: Callable[[bytes], bool] | None, eof: bool
+) -> tuple[str, str | None] | None:
+    """The format and what the first bytes look like, or None to read more first."""
+    head = inp.head
+    if not head.lstrip(_WS):
+        if not eof:
+            return None
+        raise Problem(
+            f"{inp.name}: the input is empty; pipe JSON, NDJSON or a provider's "
+            "event stream into jsonvisor parse, or name a file"
+        )
+    detected = detect_format(head[:_SNIFF])
     if requested != "auto":
         return requested, detected
     if inp.suffix in _NDJSON_SUFFIXES:
         return "ndjson", detected
-    if detected is None:
-        return "json", None  # prose or garbage: the parser says where and what
-    if detected != "json":
-        return detected, detected
-    nd = _ndjson(inp.head, not more)
-    while nd is None and more and len(inp.head) < _SNIFF_LINE:
-        more = inp.fill_head(len(inp.head) + _READ_SIZE)
-        nd = _ndjson(inp.head, not more)
+    if detected is None:  # prose or garbage (the parser says where), or too little yet
+        return ("json", None) if eof or len(head) >= _SNIFF else None
+    if detected != "json" or is_value is None:
+        return detected, detected  # strict JSON: RawRun switches to NDJSON at a second line
+    nd = _ndjson(head, eof, is_value)
+    if nd is None:
+        first_line_read = b"\n" in head.lstrip(_WS)
+        if (first_line_read or inp.regular_file) and len(head) < _SNIFF_LINE:
+            return None
+        nd = False
     return ("ndjson" if nd else "json"), detected
+
+
+def sniff_format(
+    inp: Input, requested: str, is_value: Callable[[bytes], bool] | None = None
+) -> tuple[str, str | None]:
+    """The format to parse ``inp`` as, and what its first bytes look like.
+
+    ``requested`` is ``--format``; ``auto`` looks at the file name (``.ndjson``,
+    ``.jsonl``) and the first bytes, reading no more than it needs.  With ``is_value``
+    (whether a line is one whole value), JSON whose first line is a whole value followed
+    by another value is NDJSON; without, the caller finds out.  Raises :class:`Problem`
+    for empty input.
+    """
+    eof = False
+    while True:
+        eof = eof or not inp.read_more()
+        decision = _decide(inp, requested, is_value, eof)
+        if decision is not None:
+            return decision

@@ -7,7 +7,14 @@ import re
 import sys
 from typing import IO, NoReturn
 
-__all__ = ["FORMATS", "OneLineParser", "build_parser", "parse_size", "positive_int"]
+__all__ = [
+    "FORMATS",
+    "OneLineParser",
+    "build_parser",
+    "parse_size",
+    "positive_int",
+    "stderr_line",
+]
 
 #: ``parse --format`` choices.
 FORMATS = ("auto", "json", "ndjson", "openai-chat", "openai-responses", "anthropic", "gemini")
@@ -75,7 +82,7 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="parse a JSON / NDJSON / provider SSE stream into NDJSON records",
         description=(
             "Read raw JSON, NDJSON or a provider's server-sent-event stream and write one "
-            "NDJSON record per message (see the README's 'The command' section). Exit "
+            "NDJSON record per message (record format: the README, 'jsonvisor parse'). Exit "
             "status: 0 all complete, 1 input error, 2 usage error, 3 incomplete output "
             "with --require-complete."
         ),
@@ -156,7 +163,6 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="bytes read so far on stderr (default: for files, when stderr is a terminal)",
     )
     parse.add_argument("--version", action="version", version=_version(), help="show the version")
-    parse.set_defaults(command="parse")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ..parsers import JsonStreamError
 
-__all__ = ["INPUT_ERROR", "USAGE_ERROR", "Problem", "describe_error"]
+__all__ = [
+    "INPUT_ERROR",
+    "USAGE_ERROR",
+    "Problem",
+    "describe_error",
+    "error_record",
+    "format_fix",
+]
 
 INPUT_ERROR = 1
 USAGE_ERROR = 2
@@ -24,6 +31,13 @@ class Problem(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def format_fix(detected: str | None, fmt: str) -> str | None:
+    """The fix when the first bytes look like another format than ``fmt``."""
+    if detected and detected not in ("json", fmt):
+        return f"the input looks like {detected}: use --format {detected}, or --format auto"
+    return None
 
 
 def _where(err: JsonStreamError) -> str:
@@ -52,8 +66,8 @@ def _fix(
     """How to get past ``err``."""
     if err.limit in _LIMIT_FIX:
         return _LIMIT_FIX[err.limit]
-    if detected and detected not in ("json", fmt) and err.offset == 0:
-        return f"this looks like a {detected} stream: use --format {detected} or --format auto"
+    if err.offset == 0 and (fix := format_fix(detected, fmt)):
+        return fix
     if _ONE_VALUE in err.expected:
         return "use --multiple for several values, or --format ndjson for one value per line"
     if not lenient and _starts_with_prose(err, documents):

@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from ..parsers import DocumentCompleted, Event, ParseResult, StringGrew, ValueCompleted, ValueStarted
+from ..parsers import (
+    DocumentCompleted,
+    Event,
+    ParseResult,
+    StringGrew,
+    ValueCompleted,
+    ValueStarted,
+)
 
 __all__ = ["Writer", "document_record", "event_record", "result_record"]
 
@@ -36,14 +43,14 @@ def result_record(
     result: ParseResult,
     *,
     kind: str = "json",
-    finish: str | None = "eof",
+    finish_reason: str | None = None,
 ) -> dict[str, Any]:
     """A ``final`` record for a parsed value (``kind`` ``"json"``: raw input)."""
     out: dict[str, Any] = {
         "msg": msg_id,
         "type": "final",
         "kind": kind,
-        "finish": finish,
+        "finish_reason": finish_reason,
         "complete": result.complete,
         "confidence": result.confidence,
         "repairs": [str(r) for r in result.repairs],
