@@ -2,23 +2,46 @@
  * parts untracked from the GC), string growth, field tracking for schemas.
  * Part of the unity build of _speedups.c (included once, in order). */
 
-/* An event: a 2-field NamedTuple instance built without calling its Python __new__. */
+#ifndef Py_TPFLAGS_MANAGED_DICT
+#define Py_TPFLAGS_MANAGED_DICT 0
+#endif
+#ifndef Py_TPFLAGS_MANAGED_WEAKREF
+#define Py_TPFLAGS_MANAGED_WEAKREF 0
+#endif
+
+/* An event: a 2-field NamedTuple instance built without calling its Python __new__.
+ *
+ * An event of atomic parts (a path, a scalar) cannot be in a cycle: like CPython with such
+ * tuples, it stays out of the cyclic GC, whose passes over a long event list would
+ * otherwise cost more than building it.  Such a class (``__slots__ = ()``: no dict, no
+ * weak references) is allocated untracked and unzeroed, as tuples are; the generic
+ * allocator serves any other. */
 static PyObject *
 event(PyObject *cls, PyObject *a, PyObject *b)
 {
     PyTypeObject *tp = (PyTypeObject *)cls;
-    PyObject *t = tp->tp_alloc(tp, 2);
-    if (t == NULL)
-        return NULL;
+    int atomic = !PyObject_GC_IsTracked(a) && !PyObject_GC_IsTracked(b);
+    PyObject *t;
+    if (tp->tp_dictoffset == 0 && tp->tp_weaklistoffset == 0 &&
+        !(tp->tp_flags & (Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF)) &&
+        tp->tp_itemsize == sizeof(PyObject *)) {
+        t = (PyObject *)PyObject_GC_NewVar(PyTupleObject, tp, 2); /* untracked */
+        if (t == NULL)
+            return NULL;
+        if (!atomic)
+            PyObject_GC_Track(t);
+    }
+    else {
+        t = tp->tp_alloc(tp, 2);
+        if (t == NULL)
+            return NULL;
+        if (atomic)
+            PyObject_GC_UnTrack(t);
+    }
     Py_INCREF(a);
     Py_INCREF(b);
     PyTuple_SET_ITEM(t, 0, a);
     PyTuple_SET_ITEM(t, 1, b);
-    /* An event of atomic parts (a path, a scalar) cannot be in a cycle: like CPython with
-     * such tuples, keep it out of the cyclic GC, whose passes over a long event list
-     * would otherwise cost more than building it. */
-    if (!PyObject_GC_IsTracked(a) && !PyObject_GC_IsTracked(b))
-        PyObject_GC_UnTrack(t);
     return t;
 }
 
