@@ -195,8 +195,8 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
             int r;
             if (self->str_is_key)
                 r = set_key(self, value);
-            else {
-                r = put(self, value, events);
+            else { /* (the string's path, made when it started, is the slot's) */
+                r = put_at(self, self->str_path, value, events);
                 Py_DECREF(value);
             }
             return r < 0 ? -1 : e + 1;

@@ -137,14 +137,17 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
                                       NULL);
 }
 
+/* _put(): a value is complete at the current slot of the (non-empty) stack's top.
+ * ``path``: the slot's path when the caller has it (an open string's), else NULL. */
 static int
-put(Core *self, PyObject *value, PyObject *events)
+put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
 {
     PyObject *top = top_of(self);
-    PyObject *path;
     int is_dict = PyDict_CheckExact(top);
     Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
-    if (is_dict)
+    if (path != NULL)
+        Py_INCREF(path);
+    else if (is_dict)
         path = path_plus(top_prefix(self), self->key);
     else
         path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
@@ -169,6 +172,12 @@ put(Core *self, PyObject *value, PyObject *events)
     Py_DECREF(value);
     self->state = ST_COMMA_OR_CLOSE;
     return r;
+}
+
+static inline int
+put(Core *self, PyObject *value, PyObject *events)
+{
+    return put_at(self, NULL, value, events);
 }
 
 /* _document_done() in single-value mode: the top-level value is complete. */
