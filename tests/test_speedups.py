@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 import json
 import os
 import pickle
@@ -288,3 +289,37 @@ def test_strict_loads_equals_json_loads_where_orjson_differs(text: str) -> None:
 
     got, want = strict_loads(text, 10, 1000), json.loads(text)
     assert repr(got) == repr(want)
+
+
+def test_the_c_fields_keep_their_types() -> None:
+    """The C half checks its object fields once, then trusts them: a field of the wrong
+    type or a deleted one is refused where it is set, not met later in C."""
+    p = StreamingJsonParser()
+    p.feed('{"a": [1, "x')
+    for name, bad in (("_stack", None), ("_pieces", ()), ("_str_path", []), ("_held", b"")):
+        with pytest.raises(TypeError, match=f"parser field {name} must be"):
+            setattr(p, name, bad)
+    with pytest.raises(AttributeError, match="cannot delete"):
+        del p._root
+    p._root = p._root  # any object is fine where any object is expected
+    p.feed('y"]}')
+    assert p.finish().value == {"a": [1, "xy"]}
+
+
+@pytest.mark.parametrize("threshold", [2, 256])
+def test_ascii_bytes_read_in_place_give_what_str_gives(threshold: int) -> None:
+    """ASCII bytes chunks are parsed in place (no str made for them); whole ones go to
+    the loader as they are.  Mixed with non-ASCII chunks and UTF-8 cut mid-character."""
+    doc = json.dumps({"a": [1, 2.5e3, True, None, "x\\n"], "b": "caf\u00e9 \U0001f600", "c": -0.0})
+    raw = doc.encode()
+    for cuts in ([], [1, 2, 3], list(range(1, len(raw), 3)), list(range(1, len(raw)))):
+        got = StreamingJsonParser(bulk_threshold=threshold)
+        want = PurePythonParser(bulk_threshold=threshold)
+        edges = [0, *cuts, len(raw)]
+        for a, b in itertools.pairwise(edges):
+            events = got.feed(raw[a:b])
+            want_events = want.feed(raw[a:b])
+            assert events == want_events
+            assert same(got.snapshot(), want.snapshot())
+        assert same(got.finish(), want.finish())
+        assert got.position == want.position

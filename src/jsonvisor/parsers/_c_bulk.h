@@ -16,15 +16,12 @@
 #define VNAME validate_ucs4
 #include "_validate.h"
 
-/* validate() of text[start:]: 0 not valid, 1 valid, 2 valid with a long integer (see
- * _validate.h), -1 out of memory (an error is set). */
+/* validate() of the code units data[0:n] of a str of ``kind``: 0 not valid, 1 valid, 2
+ * valid with a long integer (see _validate.h), -1 out of memory (an error is set). */
 static int
-validate_from(PyObject *text, Py_ssize_t start, Py_ssize_t max_depth,
-              Py_ssize_t max_number_length)
+validate_units(int kind, const void *data, Py_ssize_t n, Py_ssize_t max_depth,
+               Py_ssize_t max_number_length)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text) - start;
-    int kind = PyUnicode_KIND(text);
-    const void *data = (const char *)PyUnicode_DATA(text) + start * kind;
     int ok;
     char small[256];
     char *stack = small;
@@ -58,18 +55,18 @@ py_validate(PyObject *mod, PyObject *args)
     Py_ssize_t max_depth, max_number_length;
     if (!PyArg_ParseTuple(args, "Unn:validate", &text, &max_depth, &max_number_length))
         return NULL;
-    int ok = validate_from(text, 0, max_depth, max_number_length);
+    int ok = validate_units(PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text),
+                            max_depth, max_number_length);
     return ok < 0 ? NULL : PyLong_FromLong(ok);
 }
 
-/* fastpath.strict_loads of text[start:] after validate_from() said ``verdict`` (1 or 2):
- * orjson when it is exact for the text, else (or when orjson refuses it) ujson.  NULL
- * with no error set: not loaded (the caller goes on without the fast path). */
+/* fastpath.strict_loads of ``slice`` (a str, or ASCII bytes) after a validator said
+ * ``verdict`` (1 or 2): orjson when it is exact for the text, else (or when orjson refuses
+ * it) ujson.  Steals ``slice``.  NULL with no error set: not loaded (the caller goes on
+ * without the fast path). */
 static PyObject *
-strict_load_from(PyObject *text, Py_ssize_t start, int verdict)
+strict_load(PyObject *slice, int verdict)
 {
-    PyObject *slice = start == 0 ? (Py_INCREF(text), text)
-                                 : PyUnicode_Substring(text, start, PyUnicode_GET_LENGTH(text));
     if (slice == NULL)
         return NULL;
     PyObject *value = NULL;

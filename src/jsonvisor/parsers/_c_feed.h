@@ -3,12 +3,12 @@
 
 /* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
 static Py_ssize_t
-utf8_len(PyObject *text, Py_ssize_t s, Py_ssize_t e)
+utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)
 {
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    int kind = t->kind;
+    const void *data = t->data;
     Py_ssize_t nb = e - s;
-    if (PyUnicode_IS_ASCII(text))
+    if (t->ascii)
         return nb;
     /* one tight loop per kind (the compiler vectorises them) */
     if (kind == PyUnicode_1BYTE_KIND) {
@@ -30,98 +30,108 @@ utf8_len(PyObject *text, Py_ssize_t s, Py_ssize_t e)
 }
 
 
-static int
-all_ready(Core *self)
+/* The Python side's feed of the chunk: _feed_py (a str chunk) or _feed_str (text decoded
+ * from bytes, or ASCII bytes: no pending UTF-8 check). */
+static PyObject *
+feed_python(Core *self, Text *chunk, int decoded)
 {
-    return self->stack && self->prefixes && self->key && self->pieces && self->str_path &&
-           self->held && self->root && self->error && self->result && self->pending && PyBytes_CheckExact(self->pending) && self->schema && self->candidate &&
-           self->quote && PyUnicode_CheckExact(self->quote) &&
-           PyList_CheckExact(self->stack) && PyList_CheckExact(self->prefixes) &&
-           PyList_CheckExact(self->pieces) && PyTuple_CheckExact(self->str_path) &&
-           PyUnicode_CheckExact(self->held);
+    PyObject *s = text_str(chunk);
+    return s == NULL ? NULL
+                     : PyObject_CallMethodOneArg((PyObject *)self,
+                                                 decoded ? S_FEED_STR : S_FEED_PY, s);
 }
 
-/* feed() of a str chunk, or of text decoded from bytes (``decoded``: the Python side is
- * then _feed_str, which skips the check for a pending UTF-8 sequence). */
+/* The hot path: inside a string, nothing pending, the chunk all string text. */
 static PyObject *
-feed_text(Core *self, PyObject *chunk, int decoded)
+feed_string_text(Core *self, Text *chunk)
 {
-    PyObject *fallback = decoded ? S_FEED_STR : S_FEED_PY;
-    Py_ssize_t clen = PyUnicode_GET_LENGTH(chunk);
-    if (self->hot && clen > 0 && plain_run(chunk, 0) == clen) {
-        /* Inside a string, nothing pending: the chunk is all string text. */
-        Py_ssize_t nb = utf8_len(chunk, 0, clen);
-        if (self->used + nb > self->max_bytes)
-            return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
-        self->used += nb;
-        self->consumed += nb;
-        self->col += clen;
-        if (PyList_Append(self->pieces, chunk) < 0)
-            return NULL;
-        if (self->str_is_key)
-            return PyList_New(0);
-        PyObject *events;
-        if (self->announced) { /* the usual case: one event, no list growth */
-            PyObject *grew = event(EV_GREW, self->str_path, chunk);
-            if (grew == NULL || (events = PyList_New(1)) == NULL) {
-                Py_XDECREF(grew);
-                return NULL;
-            }
-            PyList_SET_ITEM(events, 0, grew);
-        }
-        else {
-            if ((events = PyList_New(0)) == NULL)
-                return NULL;
-            self->announced = 1;
-            if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0 ||
-                emit(events, EV_GREW, self->str_path, chunk) < 0)
-                goto fail_hot;
-        }
-        if (self->schema != Py_None && track(self, events) < 0)
-            goto fail_hot;
-        return events;
-    fail_hot:
-        Py_DECREF(events);
+    Py_ssize_t clen = chunk->n;
+    PyObject *piece = text_str(chunk);
+    if (piece == NULL)
         return NULL;
+    Py_ssize_t nb = utf8_len(chunk, 0, clen);
+    self->used += nb;
+    self->consumed += nb;
+    self->col += clen;
+    if (PyList_Append(self->pieces, piece) < 0)
+        return NULL;
+    if (self->str_is_key)
+        return PyList_New(0);
+    PyObject *events;
+    if (self->announced) { /* the usual case: one event, no list growth */
+        PyObject *grew = event(EV_GREW, self->str_path, piece);
+        if (grew == NULL || (events = PyList_New(1)) == NULL) {
+            Py_XDECREF(grew);
+            return NULL;
+        }
+        PyList_SET_ITEM(events, 0, grew);
     }
+    else {
+        if ((events = PyList_New(0)) == NULL)
+            return NULL;
+        self->announced = 1;
+        if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0 ||
+            emit(events, EV_GREW, self->str_path, piece) < 0)
+            goto fail;
+    }
+    if (self->schema != Py_None && track(self, events) < 0)
+        goto fail;
+    return events;
+fail:
+    Py_DECREF(events);
+    return NULL;
+}
+
+/* feed() of a text: a str chunk, text decoded from bytes, or ASCII bytes read in place
+ * (``decoded``: not a str chunk, see feed_python). */
+static PyObject *
+feed_text(Core *self, Text *chunk, int decoded)
+{
+    Py_ssize_t clen = chunk->n;
+    if (self->hot && clen > 0 && plain_run(chunk, 0) == clen &&
+        self->used + utf8_len(chunk, 0, clen) <= self->max_bytes)
+        return feed_string_text(self, chunk);
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
         (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped ||
         self->candidate != Py_None || self->seeking || clen == 0)
-        return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
+        return feed_python(self, chunk, decoded);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
     if (!self->multiple_values) {
         if (self->used + nbytes > self->max_bytes)
-            return PyObject_CallMethodOneArg((PyObject *)self, fallback, chunk);
+            return feed_python(self, chunk, decoded);
         self->used += nbytes;
     }
-    PyObject *text;
+    Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
     Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
     if (held_len) {
-        text = PyUnicode_Concat(self->held, chunk);
-        if (text == NULL)
+        PyObject *c = text_str(chunk);
+        PyObject *s = c == NULL ? NULL : PyUnicode_Concat(self->held, c);
+        if (s == NULL)
             return NULL;
+        text_of_str(&joined, s);
+        joined.owned = 1;
+        t = &joined;
         if (set_obj(&self->held, (Py_INCREF(S_EMPTY), S_EMPTY)) < 0)
-            return NULL;
+            goto fail_text;
         self->held_kind = HELD_NONE;
-    }
-    else {
-        text = chunk;
-        Py_INCREF(text);
     }
     PyObject *events = PyList_New(0);
     if (events == NULL)
-        goto fail;
+        goto fail_text;
     self->bulk_block = 0;
     self->whole_tried = 0;
     self->doc_start = 0;
     self->grew_from = PyList_GET_SIZE(self->pieces);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t pos = c_run(self, text, 0, events);
+    Py_ssize_t n = t->n;
+    Py_ssize_t pos = c_run(self, t, 0, events);
     if (pos < 0)
         goto fail;
     if (pos < n || self->multiple_values) {
         /* The Python side parses the rest (_feed_body), then does the tail. */
+        PyObject *text = text_str(t);
+        if (text == NULL)
+            goto fail;
         if (pos < n) {
             PyObject *idx = PyLong_FromSsize_t(pos);
             PyObject *r = idx == NULL ? NULL
@@ -132,7 +142,7 @@ feed_text(Core *self, PyObject *chunk, int decoded)
                 goto fail;
             Py_DECREF(r);
         }
-        PyObject *known = PyLong_FromSsize_t(text == chunk ? nbytes : -1);
+        PyObject *known = PyLong_FromSsize_t(t == chunk ? nbytes : -1);
         PyObject *r = known == NULL ? NULL
                                     : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL,
                                                                  text, events, known, NULL);
@@ -147,11 +157,11 @@ feed_text(Core *self, PyObject *chunk, int decoded)
         goto fail;
     held_len = PyUnicode_GET_LENGTH(self->held);
     Py_ssize_t done = n - held_len;
-    if (held_len || text != chunk)
-        nbytes = utf8_len(text, 0, done);
+    if (held_len || t != chunk)
+        nbytes = utf8_len(t, 0, done);
     {
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
+        int kind = t->kind;
+        const void *data = t->data;
         Py_ssize_t last_nl = -1, nl = 0;
         for (Py_ssize_t i = 0; i < done; i++) {
             if (PyUnicode_READ(kind, data, i) == '\n') {
@@ -172,22 +182,39 @@ feed_text(Core *self, PyObject *chunk, int decoded)
 done:
     self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
                 double_quoted(self) && self->candidate == Py_None && PyBytes_GET_SIZE(self->pending) == 0;
-    Py_DECREF(text);
+    if (t != chunk)
+        text_release(t);
     return events;
 fail:
     Py_XDECREF(events);
-    Py_DECREF(text);
+fail_text:
+    if (t != chunk)
+        text_release(t);
     return NULL;
 }
 
 static PyObject *
 core_feed(Core *self, PyObject *chunk)
 {
-    if (PyUnicode_CheckExact(chunk) && all_ready(self))
-        return feed_text(self, chunk, 0);
+    Text t;
+    PyObject *r;
+    if (PyUnicode_CheckExact(chunk) && all_ready(self)) {
+        text_of_str(&t, chunk);
+        return feed_text(self, &t, 0);
+    }
     if (!PyBytes_CheckExact(chunk) || !all_ready(self) || self->error != Py_None ||
         self->result != Py_None)
         return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    if (PyBytes_GET_SIZE(self->pending) == 0 &&
+        all_ascii(PyBytes_AS_STRING(chunk), PyBytes_GET_SIZE(chunk))) {
+        /* ASCII: its bytes are its text, read in place */
+        if (PyBytes_GET_SIZE(chunk) == 0)
+            return PyList_New(0);
+        text_of_ascii_bytes(&t, chunk);
+        r = feed_text(self, &t, 1);
+        text_release(&t);
+        return r;
+    }
     /* UTF-8 bytes: decode incrementally here (a sequence cut by the end of the chunk waits
      * in _pending), then parse the text like a str chunk.  Invalid UTF-8 goes to the
      * Python side, which parses the valid part first and reports the bad byte. */
@@ -221,7 +248,12 @@ core_feed(Core *self, PyObject *chunk)
         Py_DECREF(text);
         return NULL;
     }
-    PyObject *r = PyUnicode_GET_LENGTH(text) ? feed_text(self, text, 1) : PyList_New(0);
+    if (PyUnicode_GET_LENGTH(text)) {
+        text_of_str(&t, text);
+        r = feed_text(self, &t, 1);
+    }
+    else
+        r = PyList_New(0);
     Py_DECREF(text);
     return r;
 }

@@ -9,7 +9,7 @@ typedef struct {
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
-        whole_tried, nan_infinity, python_literals, hex_numbers, control_characters,
+        whole_tried, ready, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
@@ -20,7 +20,6 @@ typedef struct {
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
 #define MEMBER_BOOL(name, field) {name, T_BOOL, offsetof(Core, field), 0, NULL}
 #define MEMBER_SSIZE(name, field) {name, T_PYSSIZET, offsetof(Core, field), 0, NULL}
-#define MEMBER_OBJ(name, field) {name, T_OBJECT_EX, offsetof(Core, field), 0, NULL}
 
 static PyMemberDef core_members[] = {
     MEMBER_INT("_state", state),
@@ -66,28 +65,82 @@ static PyMemberDef core_members[] = {
     MEMBER_SSIZE("max_number_length", max_number_length),
     MEMBER_SSIZE("max_key_length", max_key_length),
     MEMBER_SSIZE("bulk_threshold", bulk_threshold),
-    MEMBER_OBJ("_stack", stack),
-    MEMBER_OBJ("_prefixes", prefixes),
-    MEMBER_OBJ("_key", key),
-    MEMBER_OBJ("_pieces", pieces),
-    MEMBER_OBJ("_str_path", str_path),
-    MEMBER_OBJ("_held", held),
-    MEMBER_OBJ("_root", root),
-    MEMBER_OBJ("_error", error),
-    MEMBER_OBJ("_result", result),
-    MEMBER_OBJ("_pending", pending),
-    MEMBER_OBJ("_quote", quote),
-    MEMBER_OBJ("_schema", schema),
-    MEMBER_OBJ("_candidate", candidate),
-    MEMBER_OBJ("_done", done),
-    MEMBER_OBJ("_last_document", last_document),
-    MEMBER_OBJ("_quick", quick),
     {NULL}
 };
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
     X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick)
+
+/* The object fields, as attributes of the Python half: each keeps its type (a list, a
+ * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them
+ * once (all_ready) and then trusts them. */
+#define IS_ANY(v) 1
+#define CORE_TYPED_OBJECTS(X)                                                         \
+    X(stack, "_stack", PyList_CheckExact, "a list")                                   \
+    X(prefixes, "_prefixes", PyList_CheckExact, "a list")                             \
+    X(key, "_key", IS_ANY, "")                                                        \
+    X(pieces, "_pieces", PyList_CheckExact, "a list")                                 \
+    X(str_path, "_str_path", PyTuple_CheckExact, "a tuple")                           \
+    X(held, "_held", PyUnicode_CheckExact, "a str")                                   \
+    X(root, "_root", IS_ANY, "")                                                      \
+    X(error, "_error", IS_ANY, "")                                                    \
+    X(result, "_result", IS_ANY, "")                                                  \
+    X(pending, "_pending", PyBytes_CheckExact, "bytes")                               \
+    X(quote, "_quote", PyUnicode_CheckExact, "a str")                                 \
+    X(schema, "_schema", IS_ANY, "")                                                  \
+    X(candidate, "_candidate", IS_ANY, "")                                            \
+    X(done, "_done", IS_ANY, "")                                                      \
+    X(last_document, "_last_document", IS_ANY, "")                                    \
+    X(quick, "_quick", IS_ANY, "")
+
+#define FIELD_ACCESSORS(field, name, check, what)                                     \
+    static PyObject *core_get_##field(Core *self, void *closure)                           \
+    {                                                                                 \
+        if (self->field == NULL) {                                                    \
+            PyErr_SetString(PyExc_AttributeError, name);                              \
+            return NULL;                                                              \
+        }                                                                             \
+        Py_INCREF(self->field);                                                       \
+        return self->field;                                                           \
+    }                                                                                 \
+    static int core_set_##field(Core *self, PyObject *value, void *closure)                \
+    {                                                                                 \
+        if (value == NULL) {                                                          \
+            PyErr_SetString(PyExc_AttributeError, "cannot delete parser field " name); \
+            return -1;                                                                \
+        }                                                                             \
+        if (!check(value)) {                                                          \
+            PyErr_Format(PyExc_TypeError, "parser field " name " must be %s, not %.100s", \
+                         what, Py_TYPE(value)->tp_name);                              \
+            return -1;                                                                \
+        }                                                                             \
+        Py_INCREF(value);                                                             \
+        Py_XSETREF(self->field, value);                                               \
+        return 0;                                                                     \
+    }
+CORE_TYPED_OBJECTS(FIELD_ACCESSORS)
+#undef FIELD_ACCESSORS
+
+static PyGetSetDef core_getset[] = {
+#define FIELD_GETSET(field, name, check, what) \
+    {name, (getter)core_get_##field, (setter)core_set_##field, NULL, NULL},
+    CORE_TYPED_OBJECTS(FIELD_GETSET)
+#undef FIELD_GETSET
+    {NULL}
+};
+
+/* Every object field set (after that they stay set, each of its type). */
+static int
+all_ready(Core *self)
+{
+    if (self->ready)
+        return 1;
+#define FIELD_SET(field, name, check, what) && self->field != NULL
+    self->ready = 1 CORE_TYPED_OBJECTS(FIELD_SET);
+#undef FIELD_SET
+    return self->ready;
+}
 
 static int
 core_traverse(Core *self, visitproc visit, void *arg)

@@ -84,11 +84,11 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
 
 /* The end of the run of plain characters of a string quoted by ``q`` in text[pos:]. */
 static inline Py_ssize_t
-plain_run_q(PyObject *text, Py_ssize_t pos, Py_UCS4 q)
+plain_run_q(Text *t, Py_ssize_t pos, Py_UCS4 q)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     for (; pos < n; pos++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, pos);
         if (c == q || c == '\\' || c < 0x20)
@@ -98,9 +98,9 @@ plain_run_q(PyObject *text, Py_ssize_t pos, Py_UCS4 q)
 }
 
 static inline Py_ssize_t
-plain_run(PyObject *text, Py_ssize_t pos)
+plain_run(Text *t, Py_ssize_t pos)
 {
-    return plain_run_q(text, pos, '"');
+    return plain_run_q(t, pos, '"');
 }
 
 /* The open string's quote character ('"', or '\'' in LLM mode). */
@@ -128,9 +128,9 @@ append_char(Core *self, Py_UCS4 c)
 }
 
 static int
-append_piece(Core *self, PyObject *text, Py_ssize_t s, Py_ssize_t e)
+append_piece(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
 {
-    return append_new(self, PyUnicode_Substring(text, s, e));
+    return append_new(self, text_sub(t, s, e));
 }
 
 /* A high surrogate not followed by its low half stands alone. */
@@ -156,16 +156,16 @@ hexval(Py_UCS4 c)
 /* Inside a string from ``pos`` (_string()).  Returns the next index, or -1 on error;
  * sets *bail when it stopped before something the Python parser must handle. */
 static Py_ssize_t
-c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     Py_UCS4 q = quote_char(self);
     for (;;) {
-        Py_ssize_t e = plain_run_q(text, pos, q);
+        Py_ssize_t e = plain_run_q(t, pos, q);
         if (e > pos) {
-            if (flush_hi(self) < 0 || append_piece(self, text, pos, e) < 0)
+            if (flush_hi(self) < 0 || append_piece(self, t, pos, e) < 0)
                 return -1;
         }
         if (e >= n)
@@ -212,7 +212,7 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
             continue;
         }
         if (e + 1 >= n) {
-            if (hold(self, text, e, n, HELD_ESCAPE) < 0)
+            if (hold(self, t, e, n, HELD_ESCAPE) < 0)
                 return -1;
             return n;
         }
@@ -229,7 +229,7 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
                 code = code * 16 + h;
             }
             if (i < e + 6) {
-                if (hold(self, text, e, n, HELD_ESCAPE) < 0)
+                if (hold(self, t, e, n, HELD_ESCAPE) < 0)
                     return -1;
                 return n;
             }
@@ -282,16 +282,16 @@ c_string(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
 
 /* A string value or key starting at the quote at ``pos``. */
 static Py_ssize_t
-c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject *events,
+c_string_start(Core *self, Text *t, Py_ssize_t pos, int is_key, PyObject *events,
                int *bail)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     Py_UCS4 q = PyUnicode_READ(kind, data, pos);
-    Py_ssize_t e = plain_run_q(text, pos + 1, q);
+    Py_ssize_t e = plain_run_q(t, pos + 1, q);
     if (e < n && PyUnicode_READ(kind, data, e) == q) { /* a simple string, all here */
-        PyObject *s = PyUnicode_Substring(text, pos + 1, e);
+        PyObject *s = text_sub(t, pos + 1, e);
         if (s == NULL)
             return -1;
         if (is_key)
@@ -310,18 +310,18 @@ c_string_start(Core *self, PyObject *text, Py_ssize_t pos, int is_key, PyObject 
         Py_INCREF(S_SQUOTE);
         set_obj(&self->quote, S_SQUOTE);
     }
-    return c_string(self, text, pos + 1, events, bail);
+    return c_string(self, t, pos + 1, events, bail);
 }
 
 /* A literal: true/false/null, and with the tolerances NaN, Infinity, -Infinity, True,
  * False, None (_literal() over the options' table).  A prefix of one at the end of the
  * text is held; anything else is the Python side's (which reports it). */
 static Py_ssize_t
-c_literal(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+c_literal(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     const char *words[2];
     PyObject *values[2];
     int nw = 0;
@@ -361,18 +361,18 @@ c_literal(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bai
         *bail = 1;
         return pos;
     }
-    if (hold(self, text, pos, n, HELD_LITERAL) < 0)
+    if (hold(self, t, pos, n, HELD_LITERAL) < 0)
         return -1;
     return n;
 }
 
 /* A hex number (LLM mode): -?0[xX][0-9a-fA-F]*, at ``pos`` (_lenient_number()). */
 static Py_ssize_t
-c_hex_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+c_hex_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     Py_ssize_t e = pos + (PyUnicode_READ(kind, data, pos) == '-') + 2;
     while (e < n && hexval(PyUnicode_READ(kind, data, e)) >= 0)
         e++;
@@ -381,7 +381,7 @@ c_hex_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *
         return pos;
     }
     if (e >= n) {
-        if (hold(self, text, pos, n, HELD_NUMBER) < 0)
+        if (hold(self, t, pos, n, HELD_NUMBER) < 0)
             return -1;
         return n;
     }
@@ -410,11 +410,11 @@ c_hex_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *
 }
 
 static Py_ssize_t
-c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail)
+c_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     Py_ssize_t e = pos;
     for (; e < n; e++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, e);
@@ -433,16 +433,16 @@ c_number(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events, int *bail
         if ((x == 'x' || x == 'X') && PyUnicode_READ(kind, data, e - 1) == '0' &&
             (e - pos == 1 || PyUnicode_READ(kind, data, pos) == '-')) {
             if (self->hex_numbers)
-                return c_hex_number(self, text, pos, events, bail);
+                return c_hex_number(self, t, pos, events, bail);
             *bail = 1;
             return pos;
         }
         if (x == 'I' && e - pos == 1 && PyUnicode_READ(kind, data, pos) == '-' &&
             self->nan_infinity)
-            return c_literal(self, text, pos, events, bail); /* -Infinity */
+            return c_literal(self, t, pos, events, bail); /* -Infinity */
     }
     if (e >= n) {
-        if (hold(self, text, pos, n, HELD_NUMBER) < 0)
+        if (hold(self, t, pos, n, HELD_NUMBER) < 0)
             return -1;
         return n;
     }
@@ -470,11 +470,11 @@ double_quoted(Core *self)
 
 /* _skip_comment(): inside a comment (LLM mode) from ``pos``; returns where it ends. */
 static Py_ssize_t
-c_skip_comment(Core *self, PyObject *text, Py_ssize_t pos)
+c_skip_comment(Core *self, Text *t, Py_ssize_t pos)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     if (self->in_comment == 1) { /* to the end of the line, the newline included */
         for (; pos < n; pos++) {
             if (PyUnicode_READ(kind, data, pos) == '\n') {
@@ -500,17 +500,17 @@ c_skip_comment(Core *self, PyObject *text, Py_ssize_t pos)
 
 /* The common part of _run().  Returns where it stopped (len(text) when done), -1 on error. */
 static Py_ssize_t
-c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
+c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n;
+    int kind = t->kind;
+    const void *data = t->data;
     int bail = 0;
     if (self->in_comment)
-        pos = c_skip_comment(self, text, pos);
+        pos = c_skip_comment(self, t, pos);
     while (pos < n && !bail) {
         if (self->in_string) {
-            pos = c_string(self, text, pos, events, &bail);
+            pos = c_string(self, t, pos, events, &bail);
             if (pos < 0)
                 return -1;
             continue;
@@ -530,7 +530,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
                 return pos;
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
                 if (self->plain_keys && !self->whole_tried) {
-                    Py_ssize_t r = whole_root(self, text, pos, events);
+                    Py_ssize_t r = whole_root(self, t, pos, events);
                     if (r != pos) {
                         if (r < 0)
                             return -1;
@@ -547,7 +547,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
         }
         if (c == '/' && self->comments) { /* _comment(): LLM mode */
             if (pos + 1 >= n) {
-                if (hold(self, text, pos, n, HELD_SLASH) < 0)
+                if (hold(self, t, pos, n, HELD_SLASH) < 0)
                     return -1;
                 return n;
             }
@@ -556,7 +556,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
                 return pos; /* the Python side reports it */
             self->in_comment = k == '/' ? 1 : 2;
             self->comment_star = 0;
-            pos = c_skip_comment(self, text, pos + 2);
+            pos = c_skip_comment(self, t, pos + 2);
             continue;
         }
         PyObject *top = top_of(self);
@@ -588,7 +588,7 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
                 return pos; /* the bulk path may load a run of members here */
             if (c == '"' || (c == '\'' && self->single_quotes))
-                pos = c_string_start(self, text, pos, 0, events, &bail);
+                pos = c_string_start(self, t, pos, 0, events, &bail);
             else if (c == '{' || c == '[') {
                 if (depth >= self->max_depth)
                     return pos;
@@ -597,17 +597,17 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
                 pos++;
             }
             else if (c == '-' || (c >= '0' && c <= '9'))
-                pos = c_number(self, text, pos, events, &bail);
+                pos = c_number(self, t, pos, events, &bail);
             else if (c == 't' || c == 'f' || c == 'n' ||
                      (self->lax && (c == 'N' || c == 'I' || c == 'T' || c == 'F')))
-                pos = c_literal(self, text, pos, events, &bail);
+                pos = c_literal(self, t, pos, events, &bail);
             else
                 return pos;
             break;
         case ST_KEY_OR_CLOSE:
         case ST_KEY:
             if (c == '\'' && self->single_quotes) { /* (no bulk attempt, as in _run) */
-                pos = c_string_start(self, text, pos, 1, events, &bail);
+                pos = c_string_start(self, t, pos, 1, events, &bail);
                 break;
             }
             if (self->unquoted_keys && c < 0x80 &&
@@ -622,19 +622,19 @@ c_run(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
                 if (e - pos > self->max_key_length)
                     return pos; /* the Python side reports the limit */
                 if (e >= n) {
-                    if (hold(self, text, pos, n, HELD_IDENT) < 0)
+                    if (hold(self, t, pos, n, HELD_IDENT) < 0)
                         return -1;
                     pos = n;
                     break;
                 }
-                pos = set_key(self, PyUnicode_Substring(text, pos, e)) < 0 ? -1 : e;
+                pos = set_key(self, text_sub(t, pos, e)) < 0 ? -1 : e;
                 break;
             }
             if (c != '"')
                 return pos;
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
                 return pos;
-            pos = c_string_start(self, text, pos, 1, events, &bail);
+            pos = c_string_start(self, t, pos, 1, events, &bail);
             break;
         case ST_COLON:
             if (c != ':')

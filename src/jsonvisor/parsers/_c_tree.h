@@ -259,11 +259,11 @@ open_root(Core *self, int is_object, PyObject *events)
  * of the text, ``pos`` when it is not so (whole_tried tells the Python side, which goes on
  * with a scan), or -1. */
 static Py_ssize_t
-whole_root(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
+whole_root(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), e = n;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = t->n, e = n;
+    int kind = t->kind;
+    const void *data = t->data;
     self->whole_tried = 1;
     for (; e > pos; e--) {
         Py_UCS4 c = PyUnicode_READ(kind, data, e - 1);
@@ -275,10 +275,18 @@ whole_root(Core *self, PyObject *text, Py_ssize_t pos, PyObject *events)
     Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
     if (last != ']' && last != '}')
         return pos;
-    int verdict = validate_from(text, pos, self->max_depth, self->max_number_length);
+    int verdict = validate_units(kind, (const char *)data + pos * kind, n - pos, self->max_depth,
+                                 self->max_number_length);
     if (verdict <= 0)
         return verdict < 0 ? -1 : pos;
-    PyObject *value = strict_load_from(text, pos, verdict);
+    PyObject *slice; /* (ASCII bytes read in place go to the loader as they are) */
+    if (t->bytes != NULL && pos == 0) {
+        slice = t->bytes;
+        Py_INCREF(slice);
+    }
+    else
+        slice = text_sub(t, pos, n);
+    PyObject *value = strict_load(slice, verdict);
     if (value == NULL)
         return PyErr_Occurred() ? -1 : pos;
     int r = -1;
@@ -329,9 +337,9 @@ start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
 }
 
 static int
-hold(Core *self, PyObject *text, Py_ssize_t start, Py_ssize_t end, int kind)
+hold(Core *self, Text *t, Py_ssize_t start, Py_ssize_t end, int kind)
 {
-    if (set_obj(&self->held, PyUnicode_Substring(text, start, end)) < 0)
+    if (set_obj(&self->held, text_sub(t, start, end)) < 0)
         return -1;
     self->held_kind = kind;
     return 0;

@@ -21,6 +21,7 @@
  * A unity build: this file includes one file per stage, in dependency order:
  *   _c_bulk.h      validate() and the boundary scanners (templates _validate.h, _scan.h)
  *   _c_state.h     the Core object, its fields, GC support, creation from a prototype
+ *   _c_text.h      the text parsed: a str, or ASCII bytes read in place
  *   _c_events.h    event tuples and paths, string growth, field tracking
  *   _c_tree.h      the value under construction: containers, inserting, keys
  *   _c_tokens.h    numbers, literals, strings, comments, and the token loop c_run()
@@ -49,6 +50,7 @@ static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_T
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
 #include "_c_state.h"
+#include "_c_text.h"
 #include "_c_events.h"
 #include "_c_tree.h"
 #include "_c_tokens.h"
@@ -88,6 +90,7 @@ static PyTypeObject CoreType = {
     .tp_traverse = (traverseproc)core_traverse,
     .tp_clear = (inquiry)core_clear,
     .tp_members = core_members,
+    .tp_getset = core_getset,
     .tp_methods = core_methods,
 };
 

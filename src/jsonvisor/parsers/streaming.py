@@ -57,7 +57,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import deque
-from types import MemberDescriptorType
+from types import GetSetDescriptorType, MemberDescriptorType
 from typing import Any
 
 from .accelerator import SPEEDUPS
@@ -1811,7 +1811,11 @@ _OPTIONS_BY_KEYWORDS: dict[tuple[Any, ...], ParserOptions] = {}
 
 # The attributes the C half stores in its own fields rather than in ``__dict__``.
 _CORE_FIELDS: tuple[str, ...] = (
-    tuple(k for k, v in vars(_speedups.Core).items() if isinstance(v, MemberDescriptorType))
+    tuple(
+        k
+        for k, v in vars(_speedups.Core).items()
+        if isinstance(v, (MemberDescriptorType, GetSetDescriptorType))
+    )
     if _speedups is not None
     else ()
 )
