@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: install demo test test-core test-actors sanitize sanitize-selftest fuzz lint bench clean
 
-$(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h
+$(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h \
+		src/jsonvisor/llm/*.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -33,7 +34,8 @@ test-core: $(STAMP)
 # is untouched) runs the parser suites and a short fuzz; one line and a pass where the
 # compiler lacks the sanitizers (CI requires them).
 SANITIZE_TESTS := tests/test_speedups.py tests/test_scanners.py tests/test_parser_errors.py \
-	tests/test_parser_regressions.py tests/test_fuzz_regressions.py tests/test_fuzz_invariants.py
+	tests/test_parser_regressions.py tests/test_fuzz_regressions.py tests/test_fuzz_invariants.py \
+	tests/test_llm_sse_backends.py tests/test_llm_projection.py tests/test_llm_adapters.py
 sanitize: $(STAMP)
 	PYTHON=$(BIN)/python SANITIZE_REQUIRED=$(if $(CI),1,0) JSONVISOR_FUZZ_EXAMPLES=10 \
 		scripts/sanitize.sh $(SANITIZE_TESTS) -q -x -p no:cacheprovider
@@ -61,9 +63,10 @@ test: lint test-core sanitize test-actors
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parser.py
 	$(BIN)/python bench/bench_supervisor.py
+	$(BIN)/python bench/bench_pipeline.py
 	ACTORS_ENV_ONLY=1 ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
 	.venv-actors/bin/python bench/bench_cluster.py
 
 clean:
 	rm -rf $(VENV) .venv-actors build dist src/*.egg-info .pytest_cache .hypothesis
-	rm -f src/jsonvisor/parsers/*.so
+	rm -f src/jsonvisor/parsers/*.so src/jsonvisor/llm/*.so

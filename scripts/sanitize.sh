@@ -183,6 +183,13 @@ start=$SECONDS
 "${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" \
     "$TREE/jsonvisor/parsers/_speedups.c" -o "$SO"
 echo "sanitize: built $SO with ${CC_CMD[*]} ${SAN_FLAGS[*]} ($((SECONDS - start))s)"
+# The SSE accelerator of jsonvisor.llm, sanitized the same way (its tests skip without it).
+SSE_SO="$TREE/jsonvisor/llm/_sse$EXT_SUFFIX"
+if [ -f "$TREE/jsonvisor/llm/_sse.c" ]; then
+    "${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" \
+        "$TREE/jsonvisor/llm/_sse.c" -o "$SSE_SO"
+    echo "sanitize: built $SSE_SO"
+fi
 
 # ---------------------------------------------------------------- 3 + 4. the run
 if [ "$#" -eq 0 ]; then
@@ -200,6 +207,7 @@ run_pytest() {
         PYTHONDONTWRITEBYTECODE=1 \
         PYTHONPATH="$TREE:$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" \
         SANITIZE_EXPECTED_SO="$SO" \
+        SANITIZE_EXPECTED_SSE_SO="$SSE_SO" \
         "$PY" -m pytest -p sanitize_env --capture=sys "$@"
 }
 

@@ -33,7 +33,18 @@ def _check() -> str:
         )
     if SPEEDUPS is not True:
         raise pytest.UsageError("sanitize_env: streaming.SPEEDUPS is not True (C half off)")
-    return f"sanitize: _speedups.__file__ = {loaded}; streaming.SPEEDUPS = {SPEEDUPS}"
+    line = f"sanitize: _speedups.__file__ = {loaded}; streaming.SPEEDUPS = {SPEEDUPS}"
+    sse_expected = os.environ.get("SANITIZE_EXPECTED_SSE_SO", "")
+    if sse_expected and os.path.exists(sse_expected):
+        from jsonvisor.llm import sse
+
+        sse_loaded = getattr(sse.ACCELERATOR, "__file__", "") or ""
+        if not (os.path.exists(sse_loaded) and os.path.samefile(sse_loaded, sse_expected)):
+            raise pytest.UsageError(
+                f"sanitize_env: llm._sse was loaded from {sse_loaded!r}, not {sse_expected}"
+            )
+        line += f"; llm._sse.__file__ = {sse_loaded}"
+    return line
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -25,6 +25,9 @@ from jsonvisor.llm import (
     load_recording,
     recording_names,
 )
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 DATA = Path(__file__).parent / "data" / "streams"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text("utf-8"))

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from jsonvisor.llm import AnthropicAdapter, Delta, MessageEnd, MessageStart, StreamError
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
 from test_llm_adapters import raw, run, texts
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 MID = "msg_014p7gG3wDgGV9EUtLvnow3U"
 

@@ -7,8 +7,13 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from jsonvisor.llm import Delta, GeminiAdapter, MessageEnd, MessageStart, StreamError
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
 from test_llm_adapters import raw, run, sdk_dicts, texts
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 
 class FinishReason(str, enum.Enum):

@@ -6,8 +6,13 @@ import itertools
 import json
 from typing import Any
 
+import pytest
+
 from jsonvisor.llm import Delta, MessageEnd, MessageStart, OpenAIChatAdapter, StreamError
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
 from test_llm_adapters import EXPECTED, raw, run, texts
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 RID = "chatcmpl-B3kq9ZrD7xWcV1nYf0sJtLmHa2E8p"
 

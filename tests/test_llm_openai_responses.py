@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from jsonvisor.llm import Delta, MessageEnd, MessageStart, OpenAIResponsesAdapter, StreamError
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
 from test_llm_adapters import raw, run, texts
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 RID = "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b"
 

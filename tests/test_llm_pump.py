@@ -23,7 +23,10 @@ from jsonvisor.llm import (
     load_recording,
     recording_names,
 )
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
 from test_llm_adapters import EXPECTED, RECORDINGS, sdk_dicts
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 
 class FakeSupervisor:
@@ -107,6 +110,108 @@ async def test_drive_takes_an_async_iterator_of_sdk_chunks() -> None:
     assert await drive(adapter_for("openai-responses"), sdk_stream(), sup) == []
     want = EXPECTED["openai_responses_function_call"]
     assert sup.text == {k: v["text"] for k, v in want.items()}
+
+
+class NowaitSupervisor(FakeSupervisor):
+    """Has ``send_nowait``, which refuses every third chunk as a full mailbox would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = {"nowait": 0, "refused": 0, "send": 0}
+
+    def send_nowait(self, msg_id: str, chunk: str) -> None:
+        self.calls["nowait"] += 1
+        if self.calls["nowait"] % 3 == 0:
+            self.calls["refused"] += 1
+            raise trio.WouldBlock
+        assert msg_id not in self.ended
+        self.text[msg_id] = self.text.get(msg_id, "") + chunk
+
+    async def send(self, msg_id: str, chunk: str) -> None:
+        self.calls["send"] += 1
+        await super().send(msg_id, chunk)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDINGS))
+async def test_drive_uses_send_nowait_and_waits_only_when_refused(name: str) -> None:
+    sup = NowaitSupervisor()
+    errors = await drive(adapter_for(RECORDINGS[name]), ChunkedStream(load_recording(name), 4), sup)
+    assert errors == []
+    want = EXPECTED[name]
+    assert sup.text == {k: v["text"] for k, v in want.items()}  # in order, nothing lost
+    assert sorted(sup.ended) == sorted(want)
+    assert sup.calls["send"] == sup.calls["refused"] > 0
+
+
+async def test_drive_into_a_real_supervisor_with_tiny_mailboxes() -> None:
+    from jsonvisor.supervisor import Completed, open_supervisor
+
+    name = "openai_chat_parallel_tools"
+    async with open_supervisor(mailbox_size=2) as sup:
+        async with trio.open_nursery() as nursery:
+            results: dict[str, object] = {}
+
+            async def collect() -> None:
+                async for event in sup.events():
+                    if isinstance(event, Completed):
+                        results[event.msg_id] = event.value
+
+            nursery.start_soon(collect)
+            data = load_recording(name)
+            assert await drive(adapter_for("openai-chat"), ChunkedStream(data, 5), sup) == []
+            with trio.fail_after(5):
+                while len(results) < len(EXPECTED[name]):
+                    await trio.sleep(0.001)
+            nursery.cancel_scope.cancel()
+    assert results == {k: json.loads(v["text"]) for k, v in EXPECTED[name].items()}
+
+
+async def test_drive_over_an_async_source_that_never_yields_stays_fair() -> None:
+    chunk = {"id": "x", "choices": [{"index": 0, "delta": {"content": "a"}}]}
+
+    async def buffered() -> AsyncIterator[dict[str, object]]:
+        for _ in range(30_000):  # no await: an SDK stream of buffered chunks
+            yield chunk
+
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.sleep(0)
+
+    class Sink:
+        def send_nowait(self, msg_id: str, chunk: str) -> None:
+            pass
+
+        async def send(self, msg_id: str, chunk: str) -> None:
+            raise AssertionError("send_nowait never refuses here")
+
+        async def end(self, msg_id: str) -> None:
+            pass
+
+    sup = Sink()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other_task)
+        await trio.sleep(0)
+        ticks = 0
+        start = trio.current_time()
+        await drive(adapter_for("openai-chat"), buffered(), sup)
+        took = trio.current_time() - start
+        nursery.cancel_scope.cancel()
+    # the other task ran about once per SCHEDULE_INTERVAL while drive was reading
+    assert ticks >= min(3, took / 0.005 / 2), (ticks, took)
+
+
+async def test_drive_over_a_never_yielding_source_is_cancellable() -> None:
+    async def endless() -> AsyncIterator[dict[str, object]]:
+        while True:
+            yield {"id": "x", "choices": []}
+
+    with trio.move_on_after(0.02) as scope:
+        await drive(adapter_for("openai-chat"), endless(), NowaitSupervisor())
+    assert scope.cancelled_caught
 
 
 async def test_drive_does_not_end_messages_that_got_no_text() -> None:

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from helpers import split_at
 from jsonvisor.llm import ServerSentEvent, SSEDecodeError, SSEDecoder, load_recording
+from llm_backends import sse_backend  # noqa: F401 -- the fixture pytestmark uses
+
+pytestmark = pytest.mark.usefixtures("sse_backend")
 
 DATA = Path(__file__).parent / "data" / "streams"
 MIXED = (DATA / "sse_mixed.sse").read_bytes()

@@ -19,7 +19,7 @@ from .openai_responses import OpenAIResponsesAdapter
 from .plain import PlainAdapter
 from .pump import Supervisor, aiter_items, drive
 from .recordings import load_recording, recording_names
-from .sse import ServerSentEvent, SSEDecodeError, SSEDecoder
+from .sse import PureSSEDecoder, ServerSentEvent, SSEDecodeError, SSEDecoder
 
 __all__ = [
     "FORMATS",
@@ -33,6 +33,7 @@ __all__ = [
     "OpenAIChatAdapter",
     "OpenAIResponsesAdapter",
     "PlainAdapter",
+    "PureSSEDecoder",
     "SSEDecodeError",
     "SSEDecoder",
     "ServerSentEvent",

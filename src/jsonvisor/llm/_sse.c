@@ -24,7 +24,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <structmember.h>
+#include <stddef.h>
 #include <string.h>
 
 #define MAX_DEPTH 64          /* deeper JSON falls back to the Python decoder */
@@ -203,9 +203,131 @@ fail:
     return NULL;
 }
 
+/* A template: the shape of one hot event, aligned with the projection.  Per key of the
+ * spec node: the key must be absent, or its value is captured, or equals a constant
+ * string, or is null (or absent), or is an object / a one-item array of objects matching
+ * a child template.  A JSON object matches when every key the projection reads is as the
+ * template says (keys the projection does not read are skipped): its projection is then
+ * exactly the template filled with the captures. */
+enum { TK_ABSENT = 0, TK_CAPTURE, TK_OPTIONAL, TK_CONST_STR, TK_CONST_NULL, TK_OBJECT, TK_ARRAY1 };
+#define MAX_CAPTURES 16
+
+typedef struct Tmpl {
+    Spec *spec;                 /* the (object) spec node this node is aligned with */
+    int *kind;                  /* per spec key */
+    Py_ssize_t *slot;           /* TK_CAPTURE / TK_OPTIONAL: capture index */
+    PyObject **konst;           /* TK_CONST_STR: the ASCII string (owned) */
+    struct Tmpl **subs;         /* TK_OBJECT / TK_ARRAY1: the child template */
+    unsigned long long required;
+} Tmpl;
+
+static void
+tmpl_free(Tmpl *t)
+{
+    if (t == NULL)
+        return;
+    Py_ssize_t n = t->spec ? t->spec->n : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (t->konst)
+            Py_XDECREF(t->konst[i]);
+        if (t->subs)
+            tmpl_free(t->subs[i]);
+    }
+    PyMem_Free(t->kind);
+    PyMem_Free(t->slot);
+    PyMem_Free(t->konst);
+    PyMem_Free(t->subs);
+    PyMem_Free(t);
+}
+
+static Tmpl *
+tmpl_compile(PyObject *obj, Spec *spec, Py_ssize_t *ncaps, int depth)
+{
+    if (depth > MAX_DEPTH || !PyDict_Check(obj) || spec->kind != SPEC_OBJECT) {
+        PyErr_SetString(PyExc_TypeError, "a template is a dict where the projection has one");
+        return NULL;
+    }
+    if (spec->n > 64) {
+        PyErr_SetString(PyExc_ValueError, "a templated object reads at most 64 keys");
+        return NULL;
+    }
+    Tmpl *t = PyMem_Calloc(1, sizeof(Tmpl));
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    t->spec = spec;
+    size_t n = spec->n ? (size_t)spec->n : 1;
+    t->kind = PyMem_Calloc(n, sizeof(int));
+    t->slot = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    t->konst = PyMem_Calloc(n, sizeof(PyObject *));
+    t->subs = PyMem_Calloc(n, sizeof(Tmpl *));
+    if (!t->kind || !t->slot || !t->konst || !t->subs) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        Py_ssize_t k = -1;
+        for (Py_ssize_t i = 0; i < spec->n; i++) {
+            int eq = PyObject_RichCompareBool(spec->keys[i], key, Py_EQ);
+            if (eq < 0)
+                goto fail;
+            if (eq) {
+                k = i;
+                break;
+            }
+        }
+        if (k < 0) {
+            PyErr_Format(PyExc_ValueError, "template key %R is not in the projection", key);
+            goto fail;
+        }
+        Spec *sub = spec->subs[k];
+        if (value == Py_Ellipsis || (PyTuple_Check(value) && PyTuple_GET_SIZE(value) == 1 &&
+                                     PyTuple_GET_ITEM(value, 0) == Py_Ellipsis)) {
+            if (*ncaps >= MAX_CAPTURES) {
+                PyErr_SetString(PyExc_ValueError, "too many captures in a template");
+                goto fail;
+            }
+            t->kind[k] = value == Py_Ellipsis ? TK_CAPTURE : TK_OPTIONAL;
+            t->slot[k] = (*ncaps)++;
+        } else if (value == Py_None) {
+            t->kind[k] = TK_CONST_NULL;
+        } else if (PyUnicode_Check(value) && PyUnicode_IS_COMPACT_ASCII(value)) {
+            t->kind[k] = TK_CONST_STR;
+            Py_INCREF(value);
+            t->konst[k] = value;
+        } else if (PyDict_Check(value)) {
+            t->kind[k] = TK_OBJECT;
+            t->subs[k] = tmpl_compile(value, sub, ncaps, depth + 1);
+            if (t->subs[k] == NULL)
+                goto fail;
+        } else if (PyList_Check(value) && PyList_GET_SIZE(value) == 1 && sub->kind == SPEC_ARRAY) {
+            t->kind[k] = TK_ARRAY1;
+            t->subs[k] = tmpl_compile(PyList_GET_ITEM(value, 0), sub->subs[0], ncaps, depth + 1);
+            if (t->subs[k] == NULL)
+                goto fail;
+        } else {
+            PyErr_Format(PyExc_TypeError, "bad template value for key %R", key);
+            goto fail;
+        }
+        if (t->kind[k] != TK_CONST_NULL && t->kind[k] != TK_OPTIONAL)
+            t->required |= 1ULL << k;
+    }
+    return t;
+fail:
+    tmpl_free(t);
+    return NULL;
+}
+
 typedef struct {
     PyObject_HEAD
     Spec *root;
+    Py_ssize_t ntmpl;
+    Tmpl **tmpls;
+    Py_ssize_t *ncaps;
+    Py_ssize_t last;  /* the template that matched last: tried first */
 } ProjectionObject;
 
 static PyTypeObject ProjectionType;
@@ -213,6 +335,10 @@ static PyTypeObject ProjectionType;
 static void
 projection_dealloc(ProjectionObject *self)
 {
+    for (Py_ssize_t i = 0; i < self->ntmpl; i++)
+        tmpl_free(self->tmpls[i]);
+    PyMem_Free(self->tmpls);
+    PyMem_Free(self->ncaps);
     spec_free(self->root);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -220,9 +346,9 @@ projection_dealloc(ProjectionObject *self)
 static PyObject *
 projection_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    PyObject *spec;
-    static char *kwlist[] = {"spec", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:Projection", kwlist, &spec))
+    PyObject *spec, *templates = NULL;
+    static char *kwlist[] = {"spec", "templates", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:Projection", kwlist, &spec, &templates))
         return NULL;
     if (!PyDict_Check(spec)) {
         PyErr_SetString(PyExc_TypeError, "the top of a projection is a dict");
@@ -236,6 +362,32 @@ projection_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         Py_DECREF(self);
         return NULL;
     }
+    if (templates == NULL || templates == Py_None)
+        return (PyObject *)self;
+    PyObject *seq = PySequence_Fast(templates, "templates must be a sequence of dicts");
+    if (seq == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    self->tmpls = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Tmpl *));
+    self->ncaps = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_ssize_t));
+    if (self->tmpls == NULL || self->ncaps == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        self->tmpls[i] = tmpl_compile(PySequence_Fast_GET_ITEM(seq, i), self->root,
+                                      &self->ncaps[i], 0);
+        if (self->tmpls[i] == NULL) {
+            Py_DECREF(seq);
+            Py_DECREF(self);
+            return NULL;
+        }
+        self->ntmpl = i + 1;
+    }
+    Py_DECREF(seq);
     return (PyObject *)self;
 }
 
@@ -725,6 +877,176 @@ project_value(Cur *c, Spec *spec, PyObject **cache, int depth)
     }
 }
 
+/* 1: the object at c->p matches t (captures stored), 0: it does not, -1: error. */
+static int
+match_object(Cur *c, Tmpl *t, PyObject **caps, int depth)
+{
+    Spec *spec = t->spec;
+    unsigned long long seen = 0;
+    if (depth > MAX_DEPTH)
+        return 0;
+    c->p++; /* '{' */
+    skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return (t->required & ~seen) == 0;
+    }
+    for (;;) {
+        skip_ws(c);
+        if (c->p >= c->end || *c->p != '"')
+            return 0;
+        const unsigned char *close;
+        int escaped;
+        if (scan_string(c, &close, &escaped) < 0)
+            return 0;
+        const unsigned char *ks = c->p + 1;
+        Py_ssize_t kn = close - ks;
+        c->p = close + 1;
+        if (escaped)
+            return 0;
+        Py_ssize_t k = -1;
+        for (Py_ssize_t i = 0; i < spec->n; i++) {
+            PyObject *key = spec->keys[i];
+            if (PyUnicode_GET_LENGTH(key) == kn &&
+                memcmp(PyUnicode_DATA(key), ks, (size_t)kn) == 0) {
+                k = i;
+                break;
+            }
+        }
+        skip_ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return 0;
+        c->p++;
+        if (k < 0) {
+            if (skip_value(c, depth + 1) < 0)
+                return 0;
+        } else {
+            unsigned long long bit = 1ULL << k;
+            if (seen & bit)
+                return 0; /* a duplicate key: leave it to the general path */
+            seen |= bit;
+            skip_ws(c);
+            if (c->p >= c->end)
+                return 0;
+            unsigned char b = *c->p;
+            switch (t->kind[k]) {
+            case TK_CAPTURE:
+            case TK_OPTIONAL: {
+                if (b == '{' || b == '[')
+                    return 0;
+                PyObject *v = project_value(c, spec->subs[k], &spec->cache[k], depth + 1);
+                if (v == NULL)
+                    return PyErr_Occurred() ? -1 : 0;
+                caps[t->slot[k]] = v;
+                break;
+            }
+            case TK_CONST_STR: {
+                if (b != '"' || scan_string(c, &close, &escaped) < 0 || escaped)
+                    return 0;
+                PyObject *want = t->konst[k];
+                Py_ssize_t n = close - (c->p + 1);
+                if (PyUnicode_GET_LENGTH(want) != n ||
+                    memcmp(PyUnicode_DATA(want), c->p + 1, (size_t)n) != 0)
+                    return 0;
+                c->p = close + 1;
+                break;
+            }
+            case TK_CONST_NULL:
+                if (match_literal(c, "null", 4) < 0)
+                    return 0;
+                break;
+            case TK_OBJECT: {
+                if (b != '{')
+                    return 0;
+                int r = match_object(c, t->subs[k], caps, depth + 1);
+                if (r != 1)
+                    return r;
+                break;
+            }
+            case TK_ARRAY1: {
+                if (b != '[')
+                    return 0;
+                c->p++;
+                skip_ws(c);
+                if (c->p >= c->end || *c->p != '{')
+                    return 0;
+                int r = match_object(c, t->subs[k], caps, depth + 1);
+                if (r != 1)
+                    return r;
+                skip_ws(c);
+                if (c->p >= c->end || *c->p != ']')
+                    return 0;
+                c->p++;
+                break;
+            }
+            default: /* TK_ABSENT: the projection reads this key, the template has none */
+                return 0;
+            }
+        }
+        skip_ws(c);
+        if (c->p >= c->end)
+            return 0;
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return (t->required & ~seen) == 0;
+        }
+        return 0;
+    }
+}
+
+/* (template index, captures...) when a template matches; NULL without exception if none. */
+static PyObject *
+match_templates(const char *s, Py_ssize_t n, ProjectionObject *proj)
+{
+    for (Py_ssize_t a = 0; a < proj->ntmpl; a++) {
+        Py_ssize_t i = (proj->last + a) % proj->ntmpl;
+        PyObject *caps[MAX_CAPTURES] = {NULL};
+        Py_ssize_t ncaps = proj->ncaps[i];
+        Cur c = {(const unsigned char *)s, (const unsigned char *)s + n};
+        skip_ws(&c);
+        int r = 0;
+        if (c.p < c.end && *c.p == '{') {
+            r = match_object(&c, proj->tmpls[i], caps, 0);
+            if (r == 1) {
+                skip_ws(&c);
+                if (c.p != c.end)
+                    r = 0;
+            }
+        }
+        if (r == 1) {
+            PyObject *tuple = PyTuple_New(ncaps + 1);
+            if (tuple == NULL)
+                r = -1;
+            else {
+                PyTuple_SET_ITEM(tuple, 0, PyLong_FromSsize_t(i));
+                if (PyTuple_GET_ITEM(tuple, 0) == NULL) {
+                    Py_DECREF(tuple);
+                    r = -1;
+                } else {
+                    for (Py_ssize_t j = 0; j < ncaps; j++) {
+                        PyObject *v = caps[j] ? caps[j] : Py_None;
+                        if (caps[j] == NULL)
+                            Py_INCREF(Py_None);
+                        caps[j] = NULL;
+                        PyTuple_SET_ITEM(tuple, j + 1, v);
+                    }
+                    proj->last = i;
+                    return tuple;
+                }
+            }
+        }
+        for (Py_ssize_t j = 0; j < ncaps; j++)
+            Py_XDECREF(caps[j]);
+        if (r < 0)
+            return NULL;
+    }
+    return NULL;
+}
+
 /* The projected dict, NULL without exception to fall back, NULL with one on error. */
 static PyObject *
 project(const char *s, Py_ssize_t n, Spec *root)
@@ -756,7 +1078,10 @@ py_project(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "project() needs a Projection");
         return NULL;
     }
-    PyObject *r = project(view.buf, view.len, ((ProjectionObject *)proj)->root);
+    ProjectionObject *po = (ProjectionObject *)proj;
+    PyObject *r = po->ntmpl ? match_templates(view.buf, view.len, po) : NULL;
+    if (r == NULL && !PyErr_Occurred())
+        r = project(view.buf, view.len, po->root);
     PyBuffer_Release(&view);
     if (r == NULL && !PyErr_Occurred())
         Py_RETURN_NONE;
@@ -787,7 +1112,7 @@ typedef struct {
 typedef struct {
     DecoderObject *d;
     PyObject *out;
-    Spec *proj;   /* NULL: tuples for ServerSentEvent; else (event, value) pairs */
+    ProjectionObject *proj; /* NULL: no projection */
     int pairs;
 } Sink;
 
@@ -850,8 +1175,10 @@ dispatch(Sink *k)
             rc = -1;
         } else if (k->pairs) {
             PyObject *value = NULL;
-            if (k->proj != NULL)
-                value = project(self->data.p, self->data.len, k->proj);
+            if (k->proj != NULL && k->proj->ntmpl)
+                value = match_templates(self->data.p, self->data.len, k->proj);
+            if (value == NULL && !PyErr_Occurred() && k->proj != NULL)
+                value = project(self->data.p, self->data.len, k->proj->root);
             if (value == NULL && !PyErr_Occurred())
                 value = decode_replace(self->data.p, self->data.len);
             if (value != NULL) {
@@ -932,8 +1259,12 @@ process_line(Sink *k, const char *s, Py_ssize_t n)
             return -1;
         PyObject *num = PyLong_FromUnicodeObject(text, 10);
         Py_DECREF(text);
-        if (num == NULL)
-            return -1;
+        if (num == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_ValueError))
+                return -1;
+            PyErr_Clear(); /* past int's digit limit: not a valid retry */
+            return 0;
+        }
         Py_INCREF(num);
         Py_XSETREF(self->block_retry, num);
         Py_SETREF(self->retry, num);
@@ -1006,7 +1337,7 @@ process(Sink *k, const char *s, Py_ssize_t n)
 static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
 
 static PyObject *
-decoder_run(DecoderObject *self, PyObject *data, Spec *proj, int pairs)
+decoder_run(DecoderObject *self, PyObject *data, ProjectionObject *proj, int pairs)
 {
     if (self->closed) {
         PyErr_SetString(PyExc_RuntimeError, "feed() after close()");
@@ -1080,13 +1411,13 @@ decoder_feed_pairs(DecoderObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "feed_pairs(data, projection)");
         return NULL;
     }
-    Spec *proj = NULL;
+    ProjectionObject *proj = NULL;
     if (args[1] != Py_None) {
         if (!PyObject_TypeCheck(args[1], &ProjectionType)) {
             PyErr_SetString(PyExc_TypeError, "projection must be a Projection or None");
             return NULL;
         }
-        proj = ((ProjectionObject *)args[1])->root;
+        proj = (ProjectionObject *)args[1];
     }
     return decoder_run(self, args[0], proj, 1);
 }
@@ -1361,8 +1692,9 @@ static PyMethodDef module_methods[] = {
     {"setup", py_setup, METH_VARARGS,
      "setup(ServerSentEvent, SSEDecodeError): the classes the decoder makes and raises."},
     {"project", py_project, METH_VARARGS,
-     "project(data: bytes, projection) -> dict | None: the JSON object's projection, or\n"
-     "None when it cannot be read exactly (the full decoder decides)."},
+     "project(data: bytes, projection) -> tuple | dict | None: (template index, captures...)\n"
+     "when a template matches, else the JSON object's projection, or None when it cannot\n"
+     "be read exactly (the full decoder decides)."},
     {NULL, NULL, 0, NULL},
 };
 

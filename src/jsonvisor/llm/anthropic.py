@@ -16,9 +16,9 @@ Anthropic gives its ``stop_reason`` (``"tool_use"``, ``"max_tokens"``, ...) only
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Adapter, text_of
+from .base import Adapter, new_delta, text_of
 from .items import Item
 
 __all__ = ["AnthropicAdapter"]
@@ -29,12 +29,44 @@ class AnthropicAdapter(Adapter):
 
     format = "anthropic"
     terminal = "message_stop"
+    exact_if = ('"input"',)  # a tool block's start input may be sent on as text
+    projection: ClassVar[dict[str, Any]] = {
+        "type": None,
+        "index": None,
+        "message": {"id": None},
+        "content_block": {"type": None, "name": None, "id": None, "text": None, "input": None},
+        "delta": {"type": None, "text": None, "partial_json": None, "stop_reason": None},
+        "error": None,
+    }
+    hot: ClassVar[tuple[dict[str, Any], ...]] = (
+        # a tool's next JSON fragment, and a text block's next piece
+        {
+            "type": "content_block_delta",
+            "index": ...,
+            "delta": {"type": "input_json_delta", "partial_json": ...},
+        },
+        {"type": "content_block_delta", "index": ..., "delta": {"type": "text_delta", "text": ...}},
+    )
 
     def __init__(self, *, fallback_id: str | None = None) -> None:
         super().__init__(fallback_id=fallback_id)
         self.message_id: str | None = None
         self.stop_reason: str | None = None
         self._inputs: dict[str, Any] = {}  # tool block msg_id -> its start ``input``
+        self._names: dict[tuple[str, int], str] = {}  # (message id, index) -> msg_id
+
+    def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
+        _, index, text = caps
+        if index.__class__ is int and text.__class__ is str:
+            mid = self.message_id or self.fallback_id
+            msg_id = self._names.get((mid, index))
+            if msg_id is None:
+                msg_id = self._names[mid, index] = f"{mid}:block{index}"
+            if text and msg_id in self._open:
+                self._open[msg_id] += len(text)
+                out.append(new_delta(msg_id, text))
+            return
+        super()._on_hot(caps, event, out)
 
     def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
         kind = obj.get("type") or event or ""

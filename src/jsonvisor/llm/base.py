@@ -107,8 +107,15 @@ class Adapter:
     #: Every key of the event JSON that ``_on_chunk`` reads (see
     #: :func:`~jsonvisor.llm.sse.compile_projection`): the C decoder then hands
     #: ``_on_chunk`` a dict of just those keys, skipping ``_on_sse``.  ``None``: every event
-    #: goes through ``_on_sse``.
+    #: goes through ``_on_sse``.  ``_on_chunk`` must read it with ``.get`` only.
     projection: ClassVar[dict[str, Any] | None] = None
+    #: Templates of the frequent events (see :func:`~jsonvisor.llm.sse.compile_projection`):
+    #: an event that matches one goes to :meth:`_on_hot` as a tuple of captures.
+    hot: ClassVar[tuple[dict[str, Any], ...]] = ()
+    #: Marks (substrings of an event's data) of events holding JSON values the adapter
+    #: passes on as text, such as a tool's whole arguments: those events are decoded with
+    #: ``decode_json(..., exact=True)``, so integers past 64 bits stay exact.
+    exact_if: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, fallback_id: str | None = None) -> None:
         self._sse = SSEDecoder()
@@ -135,8 +142,12 @@ class Adapter:
             pairs = self._sse.feed_pairs(chunk, self._projection)
             self._events += len(pairs)
             on_chunk, on_sse = self._on_chunk, self._on_sse
+            on_hot = self._on_hot
             for event, data in pairs:
-                if data.__class__ is dict:  # read by the C decoder, through the projection
+                cls = data.__class__
+                if cls is tuple:  # a hot event: (template index, captures...)
+                    on_hot(data, event, out)
+                elif cls is dict:  # read by the C decoder, through the projection
                     on_chunk(data, event, out)
                 else:
                     on_sse(event, data, out)
@@ -186,13 +197,25 @@ class Adapter:
             return _PROJECTIONS[cls]
         except KeyError:
             spec = cls.projection
-            compiled = _PROJECTIONS[cls] = None if spec is None else sse.compile_projection(spec)
+            compiled = None if spec is None else sse.compile_projection(spec, cls.hot)
+            _PROJECTIONS[cls] = compiled
             return compiled
+
+    def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
+        """Handle an event that matched the template ``hot[caps[0]]``, ``caps[1:]`` its
+        captures.  Subclasses take their fast path here; this rebuilds the projected dict
+        (the template filled in) for :meth:`_on_chunk`, which is always right."""
+        self._on_chunk(sse.fill_template(self.hot[caps[0]], caps[1:]), event, out)
 
     def _on_sse(self, event: str, data: str, out: list[Item]) -> None:
         """Handle one SSE event: by default, parse its JSON data as a chunk."""
+        exact = False
+        for mark in self.exact_if:
+            if mark in data:
+                exact = True
+                break
         try:
-            obj = decode_json(data)
+            obj = decode_json(data, exact=exact)
         except ValueError:
             out.append(StreamError(None, f"invalid JSON in {event!r} event: {data[:80]!r}"))
             return

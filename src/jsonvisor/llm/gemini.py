@@ -13,9 +13,9 @@ blocked with no candidates, is a provider error.  Both camelCase (REST) and snak
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Adapter, text_of
+from .base import Adapter, new_delta, text_of
 from .items import Item
 
 __all__ = ["GeminiAdapter"]
@@ -31,11 +31,62 @@ class GeminiAdapter(Adapter):
 
     format = "gemini"
     terminal = None  # the stream simply ends after the last finishReason
+    exact_if = ('"functionCall"', '"function_call"')  # its args are sent on as text
+    projection: ClassVar[dict[str, Any]] = {
+        "error": None,
+        "responseId": None,
+        "response_id": None,
+        "candidates": [
+            {
+                "index": None,
+                "content": {
+                    "parts": [
+                        {"thought": None, "text": None, "functionCall": None, "function_call": None}
+                    ]
+                },
+                "finishReason": None,
+                "finish_reason": None,
+            }
+        ],
+        "promptFeedback": {"blockReason": None, "block_reason": None},
+        "prompt_feedback": {"blockReason": None, "block_reason": None},
+    }
+    hot: ClassVar[tuple[dict[str, Any], ...]] = (
+        # a candidate's next piece of text
+        {
+            "responseId": (...,),
+            "candidates": [
+                {
+                    "index": (...,),
+                    "content": {"parts": [{"text": ...}]},
+                    "finishReason": None,
+                    "finish_reason": None,
+                }
+            ],
+        },
+    )
 
     def __init__(self, *, fallback_id: str | None = None) -> None:
         super().__init__(fallback_id=fallback_id)
         self.response_id: str | None = None
         self._calls: dict[int, int] = {}  # candidate index -> function calls seen
+        self._names: dict[tuple[str, int], str] = {}  # (response id, candidate) -> msg_id
+
+    def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
+        _, _, i, text = caps
+        rid = self.response_id
+        if i is None:
+            i = 0
+        if rid is not None and i.__class__ is int and text.__class__ is str:
+            msg_id = self._names.get((rid, i))
+            if msg_id is None:
+                msg_id = self._names[rid, i] = f"{rid}:cand{i}:text"
+            if msg_id in self._open:
+                if text:
+                    self._open[msg_id] += len(text)
+                    out.append(new_delta(msg_id, text))
+                return
+        super()._on_hot(caps, event, out)
 
     def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
         error = obj.get("error")

@@ -12,9 +12,9 @@ with an ``error`` object (or an ``error`` event) is a provider error.  SDK chunk
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Adapter, text_of
+from .base import Adapter, new_delta, text_of
 from .items import Item
 
 __all__ = ["OpenAIChatAdapter"]
@@ -26,12 +26,70 @@ class OpenAIChatAdapter(Adapter):
     format = "openai-chat"
     terminal = "data: [DONE]"
     sdk_sends_terminal = False  # the SDK consumes [DONE] and just stops
+    projection: ClassVar[dict[str, Any]] = {
+        "type": None,
+        "chunk": None,
+        "error": None,
+        "message": None,  # an ``error`` event's own fields
+        "code": None,
+        "id": None,
+        "choices": [
+            {
+                "index": None,
+                "finish_reason": None,
+                "delta": {
+                    "content": None,
+                    "tool_calls": [
+                        {"index": None, "id": None, "function": {"name": None, "arguments": None}}
+                    ],
+                },
+            }
+        ],
+    }
+
+    hot: ClassVar[tuple[dict[str, Any], ...]] = (
+        # 0: the next fragment of a tool call's arguments
+        {
+            "id": ...,
+            "choices": [
+                {
+                    "index": ...,
+                    "finish_reason": None,
+                    "delta": {"tool_calls": [{"index": ..., "function": {"arguments": ...}}]},
+                }
+            ],
+        },
+        # 1: the next piece of a choice's text
+        {"id": ..., "choices": [{"index": ..., "finish_reason": None, "delta": {"content": ...}}]},
+    )
 
     def __init__(self, *, fallback_id: str | None = None) -> None:
         super().__init__(fallback_id=fallback_id)
         self.response_id: str | None = None
         # (response id, choice) -> {tool call id: index}, for servers that omit ``index``
         self._tool_ids: dict[tuple[str, int], dict[str, int]] = {}
+        # (rid, choice, tool index or None for the text) -> msg_id
+        self._names: dict[tuple[str, int, int | None], str] = {}
+
+    def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
+        rid = self.response_id
+        if rid and event != "error":
+            if caps[0] == 0:
+                _, _, i, j, text = caps
+                ok = j.__class__ is int
+            else:
+                _, _, i, text = caps
+                j, ok = None, True
+                if not text and i.__class__ is int:
+                    return  # an empty or null content: nothing to do
+            if ok and i.__class__ is int and text.__class__ is str:
+                msg_id = self._names.get((rid, i, j))
+                if msg_id is not None and msg_id in self._open:
+                    if text:
+                        self._open[msg_id] += len(text)
+                        out.append(new_delta(msg_id, text))
+                    return
+        super()._on_hot(caps, event, out)
 
     def _on_sse(self, event: str, data: str, out: list[Item]) -> None:
         if data.strip() == "[DONE]":
@@ -52,33 +110,55 @@ class OpenAIChatAdapter(Adapter):
         rid = self.response_id or self.fallback_id
         for choice in obj.get("choices") or ():
             i = int(choice.get("index") or 0)
-            prefix = f"{rid}:choice{i}"
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if content:
+                prefix = f"{rid}:choice{i}"
                 msg_id = f"{prefix}:content"
+                self._names[rid, i, None] = msg_id
                 if self._start(out, msg_id, "text", None, prefix, response_id=rid, choice_index=i):
                     self._delta(out, msg_id, content)
-            for call in delta.get("tool_calls") or ():
-                j = self._tool_index(rid, i, call)
-                fn = call.get("function") or {}
-                msg_id = f"{prefix}:tool{j}"
-                started = self._start(
-                    out,
-                    msg_id,
-                    "tool_call",
-                    fn.get("name") or None,
-                    prefix,
-                    response_id=rid,
-                    choice_index=i,
-                    tool_call_index=j,
-                    tool_call_id=call.get("id") or None,
-                )
-                if started:
-                    self._delta(out, msg_id, fn.get("arguments"))
-            reason = text_of(choice.get("finish_reason"))
-            if reason:
-                self._end_group(out, prefix, reason)
+            calls = delta.get("tool_calls")
+            if calls:
+                for call in calls:
+                    self._tool_call(out, rid, i, call)
+            reason = choice.get("finish_reason")
+            if reason is not None:
+                reason = text_of(reason)
+                if reason:
+                    self._end_group(out, f"{rid}:choice{i}", reason)
+
+    def _tool_call(self, out: list[Item], rid: str, i: int, call: dict[str, Any]) -> None:
+        """One ``tool_calls`` fragment: open its message if new, send its arguments."""
+        index = call.get("index")
+        if index.__class__ is int and not call.get("id"):
+            # the hot path: a fragment of a call already started
+            msg_id = self._names.get((rid, i, index))
+            if msg_id is not None and msg_id in self._open:
+                fn = call.get("function")
+                text = fn.get("arguments") if fn else None
+                if text:
+                    self._open[msg_id] += len(text)
+                    out.append(new_delta(msg_id, text))
+                return
+        j = self._tool_index(rid, i, call)
+        fn = call.get("function") or {}
+        prefix = f"{rid}:choice{i}"
+        msg_id = f"{prefix}:tool{j}"
+        self._names[rid, i, j] = msg_id
+        started = self._start(
+            out,
+            msg_id,
+            "tool_call",
+            fn.get("name") or None,
+            prefix,
+            response_id=rid,
+            choice_index=i,
+            tool_call_index=j,
+            tool_call_id=call.get("id") or None,
+        )
+        if started:
+            self._delta(out, msg_id, fn.get("arguments"))
 
     def _tool_index(self, rid: str, choice: int, call: dict[str, Any]) -> int:
         """The tool call's ``index``; by its ``id`` (or the latest call) if missing."""

@@ -11,9 +11,9 @@ events (reasoning, refusals, built-in tools) are ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from .base import Adapter, text_of
+from .base import Adapter, new_delta, text_of
 from .items import Item
 
 __all__ = ["OpenAIResponsesAdapter"]
@@ -26,10 +26,65 @@ class OpenAIResponsesAdapter(Adapter):
 
     format = "openai-responses"
     terminal = "response.completed"
+    projection: ClassVar[dict[str, Any]] = {
+        "type": None,
+        "response": {"id": None, "error": None, "incomplete_details": None},
+        "item": {"type": None, "arguments": None, "name": None, "id": None, "call_id": None},
+        "part": {"type": None, "text": None},
+        "output_index": None,
+        "content_index": None,
+        "item_id": None,
+        "delta": None,
+        "text": None,
+        "arguments": None,
+        "name": None,
+        "error": None,
+        "message": None,  # an ``error`` event's own fields
+        "code": None,
+    }
+    hot: ClassVar[tuple[dict[str, Any], ...]] = (
+        # a function call's next arguments, and a text part's next piece
+        {
+            "type": "response.function_call_arguments.delta",
+            "output_index": ...,
+            "item_id": (...,),
+            "delta": ...,
+        },
+        {
+            "type": "response.output_text.delta",
+            "output_index": ...,
+            "content_index": (...,),
+            "item_id": (...,),
+            "delta": ...,
+        },
+    )
 
     def __init__(self, *, fallback_id: str | None = None) -> None:
         super().__init__(fallback_id=fallback_id)
         self.response_id: str | None = None
+        # (response id, output index, content index or None for a call) -> msg_id
+        self._names: dict[tuple[str, int, int | None], str] = {}
+
+    def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
+        if caps[0] == 0:
+            _, oi, _, text = caps
+            ci = None
+        else:
+            _, oi, ci, _, text = caps
+            if ci is None:
+                ci = 0
+        if oi.__class__ is int and (ci is None or ci.__class__ is int) and text.__class__ is str:
+            rid = self.response_id or self.fallback_id
+            msg_id = self._names.get((rid, oi, ci))
+            if msg_id is None:
+                tail = "" if ci is None else f":part{ci}"
+                msg_id = self._names[rid, oi, ci] = f"{rid}:out{oi}{tail}"
+            if msg_id in self._open:
+                if text:
+                    self._open[msg_id] += len(text)
+                    out.append(new_delta(msg_id, text))
+                return
+        super()._on_hot(caps, event, out)
 
     def _rid(self) -> str:
         return self.response_id or self.fallback_id

@@ -25,6 +25,14 @@ class Supervisor(Protocol):
     async def end(self, msg_id: str) -> Any:
         """Tell that ``msg_id`` has no more text."""
 
+    # Optional, used by :func:`drive` when present (jsonvisor's supervisor has it):
+    # ``send_nowait(msg_id, chunk)``, which routes the chunk at once or raises
+    # ``trio.WouldBlock`` (then ``send`` waits for room).
+
+
+#: The longest :func:`drive` goes on reading an async iterable without a schedule point.
+SCHEDULE_INTERVAL = 0.005
+
 
 class _Reader:
     """One ``next()`` over a ReceiveStream, an async iterable or a plain iterable."""
@@ -34,6 +42,7 @@ class _Reader:
         self._stream: trio.abc.ReceiveStream | None = None
         self._aiter: AsyncIterator[Any] | None = None
         self._iter: Iterator[Any] = iter(())
+        self._scheduled = 0.0  # when an async iterable last went through the scheduler
         if isinstance(source, trio.abc.ReceiveStream):
             self._stream = source
         elif hasattr(source, "__aiter__"):
@@ -49,6 +58,14 @@ class _Reader:
             data = await self._stream.receive_some(self._size)
             return data or None
         if self._aiter is not None:
+            # an async iterator need not yield (an SDK's stream of buffered chunks): be a
+            # cancellation point each time and a schedule point every few milliseconds
+            now = trio.current_time()
+            if now - self._scheduled >= SCHEDULE_INTERVAL:
+                await trio.lowlevel.checkpoint()
+                self._scheduled = now
+            else:
+                await trio.lowlevel.checkpoint_if_cancelled()
             try:
                 return await self._aiter.__anext__()
             except StopAsyncIteration:
@@ -84,7 +101,10 @@ async def drive(
 ) -> list[StreamError]:
     """Pump ``source`` through ``adapter`` into ``supervisor``; return the errors seen.
 
-    Each ``Delta`` becomes ``await supervisor.send(msg_id, text)``; a message's
+    Each ``Delta`` becomes ``supervisor.send_nowait(msg_id, text)`` when the supervisor has
+    it (jsonvisor's does; ``await supervisor.send(...)`` when its mailbox is full), else
+    ``await supervisor.send(msg_id, text)``; every read of ``source`` is a checkpoint (an
+    async iterable's at least every :data:`SCHEDULE_INTERVAL`).  A message's
     ``MessageEnd`` or ``StreamError`` becomes ``await supervisor.end(msg_id)`` (only for
     messages that were sent text: the parser's finish marks truncation).  ``on_item`` sees
     every item first.  If reading ``source`` raises, the open messages are ended as
@@ -92,6 +112,7 @@ async def drive(
     """
     sent: set[str] = set()
     errors: list[StreamError] = []
+    send_nowait = getattr(supervisor, "send_nowait", None)
 
     async def handle(items: list[Item]) -> None:
         for item in items:
@@ -99,6 +120,12 @@ async def drive(
                 on_item(item)
             if isinstance(item, Delta):
                 sent.add(item.msg_id)
+                if send_nowait is not None:
+                    try:
+                        send_nowait(item.msg_id, item.text)
+                        continue
+                    except trio.WouldBlock:  # a full mailbox: wait for room
+                        pass
                 await supervisor.send(item.msg_id, item.text)
                 continue
             if isinstance(item, StreamError):

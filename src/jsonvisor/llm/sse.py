@@ -29,10 +29,19 @@ from __future__ import annotations
 import codecs
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACCELERATOR", "PureSSEDecoder", "SSEDecodeError", "SSEDecoder", "ServerSentEvent"]
+__all__ = [
+    "ACCELERATOR",
+    "PureSSEDecoder",
+    "SSEDecodeError",
+    "SSEDecoder",
+    "ServerSentEvent",
+    "compile_projection",
+    "fill_template",
+]
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
@@ -174,7 +183,10 @@ class PureSSEDecoder:
                 self.last_event_id = value
         elif name == "retry":
             if value.isascii() and value.isdigit():
-                self._retry = self.retry = int(value)
+                try:
+                    self._retry = self.retry = int(value)
+                except ValueError:  # past int's digit limit: not a valid retry
+                    pass
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         data, event, retry = self._data, self._event, self._retry
@@ -266,12 +278,40 @@ class SSEDecoder:
         return self._core.close()  # type: ignore[no-any-return]
 
 
-def compile_projection(spec: dict[str, Any]) -> Any:
+def compile_projection(spec: dict[str, Any], templates: Sequence[dict[str, Any]] = ()) -> Any:
     """``spec`` compiled for :meth:`SSEDecoder.feed_pairs` (None without the accelerator).
 
     ``spec`` maps each key the caller reads to ``None`` (a scalar; a container there makes
     the event fall back to the ``str``), to a dict (an object, read the same way) or to
     ``[spec]`` (an array whose items are read by ``spec``).
+
+    ``templates`` describe frequent events, over the keys of ``spec``: a key maps to
+    ``...`` (capture the scalar), ``(...,)`` (capture it, ``None`` when absent), a string
+    (the value must be that string), ``None`` (null or absent), a dict (an object matching
+    that template) or ``[template]`` (an array of exactly one such object); a key of
+    ``spec`` not in the template must be absent.  An event matching one comes as the tuple
+    ``(template index, captures...)``, the captures in the order the template is written;
+    :func:`fill_template` turns it back into the projected dict (absent keys as ``None``).
     """
     accel = ACCELERATOR
-    return None if accel is None else accel.Projection(spec)
+    return None if accel is None else accel.Projection(spec, list(templates))
+
+
+def fill_template(template: dict[str, Any], captures: Sequence[Any]) -> dict[str, Any]:
+    """The dict a template match stands for: ``template`` with ``captures`` put in."""
+    values = iter(captures)
+
+    def fill(node: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, want in node.items():
+            if want is ... or (want.__class__ is tuple and want == (...,)):
+                out[key] = next(values)
+            elif isinstance(want, dict):
+                out[key] = fill(want)
+            elif isinstance(want, list):
+                out[key] = [fill(want[0])]
+            else:
+                out[key] = want
+        return out
+
+    return fill(template)
