@@ -1,96 +1,23 @@
 """``parse --follow PATH``: print one value (or each match of a wildcard) as it grows.
 
-The path is the subset of JSONPath the parser's repairs print (:func:`format_path`):
-``$``, ``.key``, ``["any key"]``, ``[3]``, and the wildcards ``[*]`` and ``.*`` (any
-member or item).  Matches are found from the parser's events alone (see the contract at
-the top of :mod:`jsonvisor.parsers.streaming`): ``StringGrew`` at a match streams its
-text; ``ValueCompleted`` at a match, or at an ancestor that arrived whole, completes it.
+The path is the JSONPath subset of :mod:`jsonvisor.paths`: ``$``, ``.key``,
+``["any key"]``, ``[3]``, and the wildcards ``[*]`` and ``.*`` (any member or item).
+Matches are found from the parser's events alone (see the contract at the top of
+:mod:`jsonvisor.parsers.streaming`): ``StringGrew`` at a match streams its text;
+``ValueCompleted`` at a match, or at an ancestor that arrived whole, completes it.
+(:class:`jsonvisor.Watcher` is the library's form of the same matching.)
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from ..parsers import DocumentCompleted, Event, Path, StringGrew, ValueCompleted
+from ..paths import WILD, Pattern, expand, may_lead_to, parse_path
 from .records import Writer
 
 __all__ = ["WILD", "Follower", "parse_path"]
-
-
-class _Wild:
-    """Matches any key or index."""
-
-    def __repr__(self) -> str:
-        return "*"
-
-
-WILD = _Wild()
-Pattern = tuple[Any, ...]  # str keys, int indices, WILD
-
-_TOKEN = re.compile(
-    r"""\.(?P<name>[^.\[\]\s*]+)|\.\*|\[\*\]|\[(?P<index>\d+)\]
-    |\[(?P<dq>"(?:[^"\\]|\\.)*")\]|\['(?P<sq>(?:[^'\\]|\\.)*)'\]""",
-    re.VERBOSE,
-)
-_EXAMPLES = "write it like $.a.b, $.items[*] or $.items[0].title"
-
-
-def parse_path(text: str) -> Pattern:
-    """``"$.items[*].title"`` -> ``("items", WILD, "title")``; ValueError if malformed."""
-    s = text.strip()
-    if not s.startswith("$"):
-        s = "$" + (s if s[:1] in (".", "[") else "." + s)
-    parts: list[Any] = []
-    pos = 1
-    while pos < len(s):
-        m = _TOKEN.match(s, pos)
-        if m is None:
-            raise ValueError(f"bad path {text!r} at {s[pos:]!r}: {_EXAMPLES}")
-        if m.group("name") is not None:
-            parts.append(m.group("name"))
-        elif m.group("index") is not None:
-            parts.append(int(m.group("index")))
-        elif m.group("dq") is not None:
-            parts.append(json.loads(m.group("dq")))
-        elif m.group("sq") is not None:
-            parts.append(re.sub(r"\\(.)", r"\1", m.group("sq")))
-        else:
-            parts.append(WILD)
-        pos = m.end()
-    return tuple(parts)
-
-
-def _matches(pattern: Pattern, path: Path) -> bool:
-    """Whether ``path`` is a prefix of something ``pattern`` matches (or a match)."""
-    if len(path) > len(pattern):
-        return False
-    for want, got in zip(pattern, path, strict=False):
-        if want is not WILD and (want != got or isinstance(want, int) != isinstance(got, int)):
-            return False
-    return True
-
-
-def _expand(value: Any, rest: Pattern, path: Path) -> Iterator[tuple[Path, Any]]:
-    """Every ``(path, value)`` under ``value`` that the remaining pattern ``rest`` names."""
-    if not rest:
-        yield path, value
-        return
-    head, tail = rest[0], rest[1:]
-    if isinstance(value, dict):
-        keys: Iterable[Any] = value if head is WILD else [head] if isinstance(head, str) else []
-        for k in keys:
-            if k in value:
-                yield from _expand(value[k], tail, (*path, k))
-    elif isinstance(value, list):
-        if head is WILD:
-            idx: Iterable[int] = range(len(value))
-        else:
-            idx = [head] if isinstance(head, int) and head < len(value) else []
-        for i in idx:
-            yield from _expand(value[i], tail, (*path, i))
 
 
 class _Printer:
@@ -155,10 +82,10 @@ class Follower:
         for ev in events:
             cls = ev.__class__
             if cls is StringGrew:
-                if len(ev.path) == n and _matches(pattern, ev.path):
+                if len(ev.path) == n and may_lead_to(pattern, ev.path):
                     self._grow(msg, ev.path, ev.text)
             elif cls is ValueCompleted:
-                if _matches(pattern, ev.path):
+                if may_lead_to(pattern, ev.path):
                     self._completed(msg, ev.path, ev.value)
             elif cls is DocumentCompleted:
                 self._completed(msg, (), ev.value)
@@ -192,7 +119,7 @@ class Follower:
 
     def _completed(self, msg: str, path: Path, value: Any) -> None:
         done = self._done.setdefault(msg, set())
-        for match, v in _expand(value, self.pattern[len(path) :], path):
+        for match, v in expand(value, self.pattern[len(path) :], path):
             if match in done:
                 continue
             done.add(match)
