@@ -323,3 +323,35 @@ def test_ascii_bytes_read_in_place_give_what_str_gives(threshold: int) -> None:
             assert same(got.snapshot(), want.snapshot())
         assert same(got.finish(), want.finish())
         assert got.position == want.position
+
+
+def _run_to_end(parser: Any, chunks: list[Any]) -> list[Any]:
+    """Everything a parser says for ``chunks``: events, documents, the error or result."""
+    out: list[Any] = []
+    try:
+        for c in chunks:
+            out.append(parser.feed(c))
+            out.append(copy.deepcopy(parser.snapshot()))
+        out.append(parser.finish())
+    except JsonStreamError as e:
+        out.append(("error", str(e), e.offset, e.line, e.column, e.limit))
+    while parser.has_complete_object():
+        out.append(parser.get())
+    out.append((parser.documents, parser.position))
+    return out
+
+
+@pytest.mark.parametrize("max_bytes", [10_000, 30, 21, 9])
+@pytest.mark.parametrize("step", [1, 3, 7, 1000])
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_documents_of_a_multiple_value_stream_end_in_c(max_bytes, step, as_bytes) -> None:
+    """With multiple values the C half opens and closes each document and counts its
+    bytes against max_bytes; what it says must be what the Python half says."""
+    text = '{"a": [1, "x"]}\n[2, {"b": null}]  {"c": "dé"}\n[]\n{"long": "' + "y" * 25 + '"}'
+    data = text.encode() if as_bytes else text
+    chunks = [data[i : i + step] for i in range(0, len(data), step)]
+    got = _run_to_end(StreamingJsonParser(multiple_values=True, max_bytes=max_bytes), chunks)
+    want = _run_to_end(PurePythonParser(multiple_values=True, max_bytes=max_bytes), chunks)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w) or g == w, (g, w)

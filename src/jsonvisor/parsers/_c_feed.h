@@ -1,33 +1,6 @@
 /* Stage: feed() (str and UTF-8 bytes, positions, the hot path inside a string).
  * Part of the unity build of _speedups.c (included once, in order). */
 
-/* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
-static Py_ssize_t
-utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)
-{
-    int kind = t->kind;
-    const void *data = t->data;
-    Py_ssize_t nb = e - s;
-    if (t->ascii)
-        return nb;
-    /* one tight loop per kind (the compiler vectorises them) */
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *u = (const Py_UCS1 *)data;
-        for (Py_ssize_t i = s; i < e; i++)
-            nb += u[i] >> 7;
-    }
-    else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *u = (const Py_UCS2 *)data;
-        for (Py_ssize_t i = s; i < e; i++)
-            nb += (u[i] >= 0x80) + (u[i] >= 0x800);
-    }
-    else {
-        const Py_UCS4 *u = (const Py_UCS4 *)data;
-        for (Py_ssize_t i = s; i < e; i++)
-            nb += (u[i] >= 0x80) + (u[i] >= 0x800) + (u[i] >= 0x10000);
-    }
-    return nb;
-}
 
 
 /* The Python side's feed of the chunk: _feed_py (a str chunk) or _feed_str (text decoded
@@ -127,7 +100,7 @@ feed_text(Core *self, Text *chunk, int decoded)
     Py_ssize_t pos = c_run(self, t, 0, events);
     if (pos < 0)
         goto fail;
-    if (pos < n || self->multiple_values) {
+    if (pos < n || (self->multiple_values && !self->c_docs)) {
         /* The Python side parses the rest (_feed_body), then does the tail. */
         PyObject *text = text_str(t);
         if (text == NULL)
@@ -157,6 +130,14 @@ feed_text(Core *self, Text *chunk, int decoded)
         goto fail;
     held_len = PyUnicode_GET_LENGTH(self->held);
     Py_ssize_t done = n - held_len;
+    if (self->multiple_values && self->doc_open) { /* the open document's bytes so far */
+        Py_ssize_t seen = utf8_len(t, self->doc_start, n); /* (the held token too) */
+        if (self->used + seen > self->max_bytes) {
+            raise_doc_too_large(self, t);
+            goto fail;
+        }
+        self->used += seen - utf8_len(t, done, n);
+    }
     if (held_len || t != chunk)
         nbytes = utf8_len(t, 0, done);
     {

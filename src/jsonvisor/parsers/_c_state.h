@@ -9,7 +9,7 @@ typedef struct {
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
-        whole_tried, ready, nan_infinity, python_literals, hex_numbers, control_characters,
+        whole_tried, ready, c_docs, doc_open, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
@@ -45,6 +45,8 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_c_ok", c_ok),
     MEMBER_BOOL("_show_strings", show_strings),
     MEMBER_BOOL("_c_top", c_top),
+    MEMBER_BOOL("_c_docs", c_docs),
+    MEMBER_BOOL("_doc_open", doc_open),
     MEMBER_BOOL("_nan_infinity", nan_infinity),
     MEMBER_BOOL("_python_literals", python_literals),
     MEMBER_BOOL("_hex_numbers", hex_numbers),

@@ -90,3 +90,45 @@ text_sub(Text *t, Py_ssize_t s, Py_ssize_t e)
         return PyUnicode_Substring(t->str, s, e);
     return ascii_str((const char *)t->data + s, e - s);
 }
+
+/* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
+static Py_ssize_t
+utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    int kind = t->kind;
+    const void *data = t->data;
+    Py_ssize_t nb = e - s;
+    if (t->ascii)
+        return nb;
+    /* one tight loop per kind (the compiler vectorises them) */
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *u = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = s; i < e; i++)
+            nb += u[i] >> 7;
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *u = (const Py_UCS2 *)data;
+        for (Py_ssize_t i = s; i < e; i++)
+            nb += (u[i] >= 0x80) + (u[i] >= 0x800);
+    }
+    else {
+        const Py_UCS4 *u = (const Py_UCS4 *)data;
+        for (Py_ssize_t i = s; i < e; i++)
+            nb += (u[i] >= 0x80) + (u[i] >= 0x800) + (u[i] >= 0x10000);
+    }
+    return nb;
+}
+
+/* The Python side's error for a document past max_bytes (_doc_too_large), raised. */
+static int
+raise_doc_too_large(Core *self, Text *t)
+{
+    PyObject *text = text_str(t);
+    PyObject *err = text == NULL ? NULL
+                                 : PyObject_CallMethodOneArg((PyObject *)self, S_DOC_TOO_LARGE, text);
+    if (err != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(err), err);
+        Py_DECREF(err);
+    }
+    return -1;
+}

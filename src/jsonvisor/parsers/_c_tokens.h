@@ -526,10 +526,15 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             /* The top-level value starts here.  An array or object opens here when the
              * mode has no document boundaries (c_top); the rest (scalars, multiple
              * values, extraction, what follows the value) is the Python side's. */
-            if (!self->c_top || st != ST_VALUE || (c != '{' && c != '['))
+            if (!(self->c_top || self->c_docs) || st != ST_VALUE || (c != '{' && c != '['))
                 return pos;
+            if (self->c_docs && !self->doc_open) { /* a document starts here */
+                self->doc_open = 1;
+                self->doc_start = pos;
+                self->used = 0;
+            }
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
-                if (self->plain_keys && !self->whole_tried) {
+                if (self->c_top && self->plain_keys && !self->whole_tried) {
                     Py_ssize_t r = whole_root(self, t, pos, events);
                     if (r != pos) {
                         if (r < 0)
@@ -563,7 +568,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
         int is_obj = PyDict_CheckExact(top);
         /* A closing bracket that matches the innermost container (not the top-level one,
          * whose end is a document boundary for the Python side). */
-        int closes = (depth > 1 || self->c_top) && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
+        int closes = (depth > 1 || self->c_top || self->c_docs) && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
                                                          st == ST_COMMA_OR_CLOSE ||
                                                          (st == ST_KEY && self->trailing_commas))
                                           : c == ']' && (st == ST_VALUE_OR_CLOSE ||
@@ -574,6 +579,11 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             if (close_container(self, events) < 0)
                 return -1;
             pos++;
+            if (depth == 1 && self->c_docs) { /* a document ended: _check_doc_size() */
+                if (self->used + utf8_len(t, self->doc_start, pos) > self->max_bytes)
+                    return raise_doc_too_large(self, t);
+                self->used = 0;
+            }
             continue;
         }
         switch (st) {

@@ -180,7 +180,7 @@ put(Core *self, PyObject *value, PyObject *events)
     return put_at(self, NULL, value, events);
 }
 
-/* _document_done() in single-value mode: the top-level value is complete. */
+/* _document_done() (without extraction): the top-level value is complete. */
 static int
 document_done(Core *self, PyObject *value, PyObject *events)
 {
@@ -202,11 +202,19 @@ document_done(Core *self, PyObject *value, PyObject *events)
     Py_DECREF(ok);
     Py_INCREF(value);
     set_obj(&self->last_document, value);
-    self->state = ST_END;
+    if (self->multiple_values) { /* the next document may start (c_docs) */
+        self->state = ST_VALUE;
+        Py_INCREF(Py_None);
+        set_obj(&self->root, Py_None);
+        self->doc_open = 0;
+    }
+    else
+        self->state = ST_END;
     return 0;
 }
 
-/* _close(): the innermost container closes (the top-level one too, with c_top). */
+/* _close(): the innermost container closes (the top-level one too, with c_top or
+ * c_docs). */
 static int
 close_container(Core *self, PyObject *events)
 {

@@ -313,6 +313,8 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         # ... and opens and closes the top-level value where no document boundary or
         # extraction is involved
         ("_c_top", not multiple_values and not tol.extract),
+        # ... and with multiple values, each document's boundaries too
+        ("_c_docs", bool(multiple_values) and not tol.extract),
     )
     return ParserOptions(
         bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,
