@@ -14,7 +14,7 @@ typedef struct {
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote, *schema, *candidate, *done, *last_document, *quick;
+        *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache;
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -72,7 +72,7 @@ static PyMemberDef core_members[] = {
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache)
 
 /* The object fields, as attributes of the Python half: each keeps its type (a list, a
  * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them
@@ -94,7 +94,8 @@ static PyMemberDef core_members[] = {
     X(candidate, "_candidate", IS_ANY, "")                                            \
     X(done, "_done", IS_ANY, "")                                                      \
     X(last_document, "_last_document", IS_ANY, "")                                    \
-    X(quick, "_quick", IS_ANY, "")
+    X(quick, "_quick", IS_ANY, "")                                                    \
+    X(kt_cache, "_kt_cache", IS_ANY, "")
 
 #define FIELD_ACCESSORS(field, name, check, what)                                     \
     static PyObject *core_get_##field(Core *self, void *closure)                           \

@@ -367,6 +367,18 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
             return -1;
         }
     }
+    if (!known && PyDict_CheckExact(self->kt_cache)) { /* a key transform, no schema */
+        PyObject *out = PyDict_GetItemWithError(self->kt_cache, key);
+        if (out != NULL) {
+            Py_INCREF(out);
+            Py_SETREF(key, out);
+            known = 1;
+        }
+        else if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return -1;
+        }
+    }
     if (known) {
         set_obj(&self->key, key);
         self->state = ST_COLON;

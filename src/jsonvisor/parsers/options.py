@@ -278,6 +278,9 @@ def _resolve(args: tuple[Any, ...]) -> ParserOptions:
         ("lenient", lenient),
         ("tolerances", tol),
         ("_kt", kt),
+        # (the key transform's memo, which the C half reads before calling it; only
+        # without a schema, whose checks of each key go through Python)
+        ("_kt_cache", kt._cache if kt is not None and compiled is None else None),
         ("_literals", literals),
         # every literal a cut token may complete to (finish(), hold_numbers=False)
         (

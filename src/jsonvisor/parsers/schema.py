@@ -42,6 +42,7 @@ import sys
 import threading
 import types
 import typing
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -482,10 +483,65 @@ _ANNOTATIONS = frozenset(
 )
 
 
-class _JsonSchemaCompiler:
-    """Turns a JSON Schema document into a graph of :class:`SchemaNode` objects."""
+def _pointer(where: str, *parts: str | int) -> str:
+    """``where`` (a JSON pointer, as a ``#`` fragment) extended by ``parts``, escaped as
+    RFC 6901 says (``~`` as ``~0``, ``/`` as ``~1``)."""
+    return where + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
-    def __init__(self, doc: Mapping[str, Any]) -> None:
+
+def _shown(value: object) -> str:
+    """A short picture of a schema value and its JSON type, for error messages."""
+    if value is None:
+        return "null"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    if len(text) > 60:
+        text = text[:59] + "…"
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+        list: "an array",
+        tuple: "an array",
+    }.get(type(value))
+    if kind is None:
+        kind = "an object" if isinstance(value, Mapping) else f"a {type(value).__name__}"
+    return f"{text} ({kind})"
+
+
+def _malformed(where: str, keyword: str, problem: str, value: object) -> ValueError:
+    """The error for a keyword whose value is not what JSON Schema allows."""
+    return ValueError(
+        f"invalid JSON Schema at {_pointer(where, keyword)}: {keyword!r} {problem}, "
+        f"not {_shown(value)}"
+    )
+
+
+def _schema_array(schema: Mapping[str, Any], key: str, where: str) -> list[Any] | None:
+    """``schema[key]``, which must be a non-empty array of schemas (``allOf``...)."""
+    value = schema.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _malformed(where, key, "must be a non-empty array of schemas", value)
+    return list(value)
+
+
+class _JsonSchemaCompiler:
+    """Turns a JSON Schema document into a graph of :class:`SchemaNode` objects.
+
+    A schema is an object or a boolean (``true``: any value; ``false``: no value is valid,
+    so a value there gets a warning).  A keyword whose value JSON Schema does not allow
+    raises :class:`ValueError` naming the keyword and its JSON pointer (``invalid JSON
+    Schema at #/properties/a/required: 'required' must be an array of property names
+    (strings), not 7 (a number)``).  Keywords the compiler does not use are not checked.
+    """
+
+    def __init__(self, doc: Mapping[str, Any] | bool) -> None:
         self.doc = doc
         self.refs: dict[str, SchemaNode] = {}
         self.nodes: list[SchemaNode] = []
@@ -504,7 +560,8 @@ class _JsonSchemaCompiler:
         hit = self.memo.get(id(schema))
         return hit[1] if hit is not None and hit[0] is schema else None
 
-    def node(self, schema: object, where: str) -> SchemaNode:
+    def node(self, schema: object, where: str, via: str | None = None) -> SchemaNode:
+        """The node of ``schema``, found at ``where`` (``via``: the keyword holding it)."""
         if isinstance(schema, Mapping):
             ref = schema.get("$ref")
             if isinstance(ref, str) and all(k == "$ref" or k in _ANNOTATIONS for k in schema):
@@ -512,6 +569,16 @@ class _JsonSchemaCompiler:
             known = self._known(schema)
             if known is not None:
                 return known
+        elif schema is not True and schema is not False:
+            what = (
+                "the target of a '$ref'"
+                if via == "$ref"
+                else (f"a schema in {via!r}" if via else "a schema")
+            )
+            raise ValueError(
+                f"invalid JSON Schema at {where}: {what} must be an object or a boolean "
+                f"(true: any value, false: none), not {_shown(schema)}"
+            )
         node = _NodeBuilder()
         self.nodes.append(node)
         if isinstance(schema, Mapping):
@@ -531,24 +598,34 @@ class _JsonSchemaCompiler:
                     return free
                 self.pending.add(ref)
                 try:
-                    node = self.node(target, ref)
+                    node = self.node(target, ref, "$ref")
                 finally:
                     self.pending.discard(ref)
             self.refs[ref] = node
         return node
 
     def resolve(self, ref: str, where: str) -> object:
+        at = _pointer(where, "$ref")
         if not ref.startswith("#"):
-            raise ValueError(f"{where}: only local $ref ('#/...') is supported, got {ref!r}")
+            raise ValueError(
+                f"invalid JSON Schema at {at}: '$ref' {ref!r} is not local; only references "
+                "into the same document ('#/$defs/Name', any '#/...' JSON pointer) are supported"
+            )
         target: object = self.doc
         for raw in ref[1:].split("/")[1:] if ref != "#" else ():
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(target, Mapping) and part in target:
-                target = target[part]
-            elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-                target = target[int(part)]
+            parts = [raw, urllib.parse.unquote(raw)]  # a URI fragment may be %-encoded
+            for part in (p.replace("~1", "/").replace("~0", "~") for p in parts):
+                if isinstance(target, Mapping) and part in target:
+                    target = target[part]
+                    break
+                if isinstance(target, list) and part.isdigit() and int(part) < len(target):
+                    target = target[int(part)]
+                    break
             else:
-                raise ValueError(f"{where}: $ref {ref!r} does not resolve")
+                raise ValueError(
+                    f"invalid JSON Schema at {at}: '$ref' {ref!r} does not resolve "
+                    f"(no {raw!r} in the document there)"
+                )
         return target
 
     def fill(self, node: SchemaNode, schema: object, where: str) -> None:
@@ -559,53 +636,81 @@ class _JsonSchemaCompiler:
         if schema is False:
             own.types = ()
             return
-        if not isinstance(schema, Mapping):
-            raise ValueError(f"{where}: a schema must be an object or a boolean, got {schema!r}")
+        assert isinstance(schema, Mapping)  # (node() checked)
         own.py_type = schema.get(_PY_TYPE)
         t = schema.get("type")
         if t is not None:
             names = [t] if isinstance(t, str) else t
-            if not isinstance(names, list) or not names:
-                raise ValueError(f"{where}: 'type' must be a string or a list, got {t!r}")
+            if not isinstance(names, (list, tuple)) or not names:
+                raise _malformed(
+                    where, "type", "must be a type name or a non-empty array of them", t
+                )
             for name in names:
-                if name not in _TYPE_ORDER:
-                    raise ValueError(f"{where}: unknown type {name!r}")
-            if schema.get("nullable") is True:
+                if not isinstance(name, str) or name not in _TYPE_ORDER:
+                    raise ValueError(
+                        f"invalid JSON Schema at {_pointer(where, 'type')}: 'type' holds "
+                        f"{_shown(name)}, which is not a type; the types are "
+                        f"{', '.join(_JSON_TYPES[:-1])} and {_JSON_TYPES[-1]}"
+                    )
+            nullable = schema.get("nullable")
+            if nullable is not None and not isinstance(nullable, bool):
+                raise _malformed(where, "nullable", "must be true or false", nullable)
+            if nullable is True:
                 names = [*names, "null"]
             own.types = tuple(dict.fromkeys(names))
             own.kind = _first_kind(own.types)
+        elif "nullable" in schema and not isinstance(schema["nullable"], bool):
+            raise _malformed(where, "nullable", "must be true or false", schema["nullable"])
         props = schema.get("properties")
         if props is not None:
             if not isinstance(props, Mapping):
-                raise ValueError(f"{where}: 'properties' must be an object")
+                raise _malformed(
+                    where, "properties", "must be an object mapping names to schemas", props
+                )
             own.properties = {
-                str(k): self.node(v, f"{where}/properties/{k}") for k, v in props.items()
+                str(k): self.node(v, _pointer(where, "properties", str(k)), "properties")
+                for k, v in props.items()
             }
         req = schema.get("required")
-        if isinstance(req, list):
-            own.required = frozenset(str(r) for r in req)
+        if req is not None:
+            if not isinstance(req, (list, tuple)) or not all(isinstance(r, str) for r in req):
+                raise _malformed(
+                    where, "required", "must be an array of property names (strings)", req
+                )
+            own.required = frozenset(req)
         add = schema.get("additionalProperties", _MISSING)
         if add is not _MISSING:
             if isinstance(add, bool):
                 own.additional = add
             else:
-                own.additional = self.node(add, f"{where}/additionalProperties")
+                own.additional = self.node(
+                    add, _pointer(where, "additionalProperties"), "additionalProperties"
+                )
         items = schema.get("items", _MISSING)
+        items_key = "items"
         prefix = schema.get("prefixItems")
-        if isinstance(items, list):  # draft 4-2019 tuple form
-            prefix, items = items, schema.get("additionalItems", _MISSING)
-        if isinstance(prefix, list):
+        prefix_key = "prefixItems"
+        if isinstance(items, (list, tuple)):  # draft 4-2019 tuple form
+            prefix, prefix_key = items, "items"
+            items, items_key = schema.get("additionalItems", _MISSING), "additionalItems"
+        if prefix is not None:
+            if not isinstance(prefix, (list, tuple)):
+                raise _malformed(where, prefix_key, "must be an array of schemas", prefix)
             own.prefix_items = tuple(
-                self.node(s, f"{where}/prefixItems/{i}") for i, s in enumerate(prefix)
+                self.node(s, _pointer(where, prefix_key, i), prefix_key)
+                for i, s in enumerate(prefix)
             )
-        if items is not _MISSING and items is not False:
-            own.items = self.node(items, f"{where}/items")
+        if items is not _MISSING:  # (false: no items past the prefix are valid)
+            own.items = self.node(items, _pointer(where, items_key), items_key)
         if own.kind is None and own.types is None and (own.items or own.prefix_items):
             own.kind = "array"
         if "const" in schema:
             own.enum = (schema["const"],)
-        elif isinstance(schema.get("enum"), list):
-            own.enum = tuple(schema["enum"])
+        elif "enum" in schema:
+            values = schema["enum"]
+            if not isinstance(values, (list, tuple)):
+                raise _malformed(where, "enum", "must be an array of the allowed values", values)
+            own.enum = tuple(values)
         if own.enum is not None and own.types is None:
             inferred = {_value_type(v) for v in own.enum}
             if None not in inferred:
@@ -614,19 +719,21 @@ class _JsonSchemaCompiler:
             own.default, own.has_default = schema["default"], True
         parts = node._parts = []
         ref = schema.get("$ref")
-        if isinstance(ref, str):
+        if ref is not None:
+            if not isinstance(ref, str):
+                raise _malformed(where, "$ref", "must be a string (a '#/...' JSON pointer)", ref)
             parts.append(self.ref(ref, where))
-        for key in ("allOf",):
-            for i, sub in enumerate(schema.get(key) or ()):
-                parts.append(self.node(sub, f"{where}/{key}/{i}"))
-        any_of, one_of = schema.get("anyOf"), schema.get("oneOf")
+        for i, sub in enumerate(_schema_array(schema, "allOf", where) or ()):
+            parts.append(self.node(sub, _pointer(where, "allOf", i), "allOf"))
+        any_of = _schema_array(schema, "anyOf", where)
+        one_of = _schema_array(schema, "oneOf", where)
         if any_of and one_of:  # both must hold: the oneOf becomes a part of its own
-            parts.append(self.node({"oneOf": one_of}, f"{where}/oneOf"))
+            parts.append(self.node({"oneOf": one_of}, where))  # (its pointers are ours)
             one_of = None
         alts = any_of or one_of
         if alts:
             key = "anyOf" if any_of else "oneOf"
-            node._alts = [self.node(s, f"{where}/{key}/{i}") for i, s in enumerate(alts)]
+            node._alts = [self.node(s, _pointer(where, key, i), key) for i, s in enumerate(alts)]
 
 
 # --------------------------------------------------------------------------------------
@@ -1040,20 +1147,23 @@ class CompiledSchema:
         JSON Schema support: ``type`` (string or list), ``nullable``, ``properties``,
         ``required``, ``additionalProperties``, ``items``/``prefixItems``, ``enum``,
         ``const``, ``default``, ``allOf``, ``anyOf``/``oneOf`` and local ``$ref``
-        (``#/$defs/...``, ``#/definitions/...``, any JSON pointer; recursion allowed).
+        (``#/$defs/...``, ``#/definitions/...``, any JSON pointer; recursion allowed), and
+        boolean schemas anywhere a schema may stand, the whole schema included: ``True``
+        allows any value, ``False`` none (a value there gets a warning).
         Python types: ``int``/``float``/``str``/``bool``/``None``, ``Optional``/unions,
         ``list[T]``/``tuple``/``set``, ``dict[str, T]``, ``Literal``, ``Enum``,
         ``Annotated``, nested dataclasses, TypedDicts and pydantic models.
 
         Raises :class:`TypeError` for any other kind of input or an unsupported type hint,
-        and :class:`ValueError` for a malformed JSON Schema (bad ``type``, unresolvable
-        ``$ref``...).  Failures are not cached.
+        and :class:`ValueError` for a malformed JSON Schema (a keyword's value of the wrong
+        kind, an unknown ``type``, an unresolvable ``$ref``...), naming the keyword and its
+        JSON pointer.  Failures are not cached.
         """
         if isinstance(schema, CompiledSchema):
             return schema
         if isinstance(schema, type):
             return cls._compile_class(schema)
-        if isinstance(schema, Mapping):
+        if isinstance(schema, Mapping) or schema is True or schema is False:
             return cls._compile_dict(schema)
         return cls._compile_uncached(schema)  # raises the TypeError
 
@@ -1075,7 +1185,7 @@ class CompiledSchema:
         return compiled
 
     @classmethod
-    def _compile_dict(cls, schema: Mapping[str, Any]) -> CompiledSchema:
+    def _compile_dict(cls, schema: Mapping[str, Any] | bool) -> CompiledSchema:
         try:
             key = json.dumps(schema)
         except (TypeError, ValueError, RecursionError):  # not JSON: not cached
@@ -1101,7 +1211,7 @@ class CompiledSchema:
     @classmethod
     def _compile_uncached(cls, schema: object) -> CompiledSchema:
         """Compile ``schema`` without looking at or filling the caches."""
-        if isinstance(schema, Mapping):
+        if isinstance(schema, Mapping) or schema is True or schema is False:
             return cls(_JsonSchemaCompiler(schema).compile(), schema, "json_schema")
         if isinstance(schema, type):
             if _is_pydantic_model(schema):
@@ -1122,8 +1232,8 @@ class CompiledSchema:
         what = schema.__qualname__ if isinstance(schema, type) else type(schema).__name__
         hint = " (pass the class, not an instance)" if dataclasses.is_dataclass(schema) else ""
         raise TypeError(
-            "CompiledSchema.compile() accepts a JSON Schema dict, a dataclass type, a "
-            f"TypedDict type or a pydantic BaseModel subclass, not {what}{hint}"
+            "CompiledSchema.compile() accepts a JSON Schema dict (or a boolean schema), a "
+            f"dataclass type, a TypedDict type or a pydantic BaseModel subclass, not {what}{hint}"
         )
 
     # -- lookups -----------------------------------------------------------------------

@@ -1757,13 +1757,17 @@ class _Parser:
         state = dict(self.__dict__)
         for name in _CORE_FIELDS:  # the fields the C half keeps outside __dict__
             state[name] = getattr(self, name)
-        del state["_quick"]  # (the schema's memo tables: rebuilt from the options)
+        for name in ("_quick", "_kt_cache"):  # (memo tables: taken from the options again)
+            del state[name]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
-        self._quick = dict(self.options.settings)["_quick"]
+        settings = dict(self.options.settings)
+        self._kt, self._quick, self._kt_cache = (
+            settings["_kt"], settings["_quick"], settings["_kt_cache"]
+        )
 
     def __repr__(self) -> str:
         return (
