@@ -71,3 +71,17 @@ def test_a_candidate_is_proven_by_a_quote_or_a_completed_value() -> None:
     assert not c.proven()
     c.quoted = True
     assert c.proven()
+
+
+def test_the_finder_says_which_characters_can_change_its_state() -> None:
+    from jsonvisor.parsers.extract import Extractor
+
+    f = Extractor()
+    assert f.quiet() == 1  # prose: a brace, a bracket or a backtick
+    assert f.find("no json here ``", 0) == (-1, False)
+    assert f.quiet() == 0  # a run of backticks is being counted
+    assert f.find("`python\nx = 1\n", 0) == (-1, False)
+    assert f.quiet() == 2  # inside a fence that is not JSON: only a backtick
+    f.fences_only = True
+    f.skip_block()
+    assert f.find("```\n", 0) == (-1, False) and f.quiet() == 2  # prose, fences only

@@ -355,3 +355,24 @@ def test_documents_of_a_multiple_value_stream_end_in_c(max_bytes, step, as_bytes
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         assert same(g, w) or g == w, (g, w)
+
+
+@pytest.mark.parametrize("max_bytes", [10_000, 150, 60])
+@pytest.mark.parametrize("step", [1, 2, 5, 17, 1000])
+@pytest.mark.parametrize("multiple_values", [False, True])
+def test_prose_the_extractor_passes_over_is_skipped_in_c(max_bytes, step, multiple_values):
+    """In LLM mode the C half passes over prose chunks that hold none of the characters
+    the fence finder looks for, and trailing prose after the value; positions, limits and
+    what is found must be what the Python half gives."""
+    text = (
+        "Sure, here it is. Use `ls` and ``x`` inline.\nA ```python\nprint({1: 2})\n```\n"
+        'then ```json\n{"a": [1, {"b": "c"}]}\n``` and more words, line\nafter line, '
+        "with no braces at all " * 3
+    )
+    chunks = [text[i : i + step] for i in range(0, len(text), step)]
+    kw = {"lenient": True, "max_bytes": max_bytes, "multiple_values": multiple_values}
+    got = _run_to_end(StreamingJsonParser(**kw), chunks)
+    want = _run_to_end(PurePythonParser(**kw), chunks)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w) or g == w, (g, w)

@@ -64,9 +64,18 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (self->hot && clen > 0 && plain_run(chunk, 0) == clen &&
         self->used + utf8_len(chunk, 0, clen) <= self->max_bytes)
         return feed_string_text(self, chunk);
+    /* Text that leaves the state as it is: trailing prose after the value, or prose the
+     * extractor passes over (none of the characters it looks for; _quiet_now). */
+    int pass_over = 0;
+    if (self->candidate == Py_None && clen > 0 && PyUnicode_GET_LENGTH(self->held) == 0) {
+        if (self->stopped)
+            pass_over = 1;
+        else if (self->seeking && self->quiet)
+            pass_over = !holds_any(chunk, self->quiet == 1 ? "`{[" : "`");
+    }
     if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || self->stopped ||
-        self->candidate != Py_None || self->seeking || clen == 0)
+        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || clen == 0 ||
+        (!pass_over && (self->stopped || self->candidate != Py_None || self->seeking)))
         return feed_python(self, chunk, decoded);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
@@ -97,7 +106,7 @@ feed_text(Core *self, Text *chunk, int decoded)
     self->doc_start = 0;
     self->grew_from = PyList_GET_SIZE(self->pieces);
     Py_ssize_t n = t->n;
-    Py_ssize_t pos = c_run(self, t, 0, events);
+    Py_ssize_t pos = pass_over ? n : c_run(self, t, 0, events);
     if (pos < 0)
         goto fail;
     if (pos < n || (self->multiple_values && !self->c_docs)) {

@@ -5,7 +5,7 @@
 
 typedef struct {
     PyObject_HEAD
-    int state, held_kind, in_comment;
+    int state, held_kind, in_comment, quiet;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
@@ -25,6 +25,7 @@ static PyMemberDef core_members[] = {
     MEMBER_INT("_state", state),
     MEMBER_INT("_held_kind", held_kind),
     MEMBER_INT("_in_comment", in_comment),
+    MEMBER_INT("_quiet", quiet),
     MEMBER_BOOL("_seeking", seeking),
     MEMBER_BOOL("_stopped", stopped),
     MEMBER_BOOL("_plain_keys", plain_keys),

@@ -132,3 +132,17 @@ raise_doc_too_large(Core *self, Text *t)
     }
     return -1;
 }
+
+/* Does the text hold any of the (ASCII) characters of ``chars``? */
+static int
+holds_any(Text *t, const char *chars)
+{
+    int kind = t->kind;
+    const void *data = t->data;
+    for (Py_ssize_t i = 0; i < t->n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80 && c != 0 && strchr(chars, (int)c) != NULL)
+            return 1;
+    }
+    return 0;
+}

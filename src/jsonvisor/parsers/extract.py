@@ -76,6 +76,16 @@ class Extractor:
         self._ticks = 0
         self.fenced = False
 
+    def quiet(self) -> int:
+        """Which characters a text must hold for :meth:`find` to change anything: 1, one
+        of ``{ [ `````; 2, a backtick; 0, any (a run of backticks or an info line is in
+        progress).  Text without them can be passed over without calling find()."""
+        if self._ticks:
+            return 0
+        if self._state == _PROSE:
+            return 2 if self.fences_only else 1
+        return 2 if self._state == _CLOSING else 0
+
     def skip_block(self) -> None:
         """A fenced candidate was not JSON: skip the rest of its block."""
         self._state = _CLOSING

@@ -353,6 +353,7 @@ class _Parser:
         self._x: Extraction = Extraction() if self._extract else None  # type: ignore[assignment]
         self._seeking = self._extract
         self._candidate: Candidate | None = None  # the value on trial, if any
+        self._quiet = self._quiet_now()  # (for the C half: see _quiet_now)
         self._stopped = False
         self._err_index = 0
 
@@ -417,7 +418,16 @@ class _Parser:
             and self._candidate is None
             and not self._pending
         )
+        self._quiet = self._quiet_now()
         return events
+
+    def _quiet_now(self) -> int:
+        """While looking for JSON in prose: which characters a chunk must hold to matter
+        (see Extractor.quiet); the C half passes over chunks without them (0: none)."""
+        x = self._x
+        if x is None or not self._seeking or self._candidate is not None or self._held:
+            return 0
+        return 0 if self._pending else x.finder.quiet()
 
     def _snapshot_py(self) -> Any:
         """The partial value so far (None before a value starts).
