@@ -263,6 +263,29 @@ def section_anchors(quick: bool) -> None:
                         f"ERROR {brief(e)}",
                     )
                 )
+            # A model's answer: a paragraph of prose, the JSON in a fence, prose after it.
+            # The prose tokens should cost about what JSON tokens do.
+            prose = "Sure! Here is the data you asked for, with each field filled in. " * 30
+            answer = f"{prose}\n```json\n{doc}\n```\nLet me know if you need more. {prose}"
+            achunks = token_chunks(answer)
+            try:
+                ok_value = jsonvisor_tokens(achunks, lenient=True) == expected
+                t_answer = best_of(lambda c=achunks: jsonvisor_tokens(c, lenient=True), repeat)
+                per_token = t_answer / len(achunks)
+                emit(
+                    row(
+                        f"{label}: LLM answer, {len(achunks) - len(chunks)} prose tokens around "
+                        "the fenced doc, lenient, tokens + snapshot",
+                        t_answer,
+                        ours,
+                        "<= 1.3x strict per token",
+                        per_token / (ours / len(chunks)) <= 1.3,
+                        f"per token {per_token / (ours / len(chunks)):.2f}x strict"
+                        + ("" if ok_value else "; WRONG FINAL VALUE"),
+                    )
+                )
+            except Exception as e:
+                emit(row(f"{label}: LLM answer with prose", math.nan, None, "", False, brief(e)))
         if jiter is not None and (size <= 100_000):
             j = best_of(lambda c=chunks: jiter_reparse(c), 1 if size >= 100_000 else 3)
             speed = j / ours
