@@ -42,7 +42,8 @@ added), except that a value found in prose is replaced by a later fenced one.
 
 Bulk path.  Where at least ``bulk_threshold`` characters are left, the run of whole
 members at the current position is found by a boundary scan (:mod:`.fastpath`, in C
-when built), checked strictly and loaded by ``ujson`` in one call.  A value that does not
+when built), checked strictly and loaded in one call (``orjson``, or ``ujson`` where
+``orjson`` is not exact; see :func:`.fastpath.strict_loads`).  A value that does not
 end in the text yields its *spine*, every container open at the end; later attempts stop
 before it, and a walk stops past ``max_depth``.  So every text costs O(its length),
 whatever its nesting or where it is cut.
