@@ -112,6 +112,11 @@ OPTION_SETS: dict[str, dict[str, Any]] = dict(
         ("bulk-2", {"bulk_threshold": 2, "lenient": True}),
         ("bulk-off", {"bulk_threshold": 1_000_000, "lenient": True}),
         ("schema", {"schema": CARD_SCHEMA, "lenient": True}),
+        # the C half opens and closes top-level values and documents itself where no
+        # extraction is involved: the same options without it
+        ("schema-strict", {"schema": CARD_SCHEMA}),
+        ("camel-strict", {"key_transform": "camel"}),
+        ("multi-max-bytes-60-strict", {"multiple_values": True, "max_bytes": 60}),
     ]
 )
 
