@@ -219,13 +219,18 @@ core_copy_state(Core *self, PyObject *proto_obj)
             PyErr_SetString(PyExc_AttributeError, "_copy_state: the prototype lacks _x or _tracker");
         return NULL;
     }
-    if (x != Py_None || tracker != Py_None) {
+    if (x != Py_None) { /* extraction: the Python side makes its parts */
         Py_DECREF(mine);
         return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
     }
     PyObject *spine = PyList_New(0);
     r = (spine == NULL || PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
     Py_XDECREF(spine);
+    if (r == 0 && tracker != Py_None) { /* a schema: a tracker of our own */
+        PyObject *fresh = PyObject_CallMethodNoArgs(tracker, S_FRESH);
+        r = (fresh == NULL || PyDict_SetItem(mine, S_TRACKER, fresh) < 0) ? -1 : 0;
+        Py_XDECREF(fresh);
+    }
     Py_DECREF(mine);
     if (r < 0)
         return NULL;

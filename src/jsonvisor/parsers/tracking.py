@@ -50,10 +50,11 @@ class SchemaTracker:
     def fresh(self) -> SchemaTracker:
         """A tracker of the same schema and settings with nothing tracked yet (the
         skeleton, which is only ever copied out, is shared)."""
-        new = SchemaTracker(
-            self.schema, coerce=self.coerce, drop_unknown=self.drop_unknown,
-            validate=self.validate,
+        new = object.__new__(SchemaTracker)
+        new.schema, new.coerce, new.drop_unknown, new.validate = (
+            self.schema, self.coerce, self.drop_unknown, self.validate,
         )  # fmt: skip
+        new.started, new.completed, new.warnings = set(), set(), []
         new._skeleton = self._skeleton
         return new
 
