@@ -1087,7 +1087,9 @@ class CompiledSchema:
     ``copy.copy``/``copy.deepcopy`` return the object itself.
     """
 
-    __slots__ = ("_cache", "_mode", "_model", "_options", "_quick", "root", "source")
+    __slots__ = (
+        "_by_keywords", "_cache", "_mode", "_model", "_options", "_quick", "root", "source",
+    )  # fmt: skip
 
     root: SchemaNode
     source: object
@@ -1101,6 +1103,8 @@ class CompiledSchema:
         # The lookup memo of node(): path -> node (see the class docstring).
         init(self, "_cache", {(): root})
         init(self, "_options", {})  # ParserOptions built with this schema, by their keywords
+        # ... and by a parser's own keywords (StreamingJsonParser.__init__'s fast path)
+        init(self, "_by_keywords", {})
         # What the C half may decide without calling back, per memoised path (the keys of
         # _cache): see _remember().
         init(self, "_quick", ({}, {}, {}))
