@@ -246,6 +246,64 @@ def test_events_and_snapshots_end_with_the_final_record():
     assert r.records[-1]["type"] == "final"
 
 
+def strict_json(text: str) -> Any:
+    """``json.loads`` as a strict reader: NaN and Infinity are not JSON."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+NAN_DOC = b'{"a": NaN, "b": [Infinity, -Infinity, 1.5], "c": "NaN"}'
+NAN_WARNINGS = [
+    "NaN at $.a is not valid JSON: written as null",
+    "Infinity at $.b[0] is not valid JSON: written as null",
+    "-Infinity at $.b[1] is not valid JSON: written as null",
+]
+
+
+@pytest.mark.parametrize("pretty", [[], ["--pretty"]])
+def test_nan_and_infinity_are_written_as_null_with_a_warning(pretty):
+    r = run("parse", "--lenient", *pretty, stdin=NAN_DOC)
+    assert r.code == 0 and r.stderr == ""
+    rec = strict_json(r.stdout)
+    assert rec["value"] == {"a": None, "b": [None, None, 1.5], "c": "NaN"}
+    assert rec["warnings"] == NAN_WARNINGS and rec["complete"] is True
+    # a number past a double's range reads as an infinity, in strict mode too
+    r = run("parse", stdin=b'{"big": 1e999}')
+    rec = strict_json(r.stdout)
+    assert rec["value"] == {"big": None}
+    assert rec["warnings"] == ["Infinity at $.big is not valid JSON: written as null"]
+
+
+@pytest.mark.parametrize("emit", ["events", "snapshots"])
+def test_nan_in_every_kind_of_record_is_strict_json(emit):
+    r = run("parse", "--lenient", "--emit", emit, stdin=NAN_DOC)
+    assert r.code == 0
+    records = [strict_json(line) for line in r.stdout.splitlines()]
+    with_a = [rec for rec in records if "value" in rec and rec.get("path") == ["a"]]
+    if emit == "events":
+        assert with_a == [
+            {
+                "msg": "stdin",
+                "type": "value_completed",
+                "path": ["a"],
+                "value": None,
+                "warnings": [NAN_WARNINGS[0]],
+            }
+        ]
+    assert records[-1]["warnings"] == NAN_WARNINGS
+    r = run("parse", "--lenient", "--format", "ndjson", stdin=b'{"x": NaN}\n{"x": 2}\n')
+    first, second = (strict_json(line) for line in r.stdout.splitlines())
+    assert first["value"] == {"x": None} and first["warnings"] == [
+        "NaN at $.x is not valid JSON: written as null"
+    ]
+    assert second == {"msg": "stdin", "type": "document", "index": 1, "value": {"x": 2}}
+    r = run("parse", "--lenient", "--follow", "$.b[*]", stdin=NAN_DOC)
+    assert [strict_json(line) for line in r.stdout.splitlines()] == [None, None, 1.5]
+
+
 def test_pretty():
     r = run("parse", "--pretty", stdin=b'{"a": [1]}')
     assert r.stdout.startswith('{\n  "msg": "stdin",\n')
@@ -366,6 +424,88 @@ def test_max_tokens_is_incomplete():
     assert run("parse", "--require-complete", stdin=stream).code == 3
 
 
+def responses(text: str, *, cut: str | None = None) -> bytes:
+    """A Responses API text answer; ``cut``: ended by ``response.incomplete`` with it."""
+
+    def ev(kind: str, **fields: Any) -> tuple[str, dict[str, Any]]:
+        return kind, {"type": kind, **fields}
+
+    where = {"output_index": 0, "content_index": 0, "item_id": "msg_1"}
+    end = (
+        ev(
+            "response.incomplete",
+            response={
+                "id": "resp_1",
+                "status": "incomplete",
+                "incomplete_details": {"reason": cut},
+            },
+        )
+        if cut
+        else ev("response.completed", response={"id": "resp_1", "status": "completed"})
+    )
+    return sse(
+        ev("response.created", response={"id": "resp_1", "status": "in_progress"}),
+        ev("response.output_item.added", output_index=0, item={"id": "msg_1", "type": "message"}),
+        ev("response.content_part.added", part={"type": "output_text", "text": ""}, **where),
+        *[
+            ev("response.output_text.delta", delta=text[i : i + 5], **where)
+            for i in range(0, len(text), 5)
+        ],
+        ev("response.output_text.done", text=text, **where),
+        ev("response.content_part.done", part={"type": "output_text", "text": text}, **where),
+        ev(
+            "response.output_item.done",
+            output_index=0,
+            item={"id": "msg_1", "type": "message", "status": "incomplete" if cut else "completed"},
+        ),
+        end,
+    )
+
+
+def test_responses_cut_by_max_output_tokens_is_incomplete():
+    stream = responses("The plan has two steps: first", cut="max_output_tokens")
+    r = run("parse", stdin=stream)
+    assert r.code == 0 and r.stderr == ""
+    (rec,) = r.records
+    assert rec["finish_reason"] == "max_output_tokens" and rec["complete"] is False
+    assert rec["text"] == "The plan has two steps: first"
+    r = run("parse", "--require-complete", stdin=stream)
+    assert r.code == 3 and "finish_reason max_output_tokens" in one_line(r.stderr)
+    # a JSON answer cut the same way
+    r = run("parse", "--require-complete", stdin=responses('{"a": 1}', cut="content_filter"))
+    assert r.code == 3 and r.records[0]["finish_reason"] == "content_filter"
+    assert r.records[0]["value"] == {"a": 1} and r.records[0]["complete"] is False
+    # the same answer, completed
+    r = run("parse", "--require-complete", stdin=responses("The plan has two steps."))
+    assert r.code == 0 and r.records[0]["finish_reason"] == "complete"
+    assert r.records[0]["complete"] is True
+
+
+def test_malformed_event_is_a_stream_error_and_one_clear_line():
+    stream = sse(
+        chat({"content": '{"a": '}),
+        (None, {"id": "chatcmpl-T1", "choices": [{"index": 0, "delta": 5}]}),
+        chat({"content": "1}"}, "stop"),
+        DONE,
+    )
+    why = "malformed openai-chat event 2: choices[0].delta is 5 (a number), expected an object"
+    r = run("parse", stdin=stream)
+    assert r.code == 1
+    final, error = r.records
+    assert final["complete"] is False and final["finish_reason"] is None
+    assert final["stream_error"] == why and final["text"] == '{"a": '
+    assert error == {"msg": None, "type": "stream_error", "error": why, "truncated": False}
+    line = one_line(r.stderr)
+    assert line.startswith(f"jsonvisor: stdin: {why}; ") and "--format" in line
+    # many of them: still one line
+    many = load_recording("anthropic_tool_use").replace(b'"index":1', b'"index":"x"')
+    r = run("parse", stdin=many)
+    assert r.code == 1
+    line = one_line(r.stderr)
+    assert 'malformed anthropic event 19 (content_block_start): index is "x"' in line
+    assert "more unreadable events" in line
+
+
 def test_provider_error_exits_1():
     stream = sse(
         chat({"content": "Hi"}),
@@ -472,18 +612,35 @@ def test_schema_problems_are_usage_errors(tmp_path):
     (tmp_path / "bad.json").write_text("not json")
     (tmp_path / "ref.json").write_text('{"$ref": "#/$defs/nope"}')
     (tmp_path / "type.json").write_text('{"type": 5}')
-    (tmp_path / "true.json").write_text("true")
+    (tmp_path / "number.json").write_text("5")
+    (tmp_path / "required.json").write_text('{"properties": {"a": {"required": 7}}}')
     for name, words in [
         ("missing.json", "cannot read"),
         ("bad.json", "is not JSON"),
         ("ref.json", "does not resolve"),
         ("type.json", "'type'"),
-        ("true.json", "holds a boolean, not an object"),
+        ("number.json", "holds a number, not a schema"),
+        ("required.json", "#/properties/a/required: 'required' must be an array"),
     ]:
         r = run("parse", "--schema", str(tmp_path / name), stdin=b"{}")
         assert r.code == 2, name
         assert words in one_line(r.stderr) and "--schema" in r.stderr
         assert r.stdout == ""
+
+
+def test_boolean_schemas_are_schemas(tmp_path):
+    (tmp_path / "true.json").write_text("true")
+    (tmp_path / "false.json").write_text("false")
+    (tmp_path / "prop.json").write_text('{"properties": {"a": true, "b": false}}')
+    r = run("parse", "--schema", str(tmp_path / "true.json"), stdin=b'{"n": 1}')
+    assert r.code == 0 and "warnings" not in r.records[0]
+    r = run("parse", "--schema", str(tmp_path / "false.json"), stdin=b'{"n": 1}')
+    assert r.code == 0 and r.records[0]["warnings"] == [
+        "expected no value (schema is false), found object"
+    ]
+    r = run("parse", "--schema", str(tmp_path / "prop.json"), stdin=b'{"a": [1], "b": 2}')
+    assert r.code == 0 and r.records[0]["value"] == {"a": [1], "b": 2}
+    assert r.records[0]["warnings"] == ["expected no value (schema is false), found integer 2"]
 
 
 def test_schema_is_used(tmp_path):

@@ -207,11 +207,17 @@ def test_property_order_is_not_conflated() -> None:
 
 
 def test_a_tuple_is_not_taken_for_a_list() -> None:
-    # Same json.dumps text; the compiler reads a tuple "enum" as no enum at all.
-    listed = compile_schema({"type": "string", "enum": ["tuple-or-list"]})
-    tupled = compile_schema({"type": "string", "enum": ("tuple-or-list",)})
+    # Same json.dumps text, yet a default keeps its Python type: one entry must not
+    # stand for the other.
+    listed = compile_schema({"type": "array", "default": ["tuple-or-list"]})
+    tupled = compile_schema({"type": "array", "default": ("tuple-or-list",)})
     assert tupled is not listed
-    assert listed.check((), "x", False)[1] and not tupled.check((), "x", False)[1]
+    assert listed.node(()).default == ["tuple-or-list"]  # type: ignore[union-attr]
+    assert tupled.node(()).default == ("tuple-or-list",)  # type: ignore[union-attr]
+    # where a keyword takes an array, a tuple reads as one (as json.dumps writes it)
+    enum_listed = compile_schema({"type": "string", "enum": ["tuple-or-list"]})
+    enum_tupled = compile_schema({"type": "string", "enum": ("tuple-or-list",)})
+    assert enum_listed.check((), "x", False)[1] == enum_tupled.check((), "x", False)[1] != []
 
 
 def test_dicts_that_are_not_json_compile_uncached() -> None:

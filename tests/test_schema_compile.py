@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -376,6 +377,112 @@ def test_pydantic_instance_is_rejected() -> None:
 def test_malformed_json_schema_raises_value_error(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         CompiledSchema.compile(bad)
+
+
+@pytest.mark.parametrize(
+    "bad,where,words",
+    [
+        ({"required": 7}, "#/required", "'required' must be an array of property names"),
+        ({"required": [1]}, "#/required", "not [1] (an array)"),
+        ({"required": "a"}, "#/required", 'not "a" (a string)'),
+        ({"allOf": 7}, "#/allOf", "'allOf' must be a non-empty array of schemas, not 7"),
+        ({"anyOf": 7}, "#/anyOf", "'anyOf' must be a non-empty array of schemas"),
+        ({"oneOf": {"a": 1}}, "#/oneOf", 'not {"a": 1} (an object)'),
+        ({"anyOf": []}, "#/anyOf", "non-empty"),
+        ({"enum": 7}, "#/enum", "'enum' must be an array"),
+        ({"prefixItems": 5}, "#/prefixItems", "'prefixItems' must be an array of schemas"),
+        ({"items": [True, 5]}, "#/items/1", "a schema in 'items' must be an object or a boolean"),
+        ({"items": [True], "additionalItems": 5}, "#/additionalItems", "in 'additionalItems'"),
+        ({"items": None}, "#/items", "not null"),
+        ({"$ref": 5}, "#/$ref", "'$ref' must be a string"),
+        ({"type": 5}, "#/type", "'type' must be a type name or a non-empty array"),
+        ({"type": [[]]}, "#/type", "'type' holds [] (an array), which is not a type"),
+        ({"type": ["string", "integr"]}, "#/type", '"integr" (a string), which is not a type'),
+        ({"nullable": "yes"}, "#/nullable", "'nullable' must be true or false"),
+        ({"properties": [1]}, "#/properties", "'properties' must be an object"),
+        ({"properties": {"a": 5}}, "#/properties/a", "a schema in 'properties'"),
+        ({"additionalProperties": 5}, "#/additionalProperties", "in 'additionalProperties'"),
+        (
+            {"properties": {"a/b~c": {"items": {"required": 7}}}},
+            "#/properties/a~1b~0c/items/required",
+            "'required'",
+        ),
+        ({"$defs": {"X": 5}, "$ref": "#/$defs/X"}, "#/$defs/X", "the target of a '$ref'"),
+        ({"$ref": "#/$defs/Missing"}, "#/$ref", "'#/$defs/Missing' does not resolve"),
+        ({"$ref": "other.json#/a"}, "#/$ref", "is not local"),
+        ({"anyOf": [True], "oneOf": [5]}, "#/oneOf/0", "a schema in 'oneOf'"),
+    ],
+)
+def test_malformed_schema_errors_name_the_keyword_and_its_pointer(
+    bad: dict[str, Any], where: str, words: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        CompiledSchema.compile(bad)
+    assert type(info.value) is ValueError
+    message = str(info.value)
+    assert message.startswith(f"invalid JSON Schema at {where}: "), message
+    assert words in message
+
+
+@pytest.mark.parametrize("schema", [True, False])
+def test_boolean_schema_at_the_top(schema: bool) -> None:
+    compiled = CompiledSchema.compile(schema)
+    assert compiled is CompiledSchema.compile(schema)  # cached like a dict
+    assert compiled.skeleton() is None
+    assert copy.deepcopy(compiled) is compiled
+    assert pickle.loads(pickle.dumps(compiled)) is compiled
+    for value in ({"a": 1}, [1], "x", 1, None):
+        _, warnings = compiled.check((), value, coerce=True, deep=True)
+        if schema:
+            assert warnings == []
+        else:
+            assert (
+                warnings == [SchemaWarning((), "wrong_type", warnings[0].message)]
+                and "schema is false" in warnings[0].message
+            )
+
+
+def test_boolean_subschemas() -> None:
+    s = CompiledSchema.compile(
+        {
+            "type": "object",
+            "properties": {
+                "any": True,
+                "never": False,
+                "list": {"type": "array", "items": False},
+                "pair": {"type": "array", "prefixItems": [{"type": "integer"}], "items": False},
+                "ref": {"$ref": "#/$defs/Nothing"},
+                "some": {"anyOf": [False, {"type": "string"}]},
+            },
+            "$defs": {"Nothing": False},
+        }
+    )
+    assert s.skeleton() == {
+        "any": None,
+        "never": None,
+        "list": [],
+        "pair": [],
+        "ref": None,
+        "some": None,
+    }
+    assert s.check(("any",), {"x": [1]}, False) == ({"x": [1]}, [])
+    for path, value in [(("never",), 1), (("list", 0), "x"), (("pair", 1), 2), (("ref",), "x")]:
+        _, warnings = s.check(path, value, False)
+        assert [w.kind for w in warnings] == ["wrong_type"], path
+        assert "schema is false" in warnings[0].message
+    assert s.check(("pair", 0), 5, False) == (5, [])
+    assert s.check(("some",), "x", False) == ("x", [])
+    _, warnings = s.check((), {"never": 1, "list": [1, 2]}, False, deep=True)
+    assert [w.path for w in warnings] == [("never",), ("list", 0), ("list", 1)]
+
+
+def test_percent_encoded_ref() -> None:
+    s = CompiledSchema.compile(
+        {"$defs": {"a b": {"type": "string"}, "c%20d": {"type": "integer"}},
+         "properties": {"x": {"$ref": "#/$defs/a%20b"}, "y": {"$ref": "#/$defs/c%20d"}}}
+    )  # fmt: skip
+    assert s.node(("x",)).types == frozenset({"string"})
+    assert s.node(("y",)).types == frozenset({"integer"})  # the literal key comes first
 
 
 def test_works_without_pydantic() -> None:

@@ -203,3 +203,33 @@ def test_schema_rejects_unsupported_input():
 def test_field_states_need_a_schema():
     with pytest.raises(ValueError):
         StreamingJsonParser().field_states()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_boolean_schemas_while_streaming(chunk):
+    def parse(schema, text):
+        p = StreamingJsonParser(schema=schema, validate=True)
+        for piece in split_at(text, list(range(chunk, len(text), chunk))):
+            p.feed(piece)
+        return p.finish()
+
+    doc = '{"a": {"x": [1]}, "b": 2, "c": [1, "two"]}'
+    assert parse(True, doc).warnings == ()
+    (top,) = parse(False, doc).warnings
+    assert top.path == () and "schema is false" in top.message
+    schema = {
+        "type": "object",
+        "properties": {"a": True, "b": False, "c": {"type": "array", "items": False}},
+    }
+    r = parse(schema, doc)
+    assert r.value == {"a": {"x": [1]}, "b": 2, "c": [1, "two"]}
+    assert [(w.path, "schema is false" in w.message) for w in r.warnings] == [
+        (("b",), True),
+        (("c", 0), True),
+        (("c", 1), True),
+    ]
+
+
+def test_malformed_schema_is_a_clear_value_error():
+    with pytest.raises(ValueError, match=r"at #/properties/a/required: 'required' must be"):
+        StreamingJsonParser(schema={"properties": {"a": {"required": 7}}})

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..llm import AnthropicAdapter, Delta, MessageEnd, MessageStart, StreamError, adapter_for
+from ..llm import (
+    AnthropicAdapter,
+    Delta,
+    MessageEnd,
+    MessageStart,
+    OpenAIResponsesAdapter,
+    StreamError,
+    adapter_for,
+)
 from ..parsers import (
     DocumentCompleted,
     Event,
@@ -54,7 +62,12 @@ _EXTRA_DATA = "extra data after the top-level value"
 _NO_VALUE = "no_value"
 _JSON_TYPES = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
 _JSON_TYPES.update({float: "a number", type(None): "null"})
-_UNREADABLE = ("invalid JSON in ", "unexpected ")  # the adapters' words for a bad event
+#: The adapters' words for an event they could not read (not a provider's error).
+_UNREADABLE = ("invalid JSON in ", "unexpected ", "malformed ")
+#: Adapters that learn why the response stopped only after its messages ended
+#: (``adapter.stop_reason``: Anthropic's ``message_delta``, the Responses API's
+#: ``response.incomplete``): a message they end ``"complete"`` waits for it.
+_LATE_REASON = (AnthropicAdapter, OpenAIResponsesAdapter)
 
 
 class Config:
@@ -133,10 +146,10 @@ def _load_schema(file: str) -> Any:
             " give a JSON Schema file",
             USAGE_ERROR,
         ) from None
-    if not isinstance(schema, dict):
+    if not isinstance(schema, (dict, bool)):  # (true and false are schemas too)
         raise Problem(
-            f"--schema {file} holds {_JSON_TYPES.get(type(schema), 'a value')}, not an object; "
-            'give a JSON Schema object such as {"type": "object"}',
+            f"--schema {file} holds {_JSON_TYPES.get(type(schema), 'a value')}, not a schema; "
+            'give a JSON Schema object such as {"type": "object"} (or true, or false)',
             USAGE_ERROR,
         )
     return schema
@@ -412,9 +425,10 @@ class ProviderRun:
         self.fmt, self.detected = fmt, detected
         self.adapter = adapter_for(fmt)
         self.open: dict[str, _Message] = {}
-        # Messages ended while an Anthropic block waits for its stop_reason (kept in order).
+        # Messages ended while one waits for the response's stop_reason (kept in order).
         self.deferred: list[tuple[_Message, str | None, str | None]] = []
         self.messages = 0
+        self.unreadable: list[str] = []  # events the adapter could not read (said once, at the end)
 
     def run(self, chunks: Iterator[bytes]) -> None:
         """Feed every chunk through the adapter; finish every message."""
@@ -450,6 +464,10 @@ class ProviderRun:
         for msg_id in list(self.open):
             self._close(msg_id, None, "stream ended before the message was complete")
         self._flush_deferred()
+        if self.unreadable:
+            n = len(self.unreadable)
+            more = f" (and {n - 1} more unreadable events)" if n > 1 else ""
+            self.status.error(f"{self.unreadable[0]}{more}; {self._format_fix()}")
         if not self.messages and not self.status.failed:
             self.status.error(f"no {self.fmt} messages in the input; {self._format_fix()}")
 
@@ -498,14 +516,12 @@ class ProviderRun:
         )
         if item.truncated:
             self.status.cut(f"the stream was cut off ({item.message})")
+        elif item.message.startswith(_UNREADABLE):  # one line for all of them, at the end
+            self.unreadable.append(item.message)
         else:
-            self.status.error(self._stream_problem(item.message))
-
-    def _stream_problem(self, message: str) -> str:
-        """A stream-level error (not a cut): the provider's, or an unreadable event."""
-        if message.startswith(_UNREADABLE):
-            return f"{message}; {self._format_fix()}"
-        return f"the provider reported an error: {message}; retry the request or check it"
+            self.status.error(
+                f"the provider reported an error: {item.message}; retry the request or check it"
+            )
 
     def _close(self, msg_id: str, finish: str | None, cut: str | None) -> None:
         """The message ended (``finish``) or was cut off (``cut``): its record, now or
@@ -519,10 +535,12 @@ class ProviderRun:
             self._done(msg, finish, cut)
 
     def _defer(self, reason: str | None) -> bool:
-        """Anthropic gives its stop_reason only after the blocks stop: wait for it (and
-        keep the records in order behind a block that waits)."""
-        anthropic = isinstance(self.adapter, AnthropicAdapter) and reason == "complete"
-        return anthropic or bool(self.deferred)
+        """Anthropic gives its stop_reason only after the blocks stop, and the Responses
+        API says a response was cut (``response.incomplete``: ``max_output_tokens``) only
+        after its items are done: wait for it (and keep the records in order behind a
+        message that waits)."""
+        late = isinstance(self.adapter, _LATE_REASON) and reason == "complete"
+        return late or bool(self.deferred)
 
     def _flush_deferred(self) -> None:
         stop = getattr(self.adapter, "stop_reason", None)

@@ -15,10 +15,10 @@ Anthropic gives its ``stop_reason`` (``"tool_use"``, ``"max_tokens"``, ...) only
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .base import Adapter, new_delta, text_of
+from .base import Adapter, MalformedEvent, dumps_json, get_int, get_obj, get_str, new_delta
 from .items import Item
 
 __all__ = ["AnthropicAdapter"]
@@ -52,7 +52,7 @@ class AnthropicAdapter(Adapter):
         super().__init__(fallback_id=fallback_id)
         self.message_id: str | None = None
         self.stop_reason: str | None = None
-        self._inputs: dict[str, Any] = {}  # tool block msg_id -> its start ``input``
+        self._inputs: dict[str, str] = {}  # tool block msg_id -> its start ``input``, as JSON
         self._names: dict[tuple[str, int], str] = {}  # (message id, index) -> msg_id
 
     def _on_hot(self, caps: tuple[Any, ...], event: str, out: list[Item]) -> None:
@@ -69,50 +69,59 @@ class AnthropicAdapter(Adapter):
         super()._on_hot(caps, event, out)
 
     def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
-        kind = obj.get("type") or event or ""
+        kind = get_str(obj, "type") or event or ""
         if kind == "message_start":
-            message = obj.get("message") or {}
-            self.message_id = self.message_id or message.get("id")
+            if self.message_id is None:
+                self.message_id = get_str(get_obj(obj, "message"), "id", "message")
         elif kind == "content_block_start":
-            block = obj.get("content_block") or {}
-            btype = str(block.get("type") or "")
-            msg_id = self._block_id(obj)
+            block = get_obj(obj, "content_block")
+            btype = get_str(block, "type", "content_block") or ""
+            index = get_int(obj, "index")
+            msg_id = self._block_id(index)
+            meta = {"message_id": self.message_id, "block_index": index}
             if btype == "text":
-                if self._start(out, msg_id, "text", **self._meta(obj)):
-                    self._delta(out, msg_id, block.get("text"))
+                if self._start(out, msg_id, "text", **meta):
+                    self._delta(out, msg_id, get_str(block, "text", "content_block"))
             elif btype.endswith("tool_use"):
-                meta = self._meta(obj)
-                name = block.get("name")
-                if self._start(out, msg_id, "tool_call", name, tool_use_id=block.get("id"), **meta):
-                    self._inputs[msg_id] = block.get("input")
+                name = get_str(block, "name", "content_block")
+                tool_id = get_str(block, "id", "content_block")
+                start_input = block.get("input")
+                if start_input is None:
+                    start_input = {}
+                elif not isinstance(start_input, Mapping):
+                    raise MalformedEvent(("content_block", "input"), start_input, "an object")
+                args = dumps_json(start_input, ("content_block", "input"))
+                if self._start(out, msg_id, "tool_call", name, tool_use_id=tool_id, **meta):
+                    self._inputs[msg_id] = args
         elif kind == "content_block_delta":
-            delta = obj.get("delta") or {}
-            dtype = delta.get("type")
+            delta = get_obj(obj, "delta")
+            dtype = get_str(delta, "type", "delta")
             if dtype == "text_delta":
-                self._delta(out, self._block_id(obj), delta.get("text"))
+                text = get_str(delta, "text", "delta")
+                self._delta(out, self._block_id(get_int(obj, "index")), text)
             elif dtype == "input_json_delta":
-                self._delta(out, self._block_id(obj), delta.get("partial_json"))
+                text = get_str(delta, "partial_json", "delta")
+                self._delta(out, self._block_id(get_int(obj, "index")), text)
         elif kind == "content_block_stop":
-            msg_id = self._block_id(obj)
-            if msg_id in self._inputs and self._open.get(msg_id) == 0:
-                start_input = self._inputs[msg_id] or {}
-                self._delta(out, msg_id, json.dumps(start_input, ensure_ascii=False))
-            self._inputs.pop(msg_id, None)
+            msg_id = self._block_id(get_int(obj, "index"))
+            args = self._inputs.pop(msg_id, None)
+            if args is not None and self._open.get(msg_id) == 0:
+                self._delta(out, msg_id, args)
             self._end(out, msg_id, "complete")
         elif kind == "message_delta":
-            delta = obj.get("delta") or {}
-            self.stop_reason = text_of(delta.get("stop_reason")) or self.stop_reason
+            reason = get_str(get_obj(obj, "delta"), "stop_reason", "delta")
+            self.stop_reason = reason or self.stop_reason
         elif kind == "message_stop":
             self.finished = True
             self._end_all(out, self.stop_reason or "complete")
         elif kind == "error":
-            error = obj.get("error") or {}
-            message = error.get("message") or "provider error"
-            etype = error.get("type")
-            self._fail(out, f"{etype}: {message}" if etype else str(message))
+            error = obj.get("error")
+            if isinstance(error, Mapping):
+                message = error.get("message") or "provider error"
+                etype = error.get("type")
+                self._fail(out, f"{etype}: {message}" if etype else str(message))
+            else:
+                self._fail(out, str(error) if error else "provider error")
 
-    def _block_id(self, obj: dict[str, Any]) -> str:
-        return f"{self.message_id or self.fallback_id}:block{int(obj.get('index') or 0)}"
-
-    def _meta(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return {"message_id": self.message_id, "block_index": int(obj.get("index") or 0)}
+    def _block_id(self, index: int) -> str:
+        return f"{self.message_id or self.fallback_id}:block{index}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import itertools
+import json
 from collections.abc import Mapping
 from dataclasses import fields
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from . import sse
@@ -13,10 +15,23 @@ from .decode import decode_json
 from .items import Delta, Item, MessageEnd, MessageStart, StreamError
 from .sse import ServerSentEvent, SSEDecoder
 
-__all__ = ["Adapter", "as_dict", "text_of"]
+__all__ = [
+    "Adapter",
+    "MalformedEvent",
+    "as_dict",
+    "get_bool",
+    "get_int",
+    "get_list",
+    "get_obj",
+    "get_str",
+    "need_obj",
+    "text_of",
+]
 
 _COUNTER = itertools.count(1)
 _RAW = (bytes, bytearray, memoryview, str)
+#: What an absent or null object reads as (read-only: adapters only ``.get`` from it).
+NO_OBJECT: Mapping[str, Any] = MappingProxyType({})
 
 
 def _delta_maker() -> Any:
@@ -76,6 +91,146 @@ def text_of(value: Any) -> str | None:
     return str(value) or None
 
 
+# -- reading event JSON: every value an adapter reads is checked for its JSON type ----------
+
+Where = tuple[str | int, ...]
+
+
+class MalformedEvent(ValueError):
+    """An event whose JSON does not have the provider's shape: ``path`` (keys and array
+    indices from the event's top) holds ``value`` where ``expected`` was wanted.
+
+    Raised inside an adapter while it reads an event; :meth:`Adapter.feed` turns it into
+    :class:`StreamError` items (see :meth:`Adapter._malformed`), so callers never see it.
+    """
+
+    def __init__(self, path: Where, value: Any, expected: str) -> None:
+        self.path = path
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{path_text(path)} is {show(value)}, expected {expected}")
+
+
+def path_text(path: Where) -> str:
+    """``("choices", 0, "delta")`` as ``choices[0].delta`` (``the event`` for ``()``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "the event"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """A short picture of ``value`` and its JSON type: ``"x" (a string)``."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{text} ({_json_kind(value)})"
+
+
+def need_obj(value: Any, where: Where) -> Mapping[str, Any]:
+    """``value``, which must be a JSON object (an array item, say)."""
+    if value.__class__ is dict or isinstance(value, Mapping):
+        return value  # type: ignore[no-any-return]
+    raise MalformedEvent(where, value, "an object")
+
+
+def get_obj(obj: Mapping[str, Any], key: str, *where: str | int) -> Mapping[str, Any]:
+    """``obj[key]``, an object; absent or null reads as an empty one."""
+    value = obj.get(key)
+    if value is None:
+        return NO_OBJECT
+    if value.__class__ is dict or isinstance(value, Mapping):
+        return value  # type: ignore[no-any-return]
+    raise MalformedEvent((*where, key), value, "an object")
+
+
+def get_list(obj: Mapping[str, Any], key: str, *where: str | int) -> list[Any] | tuple[Any, ...]:
+    """``obj[key]``, an array; absent or null reads as an empty one."""
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if value.__class__ is list or isinstance(value, (list, tuple)):
+        return value  # type: ignore[no-any-return]
+    raise MalformedEvent((*where, key), value, "an array")
+
+
+def get_int(obj: Mapping[str, Any], key: str, *where: str | int, default: int = 0) -> int:
+    """``obj[key]``, an integer (not a boolean); absent or null reads as ``default``."""
+    value = obj.get(key)
+    if value.__class__ is int:
+        return value  # type: ignore[no-any-return]
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise MalformedEvent((*where, key), value, "an integer")
+
+
+def get_str(obj: Mapping[str, Any], key: str, *where: str | int) -> str | None:
+    """``obj[key]``, a string (an SDK's string enum too); absent or null reads as None."""
+    value = obj.get(key)
+    if value is None or value.__class__ is str:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise MalformedEvent((*where, key), value, "a string")
+
+
+def get_bool(obj: Mapping[str, Any], key: str, *where: str | int) -> bool:
+    """``obj[key]``, a boolean; absent or null reads as False."""
+    value = obj.get(key)
+    if value is None:
+        return False
+    if value is True or value is False:
+        return value
+    raise MalformedEvent((*where, key), value, "a boolean")
+
+
+def dumps_json(value: Any, where: Where) -> str:
+    """``value`` (an object passed on as a message's text) as JSON text."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise MalformedEvent(where, value, "a JSON object") from None
+
+
+#: What reading a malformed event can raise inside an adapter (MalformedEvent is the
+#: adapters' own, precise word; the others are a safety net and should never be seen).
+_UNREADABLE = (
+    MalformedEvent,
+    TypeError,
+    ValueError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,
+    RecursionError,
+)
+
+
 def _is_sse_event(chunk: Any) -> bool:
     return isinstance(chunk, ServerSentEvent) or (
         isinstance(getattr(chunk, "data", None), str)
@@ -96,6 +251,12 @@ class Adapter:
     ``fallback_id`` names the response when the provider gives no id (default: a
     process-unique ``"streamN"``).  ``finished`` turns true at the provider's terminal
     event, ``failed`` at a provider error.
+
+    ``feed`` never raises for what a provider sent: event data that is not JSON gives
+    ``StreamError(None, ...)``; an event whose JSON has a value of the wrong type where the
+    adapter reads (a subclass reads through :func:`get_obj`, :func:`get_list`,
+    :func:`get_int`, :func:`get_str`..., which raise :class:`MalformedEvent`) is reported
+    by :meth:`_malformed`.  Only a chunk that is no chunk at all raises (``TypeError``).
     """
 
     #: The format name used by :func:`~jsonvisor.llm.adapter_for`.
@@ -140,24 +301,36 @@ class Adapter:
         if isinstance(chunk, _RAW):
             self._raw = True
             pairs = self._sse.feed_pairs(chunk, self._projection)
+            first = self._events + 1
             self._events += len(pairs)
             on_chunk, on_sse = self._on_chunk, self._on_sse
             on_hot = self._on_hot
             for event, data in pairs:
-                cls = data.__class__
-                if cls is tuple:  # a hot event: (template index, captures...)
-                    on_hot(data, event, out)
-                elif cls is dict:  # read by the C decoder, through the projection
-                    on_chunk(data, event, out)
-                else:
-                    on_sse(event, data, out)
+                try:
+                    cls = data.__class__
+                    if cls is tuple:  # a hot event: (template index, captures...)
+                        on_hot(data, event, out)
+                    elif cls is dict:  # read by the C decoder, through the projection
+                        on_chunk(data, event, out)
+                    else:
+                        on_sse(event, data, out)
+                except _UNREADABLE as exc:
+                    number = first + next(i for i, p in enumerate(pairs) if p[1] is data)
+                    self._malformed(out, exc, number, event, data)
         elif _is_sse_event(chunk):
             self._raw = True
             self._events += 1
-            self._on_sse(chunk.event, chunk.data, out)
+            try:
+                self._on_sse(chunk.event, chunk.data, out)
+            except _UNREADABLE as exc:
+                self._malformed(out, exc, self._events, chunk.event, chunk.data)
         else:
+            obj = as_dict(chunk)
             self._events += 1
-            self._on_chunk(as_dict(chunk), None, out)
+            try:
+                self._on_chunk(obj, None, out)
+            except _UNREADABLE as exc:
+                self._malformed(out, exc, self._events, None, obj)
         return out
 
     def close(self) -> list[Item]:
@@ -290,3 +463,43 @@ class Adapter:
             self._error(out, msg_id, message, True)
         self._groups.clear()
         out.append(StreamError(None, message, False))
+
+    def _malformed(
+        self, out: list[Item], exc: Exception, number: int, event: str | None, data: Any
+    ) -> None:
+        """Event ``number`` could not be read (``exc``): reported like a provider error.
+
+        What it carried is lost, so no open message can be trusted to be whole: each is cut
+        (``StreamError(msg_id, message, truncated=True)``), then ``StreamError(None,
+        message)`` says what was wrong.  Later events are read as usual (messages already
+        cut stay ended)."""
+        kind = self._event_type(event, data)
+        label = f"event {number}" + (f" ({kind})" if kind else "")
+        if isinstance(exc, MalformedEvent):
+            why = str(exc)
+        elif isinstance(exc, RecursionError):
+            why = "nested too deeply to read"
+        else:
+            why = f"unreadable ({type(exc).__name__}: {exc})"
+        message = f"malformed {self.format} {label}: {why}"
+        for msg_id in list(self._open):
+            self._error(out, msg_id, message, True)
+        self._groups.clear()
+        out.append(StreamError(None, message, False))
+
+    def _event_type(self, event: str | None, data: Any) -> str | None:
+        """The event's ``type`` (or its SSE event name) to name it in a message."""
+        obj: Any = data
+        if data.__class__ is tuple:  # a hot event: its template says its type
+            obj = self.hot[data[0]]
+        elif isinstance(data, str):
+            try:
+                obj = decode_json(data)
+            except (ValueError, RecursionError):
+                obj = None
+        kind = obj.get("type") if isinstance(obj, Mapping) else None
+        if not isinstance(kind, str) or not kind:
+            kind = event if event and event != "message" else None
+        if kind is not None and len(kind) > 60:
+            kind = kind[:59] + "…"
+        return kind

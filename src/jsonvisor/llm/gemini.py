@@ -12,18 +12,30 @@ blocked with no candidates, is a provider error.  Both camelCase (REST) and snak
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .base import Adapter, new_delta, text_of
+from .base import (
+    Adapter,
+    MalformedEvent,
+    Where,
+    dumps_json,
+    get_bool,
+    get_int,
+    get_list,
+    get_obj,
+    get_str,
+    need_obj,
+    new_delta,
+)
 from .items import Item
 
 __all__ = ["GeminiAdapter"]
 
 
-def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
-    value = obj.get(camel)
-    return obj.get(snake) if value is None else value
+def _key(obj: Mapping[str, Any], camel: str, snake: str) -> str:
+    """The key ``obj`` uses: REST camelCase, or the SDK's snake_case."""
+    return snake if obj.get(camel) is None and obj.get(snake) is not None else camel
 
 
 class GeminiAdapter(Adapter):
@@ -94,39 +106,56 @@ class GeminiAdapter(Adapter):
             self._fail(out, _message(error))
             return
         if self.response_id is None:
-            self.response_id = _get(obj, "responseId", "response_id") or self.fallback_id
+            rid_key = _key(obj, "responseId", "response_id")
+            self.response_id = get_str(obj, rid_key) or self.fallback_id
         rid = self.response_id
-        candidates = obj.get("candidates") or []
-        feedback = _get(obj, "promptFeedback", "prompt_feedback") or {}
-        blocked = text_of(_get(feedback, "blockReason", "block_reason"))
-        if blocked and not candidates:
-            self._fail(out, f"prompt blocked: {blocked}")
-            return
-        for cand in candidates:
-            i = int(cand.get("index") or 0)
+        candidates = get_list(obj, "candidates")
+        feedback = get_obj(obj, _key(obj, "promptFeedback", "prompt_feedback"))
+        if feedback and not candidates:
+            fkey = _key(obj, "promptFeedback", "prompt_feedback")
+            blocked = get_str(feedback, _key(feedback, "blockReason", "block_reason"), fkey)
+            if blocked:
+                self._fail(out, f"prompt blocked: {blocked}")
+                return
+        for n, cand in enumerate(candidates):
+            cand = need_obj(cand, ("candidates", n))
+            i = get_int(cand, "index", "candidates", n)
             group = f"{rid}:cand{i}"
-            for part in (cand.get("content") or {}).get("parts") or ():
-                if part.get("thought"):
+            content = get_obj(cand, "content", "candidates", n)
+            for k, part in enumerate(get_list(content, "parts", "candidates", n, "content")):
+                where: Where = ("candidates", n, "content", "parts", k)
+                part = need_obj(part, where)
+                if get_bool(part, "thought", *where):
                     continue
-                text = part.get("text")
+                text = get_str(part, "text", *where)
                 if text:
                     msg_id = f"{group}:text"
                     if self._start(
                         out, msg_id, "text", None, group, response_id=rid, candidate_index=i
                     ):
                         self._delta(out, msg_id, text)
-                call = _get(part, "functionCall", "function_call")
+                call_key = _key(part, "functionCall", "function_call")
+                call = get_obj(part, call_key, *where)
                 if call:
-                    self._call(out, rid, i, call)
-            reason = text_of(_get(cand, "finishReason", "finish_reason"))
+                    self._call(out, rid, i, call, (*where, call_key))
+            reason = get_str(cand, _key(cand, "finishReason", "finish_reason"), "candidates", n)
             if reason:
                 self._end_group(out, group, reason)
 
-    def _call(self, out: list[Item], rid: str, i: int, call: dict[str, Any]) -> None:
+    def _call(
+        self, out: list[Item], rid: str, i: int, call: Mapping[str, Any], where: Where
+    ) -> None:
+        name = get_str(call, "name", *where)
+        call_id = get_str(call, "id", *where)
+        args = call.get("args")
+        if args is None:
+            args = {}
+        elif not isinstance(args, Mapping):
+            raise MalformedEvent((*where, "args"), args, "an object")
+        text = dumps_json(args, (*where, "args"))
         k = self._calls.get(i, 0)
         self._calls[i] = k + 1
         msg_id = f"{rid}:cand{i}:call{k}"
-        name = call.get("name")
         if self._start(
             out,
             msg_id,
@@ -135,9 +164,9 @@ class GeminiAdapter(Adapter):
             response_id=rid,
             candidate_index=i,
             call_index=k,
-            call_id=call.get("id"),
+            call_id=call_id,
         ):
-            self._delta(out, msg_id, json.dumps(call.get("args") or {}, ensure_ascii=False))
+            self._delta(out, msg_id, text)
             self._end(out, msg_id, "complete")
 
 

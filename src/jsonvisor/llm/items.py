@@ -48,10 +48,14 @@ class MessageEnd:
     ``reason`` is the provider's own word when it gives one per message (OpenAI Chat's
     ``finish_reason``: ``"stop"``, ``"tool_calls"``, ``"length"``, ``"content_filter"``;
     Gemini's ``finishReason``: ``"STOP"``, ``"MAX_TOKENS"``, ...; Responses'
-    ``incomplete_details.reason``), ``"complete"`` when the provider closed the message
-    without a reason (Anthropic ``content_block_stop``, Responses ``*.done``, a Gemini
-    ``functionCall`` that arrives whole), and ``"done"`` when OpenAI's ``[DONE]`` came
-    before any ``finish_reason``.
+    ``incomplete_details.reason`` for a message still open at ``response.incomplete``),
+    ``"complete"`` when the provider closed the message without a reason (Anthropic
+    ``content_block_stop``, Responses ``*.done``, a Gemini ``functionCall`` that arrives
+    whole), and ``"done"`` when OpenAI's ``[DONE]`` came before any ``finish_reason``.
+
+    Anthropic and the Responses API say why the whole response stopped only after its
+    messages ended ``"complete"`` (``"max_tokens"``, ``"max_output_tokens"``...): the
+    adapter keeps it in ``adapter.stop_reason``, to read when the stream has ended.
     """
 
     msg_id: str
@@ -63,8 +67,10 @@ class StreamError:
     """An error, for one message (``msg_id``) or for the whole stream (``msg_id=None``).
 
     ``truncated`` is true when the message (or stream) was cut off before its end events:
-    the connection closed early, or a provider error stopped it mid-way.  A message that
-    gets a ``StreamError`` gets no ``MessageEnd``.
+    the connection closed early, or a provider error or a malformed event stopped it
+    mid-way.  A message that gets a ``StreamError`` gets no ``MessageEnd``.  An event the
+    adapter cannot read gives ``StreamError(None, "malformed <format> event N (<type>):
+    <where> is <value>, expected <type>")`` after the messages it cut.
     """
 
     msg_id: str | None

@@ -7,14 +7,25 @@ fragments of parallel calls may interleave).  ``finish_reason`` ends a choice's 
 a usage chunk with empty ``choices`` is ignored; ``data: [DONE]`` ends the stream; a chunk
 with an ``error`` object (or an ``error`` event) is a provider error.  SDK chunks from
 ``create(stream=True)`` work, and so do the events of ``chat.completions.stream()`` (its
-``chunk`` events are read, the derived ones ignored).
+``chunk`` events are read, the derived ones ignored).  A chunk holding a value of the wrong
+JSON type where the adapter reads (``"choices": 5``, ``"delta": 5``, a string ``index``) is
+a malformed event (see :meth:`~jsonvisor.llm.base.Adapter._malformed`).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .base import Adapter, new_delta, text_of
+from .base import (
+    Adapter,
+    Where,
+    get_int,
+    get_list,
+    get_obj,
+    get_str,
+    need_obj,
+    new_delta,
+)
 from .items import Item
 
 __all__ = ["OpenAIChatAdapter"]
@@ -80,7 +91,7 @@ class OpenAIChatAdapter(Adapter):
             else:
                 _, _, i, text = caps
                 j, ok = None, True
-                if not text and i.__class__ is int:
+                if (text is None or text == "") and i.__class__ is int:
                     return  # an empty or null content: nothing to do
             if ok and i.__class__ is int and text.__class__ is str:
                 msg_id = self._names.get((rid, i, j))
@@ -105,44 +116,47 @@ class OpenAIChatAdapter(Adapter):
         if error or event == "error":
             self._fail(out, _error_message(error if error else obj))
             return
-        if self.response_id is None and (obj.get("choices") or obj.get("id")):
-            self.response_id = str(obj.get("id") or self.fallback_id)
+        choices = get_list(obj, "choices")
+        if self.response_id is None and (choices or obj.get("id")):
+            self.response_id = get_str(obj, "id") or self.fallback_id
         rid = self.response_id or self.fallback_id
-        for choice in obj.get("choices") or ():
-            i = int(choice.get("index") or 0)
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
+        for n, choice in enumerate(choices):
+            choice = need_obj(choice, ("choices", n))
+            i = get_int(choice, "index", "choices", n)
+            delta = get_obj(choice, "delta", "choices", n)
+            content = get_str(delta, "content", "choices", n, "delta")
             if content:
                 prefix = f"{rid}:choice{i}"
                 msg_id = f"{prefix}:content"
                 self._names[rid, i, None] = msg_id
                 if self._start(out, msg_id, "text", None, prefix, response_id=rid, choice_index=i):
                     self._delta(out, msg_id, content)
-            calls = delta.get("tool_calls")
-            if calls:
-                for call in calls:
-                    self._tool_call(out, rid, i, call)
-            reason = choice.get("finish_reason")
-            if reason is not None:
-                reason = text_of(reason)
-                if reason:
-                    self._end_group(out, f"{rid}:choice{i}", reason)
+            calls = get_list(delta, "tool_calls", "choices", n, "delta")
+            for k, call in enumerate(calls):
+                self._tool_call(out, rid, i, call, ("choices", n, "delta", "tool_calls", k))
+            reason = get_str(choice, "finish_reason", "choices", n)
+            if reason:
+                self._end_group(out, f"{rid}:choice{i}", reason)
 
-    def _tool_call(self, out: list[Item], rid: str, i: int, call: dict[str, Any]) -> None:
+    def _tool_call(self, out: list[Item], rid: str, i: int, call: Any, where: Where) -> None:
         """One ``tool_calls`` fragment: open its message if new, send its arguments."""
+        call = need_obj(call, where)
         index = call.get("index")
-        if index.__class__ is int and not call.get("id"):
+        if index is not None and index.__class__ is not int:
+            index = get_int(call, "index", *where)
+        call_id = get_str(call, "id", *where)
+        fn = get_obj(call, "function", *where)
+        text = get_str(fn, "arguments", *where, "function")
+        if index is not None and not call_id:
             # the hot path: a fragment of a call already started
             msg_id = self._names.get((rid, i, index))
             if msg_id is not None and msg_id in self._open:
-                fn = call.get("function")
-                text = fn.get("arguments") if fn else None
                 if text:
                     self._open[msg_id] += len(text)
                     out.append(new_delta(msg_id, text))
                 return
-        j = self._tool_index(rid, i, call)
-        fn = call.get("function") or {}
+        name = get_str(fn, "name", *where, "function")
+        j = self._tool_index(rid, i, index, call_id)
         prefix = f"{rid}:choice{i}"
         msg_id = f"{prefix}:tool{j}"
         self._names[rid, i, j] = msg_id
@@ -150,31 +164,29 @@ class OpenAIChatAdapter(Adapter):
             out,
             msg_id,
             "tool_call",
-            fn.get("name") or None,
+            name or None,
             prefix,
             response_id=rid,
             choice_index=i,
             tool_call_index=j,
-            tool_call_id=call.get("id") or None,
+            tool_call_id=call_id or None,
         )
         if started:
-            self._delta(out, msg_id, fn.get("arguments"))
+            self._delta(out, msg_id, text)
 
-    def _tool_index(self, rid: str, choice: int, call: dict[str, Any]) -> int:
+    def _tool_index(self, rid: str, choice: int, index: int | None, call_id: str | None) -> int:
         """The tool call's ``index``; by its ``id`` (or the latest call) if missing."""
         ids = self._tool_ids.setdefault((rid, choice), {})
-        call_id = call.get("id")
-        index = call.get("index")
         if index is None:
             if call_id in ids:
-                index = ids[call_id]
+                index = ids[call_id]  # type: ignore[index]
             elif call_id:
                 index = len(ids)
             else:
                 index = max(ids.values(), default=0)
         if call_id and call_id not in ids:
-            ids[call_id] = int(index)
-        return int(index)
+            ids[call_id] = index
+        return index
 
 
 def _error_message(error: Any) -> str:

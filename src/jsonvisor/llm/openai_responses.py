@@ -7,13 +7,21 @@ to ``"{response id}:out{output_index}"``.  The matching ``.done`` event ends a m
 the stream, ``response.incomplete`` ends what is open with its reason (for example
 ``"max_output_tokens"``), ``response.failed`` and ``error`` are provider errors.  Other
 events (reasoning, refusals, built-in tools) are ignored.
+
+A response cut short by ``max_output_tokens`` still sends each item's ``.done`` events first,
+so the messages it holds end with ``"complete"``; only the ``response.incomplete`` after them
+says why the response stopped.  That reason is kept in :attr:`OpenAIResponsesAdapter.
+stop_reason` (``None`` while the response has not ended that way), as Anthropic's is in
+``AnthropicAdapter.stop_reason``: read it once the stream has ended to know whether a message
+that ended ``"complete"`` belongs to a response that was cut.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .base import Adapter, new_delta, text_of
+from .base import NO_OBJECT, Adapter, get_int, get_obj, get_str, new_delta
 from .items import Item
 
 __all__ = ["OpenAIResponsesAdapter"]
@@ -62,6 +70,9 @@ class OpenAIResponsesAdapter(Adapter):
     def __init__(self, *, fallback_id: str | None = None) -> None:
         super().__init__(fallback_id=fallback_id)
         self.response_id: str | None = None
+        #: Why the response ended short (``response.incomplete``'s reason, e.g.
+        #: ``"max_output_tokens"``); None unless it did.
+        self.stop_reason: str | None = None
         # (response id, output index, content index or None for a call) -> msg_id
         self._names: dict[tuple[str, int, int | None], str] = {}
 
@@ -90,74 +101,82 @@ class OpenAIResponsesAdapter(Adapter):
         return self.response_id or self.fallback_id
 
     def _on_chunk(self, obj: dict[str, Any], event: str | None, out: list[Item]) -> None:
-        kind = obj.get("type") or event or ""
-        response = obj.get("response") or {}
+        kind = get_str(obj, "type") or event or ""
         if kind in _STARTED:
-            self.response_id = self.response_id or response.get("id")
+            if self.response_id is None:
+                self.response_id = get_str(get_obj(obj, "response"), "id", "response")
         elif kind == "response.output_item.added":
-            item = obj.get("item") or {}
-            if item.get("type") == "function_call":
+            item = get_obj(obj, "item")
+            if get_str(item, "type", "item") == "function_call":
                 msg_id = self._call(out, obj, item)
-                self._delta(out, msg_id, item.get("arguments"))
+                self._delta(out, msg_id, get_str(item, "arguments", "item"))
         elif kind == "response.content_part.added":
-            part = obj.get("part") or {}
-            if part.get("type") == "output_text":
-                self._delta(out, self._text(out, obj), part.get("text"))
+            part = get_obj(obj, "part")
+            if get_str(part, "type", "part") == "output_text":
+                self._delta(out, self._text(out, obj), get_str(part, "text", "part"))
         elif kind == "response.output_text.delta":
-            self._delta(out, self._text(out, obj), obj.get("delta"))
+            self._delta(out, self._text(out, obj), get_str(obj, "delta"))
         elif kind == "response.output_text.done":
             msg_id = self._text(out, obj)
-            self._top_up(out, msg_id, obj.get("text"))
+            self._top_up(out, msg_id, get_str(obj, "text"))
             self._end(out, msg_id, "complete")
         elif kind == "response.function_call_arguments.delta":
-            self._delta(out, self._call(out, obj, {}), obj.get("delta"))
+            self._delta(out, self._call(out, obj, NO_OBJECT), get_str(obj, "delta"))
         elif kind in ("response.function_call_arguments.done", "response.output_item.done"):
-            item = obj.get("item") or {}
-            if kind == "response.output_item.done" and item.get("type") != "function_call":
+            item = get_obj(obj, "item")
+            if kind == "response.output_item.done" and get_str(item, "type", "item") != (
+                "function_call"
+            ):
                 return
             msg_id = self._call(out, obj, item)
-            self._top_up(out, msg_id, obj.get("arguments") or item.get("arguments"))
+            full = get_str(obj, "arguments") or get_str(item, "arguments", "item")
+            self._top_up(out, msg_id, full)
             self._end(out, msg_id, "complete")
         elif kind == "response.completed":
             self.finished = True
             self._end_all(out, "complete")
         elif kind == "response.incomplete":
+            response = get_obj(obj, "response")
+            details = get_obj(response, "incomplete_details", "response")
+            reason = get_str(details, "reason", "response", "incomplete_details")
             self.finished = True
-            details = response.get("incomplete_details") or {}
-            self._end_all(out, text_of(details.get("reason")) or "incomplete")
+            self.stop_reason = reason or "incomplete"
+            self._end_all(out, self.stop_reason)
         elif kind == "response.failed":
-            error = response.get("error") or {}
+            error = get_obj(obj, "response").get("error") or {}
             self._fail(out, _message(error, "response failed"))
         elif kind == "error":
             self._fail(out, _message(obj.get("error") or obj, "provider error"))
 
-    def _text(self, out: list[Item], obj: dict[str, Any]) -> str:
-        oi, ci = int(obj.get("output_index") or 0), int(obj.get("content_index") or 0)
+    def _text(self, out: list[Item], obj: Mapping[str, Any]) -> str:
+        oi, ci = get_int(obj, "output_index"), get_int(obj, "content_index")
         msg_id = f"{self._rid()}:out{oi}:part{ci}"
-        self._start(
-            out,
-            msg_id,
-            "text",
-            response_id=self._rid(),
-            item_id=obj.get("item_id"),
-            output_index=oi,
-            content_index=ci,
-        )
+        if msg_id not in self._open:  # (ids are only read for a message's start)
+            self._start(
+                out,
+                msg_id,
+                "text",
+                response_id=self._rid(),
+                item_id=get_str(obj, "item_id"),
+                output_index=oi,
+                content_index=ci,
+            )
         return msg_id
 
-    def _call(self, out: list[Item], obj: dict[str, Any], item: dict[str, Any]) -> str:
-        oi = int(obj.get("output_index") or 0)
+    def _call(self, out: list[Item], obj: Mapping[str, Any], item: Mapping[str, Any]) -> str:
+        oi = get_int(obj, "output_index")
         msg_id = f"{self._rid()}:out{oi}"
-        self._start(
-            out,
-            msg_id,
-            "tool_call",
-            item.get("name") or obj.get("name"),
-            response_id=self._rid(),
-            item_id=obj.get("item_id") or item.get("id"),
-            call_id=item.get("call_id"),
-            output_index=oi,
-        )
+        if msg_id not in self._open:  # (names and ids are only read for a message's start)
+            self._start(
+                out,
+                msg_id,
+                "tool_call",
+                get_str(item, "name", "item") or get_str(obj, "name"),
+                response_id=self._rid(),
+                item_id=get_str(obj, "item_id") or get_str(item, "id", "item"),
+                call_id=get_str(item, "call_id", "item"),
+                output_index=oi,
+            )
         return msg_id
 
 

@@ -107,8 +107,11 @@ async def drive(
     async iterable's at least every :data:`SCHEDULE_INTERVAL`).  A message's
     ``MessageEnd`` or ``StreamError`` becomes ``await supervisor.end(msg_id)`` (only for
     messages that were sent text: the parser's finish marks truncation).  ``on_item`` sees
-    every item first.  If reading ``source`` raises, the open messages are ended as
-    truncated before the exception propagates, so no parser waits forever.
+    every item first.  A malformed provider event is a ``StreamError`` like any other (the
+    adapter never raises for what the provider sent).  If reading ``source`` raises (or it
+    gives what is no chunk at all, which the adapter refuses with ``TypeError``), the open
+    messages are ended as truncated before the exception propagates, so no parser waits
+    forever.
     """
     sent: set[str] = set()
     errors: list[StreamError] = []
@@ -138,11 +141,12 @@ async def drive(
     while True:
         try:
             chunk = await reader.next()
+            if chunk is None:
+                break
+            items = adapter.feed(chunk)  # (raises only for what is no chunk at all)
         except Exception:
             await handle(adapter.close())
             raise
-        if chunk is None:
-            break
-        await handle(adapter.feed(chunk))
+        await handle(items)
     await handle(adapter.close())
     return errors
