@@ -107,6 +107,29 @@ feed_text(Core *self, Text *chunk, int decoded)
     self->grew_from = PyList_GET_SIZE(self->pieces);
     Py_ssize_t n = t->n;
     Py_ssize_t pos = pass_over ? n : c_run(self, t, 0, events);
+    while (pos >= 0 && pos < n && self->bulk_stop) {
+        /* The bulk path may load a run of whole values here: the Python side decides
+         * (_bulk_step), then the tokens go on here. */
+        self->bulk_stop = 0;
+        PyObject *text = text_str(t);
+        PyObject *idx = text == NULL ? NULL : PyLong_FromSsize_t(pos);
+        PyObject *r = idx == NULL ? NULL
+                                  : PyObject_CallMethodObjArgs((PyObject *)self, S_BULK_STEP,
+                                                               text, idx, events, NULL);
+        Py_XDECREF(idx);
+        if (r == NULL)
+            goto fail;
+        Py_ssize_t after = PyLong_AsSsize_t(r);
+        Py_DECREF(r);
+        if (after < 0 && PyErr_Occurred())
+            goto fail;
+        if (after <= pos) { /* nothing loaded: the token path, no second attempt here */
+            after = pos;
+            if (self->bulk_block < pos + 1)
+                self->bulk_block = pos + 1;
+        }
+        pos = c_run(self, t, after, events);
+    }
     if (pos < 0)
         goto fail;
     if (pos < n || (self->multiple_values && !self->c_docs)) {

@@ -9,7 +9,7 @@ typedef struct {
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
-        whole_tried, ready, c_docs, doc_open, nan_infinity, python_literals, hex_numbers, control_characters,
+        whole_tried, ready, c_docs, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;

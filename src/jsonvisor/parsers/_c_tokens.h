@@ -506,6 +506,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
     int kind = t->kind;
     const void *data = t->data;
     int bail = 0;
+    self->bulk_stop = 0;
     if (self->in_comment)
         pos = c_skip_comment(self, t, pos);
     while (pos < n && !bail) {
@@ -543,7 +544,8 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                         continue;
                     }
                 }
-                return pos; /* the bulk path's scan (_bulk_document) */
+                self->bulk_stop = 1; /* the bulk path's scan (_bulk_step) */
+                return pos;
             }
             if (open_root(self, c == '{', events) < 0)
                 return -1;
@@ -595,8 +597,10 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             break;
         case ST_VALUE:
         case ST_VALUE_OR_CLOSE:
-            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
-                return pos; /* the bulk path may load a run of members here */
+            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block && !is_obj) {
+                self->bulk_stop = 1; /* a run of the array's items may load here */
+                return pos;
+            }
             if (c == '"' || (c == '\'' && self->single_quotes))
                 pos = c_string_start(self, t, pos, 0, events, &bail);
             else if (c == '{' || c == '[') {
@@ -642,8 +646,10 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             }
             if (c != '"')
                 return pos;
-            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block)
+            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
+                self->bulk_stop = 1; /* a run of the object's members may load here */
                 return pos;
+            }
             pos = c_string_start(self, t, pos, 1, events, &bail);
             break;
         case ST_COLON:

@@ -1432,6 +1432,19 @@ class _Parser:
 
     # ------------------------------------------------------------------ bulk loading
 
+    def _bulk_step(self, text: str, pos: int, events: list[Event]) -> int:
+        """(Called by the C half where a top-level value, an array item or an object's key
+        starts with at least ``bulk_threshold`` characters left.)  What ``_run`` does
+        there: load a run of whole values if one is there; return the index after it, or
+        ``pos`` when nothing loaded (the C half then takes the token path)."""
+        if not self._stack:
+            new = self._bulk_document(text, pos, events)
+        else:
+            new = self._bulk_members(text, pos, self._stack[-1].__class__ is dict, events)
+        if new > pos and self._doc_ended >= 0:
+            self._check_doc_size(text, new)  # (no extraction here: it never says stop)
+        return new
+
     def _bulk_document(self, text: str, pos: int, events: list[Event]) -> int:
         """Load a whole top-level value at ``pos`` in one C call if it is all here."""
         c = text[pos]
