@@ -10,13 +10,16 @@
  *   loader with it (fastpath.strict_loads).  Also the bulk path's boundary scanners.
  *
  * - Core: the base type of StreamingJsonParser.  It holds the parser's state as C fields
- *   (exposed to the Python half under the same attribute names) and implements feed()
- *   (str and UTF-8 bytes), snapshot() and a parser's creation.  It runs the tokens of
- *   every mode and opens and closes the top-level value; at anything rarer (an error, a
- *   limit, a run long enough for the bulk path, a tolerance it lacks, extraction, a
- *   document boundary in multiple-value mode) it stops at a token boundary with the state
- *   consistent and lets the Python parser (_feed_body) continue from there, so errors and
- *   rare cases have one implementation.
+ *   (exposed to the Python half as typed attributes of the same names) and implements
+ *   feed() (str, ASCII bytes read in place, other UTF-8 decoded incrementally), snapshot()
+ *   and a parser's creation (a copy of a prototype per options).  It runs the tokens of
+ *   every mode and every LLM tolerance, opens and closes top-level values and documents,
+ *   passes over prose the fence finder would ignore, and with a schema decides from the
+ *   compiled schema's tables.  Where a run of whole values may be loaded at once it asks
+ *   the Python side (_bulk_step) and goes on after it.  At anything rarer (an error, a
+ *   limit, extraction candidates and the fence finder, top-level scalars) it stops at a
+ *   token boundary with the state consistent and lets the Python parser (_feed_body)
+ *   continue from there, so errors and rare cases have one implementation.
  *
  * A unity build: this file includes one file per stage, in dependency order:
  *   _c_bulk.h      validate() and the boundary scanners (templates _validate.h, _scan.h)
