@@ -581,8 +581,12 @@ def test_the_c_half_tables_answer_exactly_as_the_schema_methods(schema: dict) ->
     compiled = CompiledSchema._compile_uncached(schema)
     for path in _PATHS:
         compiled.node(path)
-    types, keys, containers = compiled._quick
-    assert types and keys and containers
+    types, keys, containers, children = compiled._quick
+    assert types and keys and containers and children
+    # the children table is the types table by parent and last part, nothing else
+    assert {(*parent, part): c for parent, d in children.items() for part, c in d.items()} == {
+        k: c for k, c in types.items() if k
+    }
     for key in set(types) | set(keys) | set(containers):
         for index in (0, 1, 7):
             path = tuple(index if part is None else part for part in key)

@@ -126,7 +126,7 @@ static int
 track(Core *self, PyObject *events)
 {
     PyObject *sets[2] = {NULL, NULL};
-    static const char *names[2] = {"started", "completed"};
+    PyObject *names[2] = {S_STARTED, S_COMPLETED}; /* (interned: the type cache finds them) */
     PyObject *tracker = NULL;
     int r = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events) && r == 0; i++) {
@@ -137,12 +137,12 @@ track(Core *self, PyObject *events)
         if (which < 0)
             continue;
         if (sets[which] == NULL) {
-            if (tracker == NULL && (tracker = PyObject_GetAttrString((PyObject *)self,
-                                                                      "_tracker")) == NULL) {
+            if (tracker == NULL &&
+                (tracker = PyObject_GetAttr((PyObject *)self, S_TRACKER)) == NULL) {
                 r = -1;
                 break;
             }
-            sets[which] = PyObject_GetAttrString(tracker, names[which]);
+            sets[which] = PyObject_GetAttr(tracker, names[which]);
             if (sets[which] == NULL || !PySet_Check(sets[which])) {
                 if (sets[which] != NULL)
                     PyErr_SetString(PyExc_TypeError, "field tracking needs sets");

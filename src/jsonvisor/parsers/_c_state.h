@@ -14,7 +14,9 @@ typedef struct {
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
-        *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache;
+        *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache,
+        *qprefix, *qchildren, /* (caches: the last prefix looked up, its children table, */
+        *kprefix, *kknown;    /* and the last object's prefix and the keys it knows) */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -73,7 +75,7 @@ static PyMemberDef core_members[] = {
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown)
 
 /* The object fields, as attributes of the Python half: each keeps its type (a list, a
  * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them

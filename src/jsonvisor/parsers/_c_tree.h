@@ -74,7 +74,7 @@ quick_key(PyObject *path)
 static PyObject *
 quick_lookup(Core *self, int which, PyObject *path)
 {
-    if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 3)
+    if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
         return NULL;
     PyObject *table = PyTuple_GET_ITEM(self->quick, which);
     if (!PyDict_CheckExact(table))
@@ -87,17 +87,29 @@ quick_lookup(Core *self, int which, PyObject *path)
     return r;
 }
 
-/* Is ``item`` in ``table``'s entry (None: everything is)?  1 yes, 0 no or not known, -1
- * error. */
-static int
-quick_allows(Core *self, int which, PyObject *path, PyObject *item)
+/* The classes a completed value at prefix + (part,) may have to pass the schema's check
+ * unchanged (None: any): a borrowed reference, or NULL when the tables do not say (no
+ * error) or on an error (set).  The children table of the innermost container is kept
+ * between calls, so a value costs one lookup of its last part. */
+static PyObject *
+quick_child_types(Core *self, PyObject *prefix, PyObject *part)
 {
-    PyObject *allowed = quick_lookup(self, which, path);
-    if (allowed == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    if (allowed == Py_None)
-        return 1;
-    return PyAnySet_Check(allowed) ? PySet_Contains(allowed, item) : 0;
+    if (self->qprefix != prefix) {
+        if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
+            return NULL;
+        PyObject *key = quick_key(prefix);
+        if (key == NULL)
+            return NULL;
+        PyObject *children = PyDict_GetItemWithError(PyTuple_GET_ITEM(self->quick, 3), key);
+        Py_DECREF(key);
+        if (children == NULL || !PyDict_CheckExact(children))
+            return NULL; /* (not cached: the table may gain it later) */
+        Py_INCREF(prefix);
+        Py_XSETREF(self->qprefix, prefix);
+        Py_INCREF(children);
+        Py_XSETREF(self->qchildren, children);
+    }
+    return PyDict_GetItemWithError(self->qchildren, PyLong_CheckExact(part) ? Py_None : part);
 }
 
 /* A fresh container for a value starting at ``path`` (CompiledSchema.container()). */
@@ -126,13 +138,27 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
         Py_INCREF(value);
         return value;
     }
-    int quick = quick_allows(self, 0, path, (PyObject *)Py_TYPE(value));
-    if (quick != 0) {
-        if (quick < 0)
+    Py_ssize_t depth = PyTuple_GET_SIZE(path);
+    PyObject *classes = NULL;
+    if (depth && PyList_GET_SIZE(self->prefixes) &&
+        PyTuple_GET_SIZE(top_prefix(self)) == depth - 1) /* a member of the innermost container */
+        classes = quick_child_types(self, top_prefix(self), PyTuple_GET_ITEM(path, depth - 1));
+    else
+        classes = quick_lookup(self, 0, path);
+    if (classes != NULL) {
+        int ok = classes == Py_None ? 1
+                                    : PyAnySet_Check(classes)
+                                          ? PySet_Contains(classes, (PyObject *)Py_TYPE(value))
+                                          : 0;
+        if (ok < 0)
             return NULL;
-        Py_INCREF(value);
-        return value;
+        if (ok) {
+            Py_INCREF(value);
+            return value;
+        }
     }
+    else if (PyErr_Occurred())
+        return NULL;
     return PyObject_CallMethodObjArgs((PyObject *)self, S_SCHEMA_CHECK, path, value, Py_False,
                                       NULL);
 }
@@ -361,10 +387,27 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
         return -1;
     int known = self->plain_keys;
     if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
-        known = quick_allows(self, 1, top_prefix(self), key);
-        if (known < 0) {
-            Py_DECREF(key);
-            return -1;
+        PyObject *prefix = top_prefix(self);
+        if (self->kprefix != prefix) { /* the keys table's entry for this object, kept */
+            PyObject *allowed = quick_lookup(self, 1, prefix);
+            if (allowed == NULL && PyErr_Occurred()) {
+                Py_DECREF(key);
+                return -1;
+            }
+            if (allowed != NULL) { /* (not cached when absent: the table may gain it) */
+                Py_INCREF(prefix);
+                Py_XSETREF(self->kprefix, prefix);
+                Py_INCREF(allowed);
+                Py_XSETREF(self->kknown, allowed);
+            }
+        }
+        if (self->kprefix == prefix) {
+            PyObject *allowed = self->kknown;
+            known = allowed == Py_None ? 1 : PyAnySet_Check(allowed) ? PySet_Contains(allowed, key) : 0;
+            if (known < 0) {
+                Py_DECREF(key);
+                return -1;
+            }
         }
     }
     if (!known && PyDict_CheckExact(self->kt_cache)) { /* a key transform, no schema */

@@ -44,7 +44,7 @@ static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
 static PyObject *S_X, *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
-static PyObject *S_DOC_TOO_LARGE, *S_FRESH, *S_BULK_STEP;
+static PyObject *S_DOC_TOO_LARGE, *S_FRESH, *S_BULK_STEP, *S_STARTED, *S_COMPLETED;
 static PyObject *EV_DOCUMENT, *ORJSON_LOADS, *UJSON_LOADS; /* (set by setup()) */
 static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as the Python
                                                  half's, as lists compare NaN by identity),
@@ -184,11 +184,13 @@ PyInit__speedups(void)
     S_DOC_TOO_LARGE = PyUnicode_InternFromString("_doc_too_large");
     S_FRESH = PyUnicode_InternFromString("fresh");
     S_BULK_STEP = PyUnicode_InternFromString("_bulk_step");
+    S_STARTED = PyUnicode_InternFromString("started");
+    S_COMPLETED = PyUnicode_InternFromString("completed");
     EMPTY_TUPLE = PyTuple_New(0);
     S_SPINE = PyUnicode_InternFromString("_spine");
     S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
-        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !EMPTY_TUPLE || !S_SPINE ||
+        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE || !S_SPINE ||
         !S_FRESH_PARTS)
         return NULL;
     PyObject *math = PyImport_ImportModule("math");

@@ -1107,7 +1107,7 @@ class CompiledSchema:
         init(self, "_by_keywords", {})
         # What the C half may decide without calling back, per memoised path (the keys of
         # _cache): see _remember().
-        init(self, "_quick", ({}, {}, {}))
+        init(self, "_quick", ({}, {}, {}, {}))
         self._remember((), root)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -1287,14 +1287,20 @@ class CompiledSchema:
           needs a look at the value;
         - keys: the keys :meth:`is_known_key` knows there (``None``: every key);
         - containers: for an object starting there, the factory of :meth:`container`'s
-          pre-filled dict (``None``: an empty dict).
+          pre-filled dict (``None``: an empty dict);
+        - children: the types table again, by the parent's key and then the last part
+          (so a value's entry is found without building its key).
         """
-        types, keys, containers = self._quick
+        types, keys, containers, children = self._quick
         if node is None:
             types[key] = keys[key] = containers[key] = None
+            if key:
+                children.setdefault(key[:-1], {})[key[-1]] = None
             return
         if node._enum_keys is None:
             types[key] = node._classes
+            if key:
+                children.setdefault(key[:-1], {})[key[-1]] = node._classes
         add = node.additional
         if isinstance(add, SchemaNode) or (not node.properties and add is not False):
             keys[key] = None
