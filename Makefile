@@ -63,7 +63,9 @@ test: lint test-core sanitize test-actors
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parser.py
 	$(BIN)/python bench/bench_supervisor.py
+	$(BIN)/python bench/bench_supervisor.py --backend asyncio
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_serve.py
 	ACTORS_ENV_ONLY=1 ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
 	.venv-actors/bin/python bench/bench_cluster.py
 

@@ -1,8 +1,12 @@
 """Supervisor benchmark: fan-in throughput, latency, loop responsiveness, offload, memory.
 
-Run: ``python bench/bench_supervisor.py [--quick] [--only SECTION ...]``.  Prints a table
-per section, with every target met or not.  Everything runs in one process, and the
-reference rates (a bare Trio memory channel) are measured in the same run.
+Run: ``python bench/bench_supervisor.py [--backend trio|asyncio] [--quick] [--only SECTION
+...]``.  Prints a table per section, with every target met or not.  Everything runs in one
+process, on one backend (trio by default), and the reference rate -- a bare memory
+channel with a schedule point per ``await send``: trio's memory channel, or AnyIO's memory
+object stream on asyncio -- is measured in the same run (on asyncio, an ``asyncio.Queue``,
+whose ``put`` does not yield while there is room, is shown too).  The header says when,
+where, and how loaded the machine was.
 
 Sections:
 
@@ -17,7 +21,10 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime
 import gc
+import importlib.metadata
 import json
 import os
 import platform
@@ -30,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import anyio
 import trio
 
 from docs import llm_document, token_chunks
@@ -64,8 +72,15 @@ def fan_in_workload(n: int, size: int) -> tuple[list[tuple[int, str]], int]:
     return order, n
 
 
+BACKEND = "trio"  # set by main()
+
+
 async def bare_channel_rate(items: int) -> float:
-    """Items/s through a bare memory channel between two tasks, one ``await send`` each."""
+    """Items/s through a bare memory channel between two tasks, one ``await send`` each
+    (a schedule point per item, as ``Supervisor.send`` would be without its batching): a
+    trio memory channel on trio, AnyIO's memory object stream on asyncio."""
+    if BACKEND == "asyncio":
+        return await _anyio_stream_rate(items)
     send, receive = trio.open_memory_channel[object](1024)
 
     async def consume() -> None:
@@ -81,13 +96,48 @@ async def bare_channel_rate(items: int) -> float:
     return items / (time.perf_counter() - start)
 
 
+async def _anyio_stream_rate(items: int) -> float:
+    send, receive = anyio.create_memory_object_stream[object](1024)
+
+    async def consume() -> None:
+        async with receive:
+            async for _ in receive:
+                pass
+
+    start = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        async with send:
+            for i in range(items):
+                await send.send(i)
+    return items / (time.perf_counter() - start)
+
+
+async def _asyncio_queue_rate(items: int) -> float:
+    """Items/s through an ``asyncio.Queue``: ``put`` only yields when the queue is full."""
+    queue: asyncio.Queue[object] = asyncio.Queue(1024)
+    end = object()
+
+    async def consume() -> None:
+        while await queue.get() is not end:
+            pass
+
+    start = time.perf_counter()
+    consumer = asyncio.ensure_future(consume())
+    for i in range(items):
+        await queue.put(i)
+    await queue.put(end)
+    await consumer
+    return items / (time.perf_counter() - start)
+
+
 async def run_fan_in(
     order: list[tuple[int, str]], n: int, produce: Callable[[Any], Awaitable[None]], **options: Any
 ) -> tuple[float, int, int]:
     """Seconds from the first chunk sent to the last terminal event read; events; failures."""
     events = failures = 0
     async with open_supervisor(**options) as sup:
-        done = trio.Event()
+        done = anyio.Event()
 
         async def consume() -> None:
             nonlocal events, failures
@@ -100,7 +150,7 @@ async def run_fan_in(
                     if finished == n:
                         done.set()
 
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(consume)
             gc.collect()
             start = time.perf_counter()
@@ -135,6 +185,10 @@ async def bench_fan_in(quick: bool) -> None:
         return produce
 
     rows = [["bare memory channel (await send per item, best of 3)", f"{bare:,.0f}", "", "", ""]]
+    if BACKEND == "asyncio":
+        queue = max([await _asyncio_queue_rate(100_000 if quick else 200_000) for _ in range(3)])
+        rows.append(["asyncio.Queue (put yields only when full; best of 3)", f"{queue:,.0f}"])
+        rows[-1] += ["", "", ""]
     runs = [
         ("await sup.send() per chunk, defaults", one_send_per_chunk, {}),
         ("send_many, 64 rounds per call, defaults", batched(64), {}),
@@ -194,17 +248,17 @@ async def bench_latency(quick: bool) -> None:
                     if sent is not None:
                         latencies.append(time.perf_counter() - sent)
 
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(consume)
-            clock_start = trio.current_time()
+            clock_start = anyio.current_time()
             start = time.perf_counter()
             for k, (i, r) in enumerate(order):
-                await trio.sleep_until(clock_start + k / rate)
+                await anyio.sleep_until(clock_start + k / rate)
                 if emits[i][r]:
                     pending[i] = time.perf_counter()
                 await sup.send(i, chunks[i][r])
             achieved = total / (time.perf_counter() - start)
-            await trio.sleep(0.05)
+            await anyio.sleep(0.05)
             nursery.cancel_scope.cancel()
     latencies.sort()
 
@@ -269,14 +323,14 @@ async def one_big_document(doc: str, mode: str, **options: Any) -> dict[str, flo
 
         async def heartbeat() -> None:
             while True:
-                t = trio.current_time()
-                await trio.sleep(period)
-                lag = trio.current_time() - t - period
+                t = anyio.current_time()
+                await anyio.sleep(period)
+                lag = anyio.current_time() - t - period
                 (lags if measuring else after).append(lag)
 
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(heartbeat)
-            await trio.sleep(0.05)
+            await anyio.sleep(0.05)
             lags.clear()
             start = time.perf_counter()
             await sup.send("doc", doc)
@@ -285,7 +339,7 @@ async def one_big_document(doc: str, mode: str, **options: Any) -> dict[str, flo
             elapsed = time.perf_counter() - start
             measuring = False
             assert result.complete
-            await trio.sleep(1.0)  # the value is still alive: does a deferred GC pause hit?
+            await anyio.sleep(1.0)  # the value is still alive: does a deferred GC pause hit?
             nursery.cancel_scope.cancel()
     return {
         "seconds": elapsed,
@@ -358,7 +412,8 @@ async def bench_memory(quick: bool) -> None:
     base = tracemalloc.get_traced_memory()[0]
     async with open_supervisor(fan_in=False) as sup:
         await sup.send_many([(i, chunk) for i in range(n)])
-        await trio.testing.wait_all_tasks_blocked()
+        while sup.stats().queued_chunks:  # every parser has taken its chunk
+            await anyio.sleep(0.01)
         assert sup.stats().open_mailboxes == n
         gc.collect()
         total = tracemalloc.get_traced_memory()[0] - base
@@ -389,26 +444,33 @@ SECTIONS = {
 }
 
 
-async def main(quick: bool, only: list[str]) -> None:
+async def main(quick: bool, only: list[str], backend: str) -> None:
+    global BACKEND
+    BACKEND = backend
+    lib = f"trio {trio.__version__}" if backend == "trio" else "asyncio"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"jsonvisor supervisor benchmark - Python {platform.python_version()}, trio "
-        f"{trio.__version__}, {os.cpu_count()} CPUs{' (quick)' if quick else ''}"
+        f"jsonvisor supervisor benchmark on {backend} - {datetime.date.today()}, "
+        f"{platform.machine()} {platform.system()}, Python {platform.python_version()}, "
+        f"{lib}, anyio {importlib.metadata.version('anyio')}, "
+        f"{os.cpu_count()} CPUs, load average {load} at start{' (quick)' if quick else ''}"
     )
     for name, fn in SECTIONS.items():
         if not only or name in only:
             await fn(quick)
     table(
-        "Targets",
+        f"Targets ({backend})",
         ["target", "measured", "met"],
         [[t, m, "yes" if ok else "NO"] for t, m, ok in RESULTS],
     )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average {load} at the end")
 
 
-if __name__ == "__main__":
-    import trio.testing
-
+if __name__ == "__main__":  # (process offload workers re-import this module)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     parser.add_argument("--only", nargs="*", default=[], choices=sorted(SECTIONS))
+    parser.add_argument("--backend", choices=["trio", "asyncio"], default="trio")
     args = parser.parse_args()
-    trio.run(main, args.quick, args.only)
+    anyio.run(main, args.quick, args.only, args.backend, backend=args.backend)

@@ -21,7 +21,6 @@ import httpx
 import trio
 
 from jsonvisor.llm import adapter_for, drive, load_recording
-from jsonvisor.parsers import StreamingJsonParser
 from jsonvisor.supervisor import Completed, Failed, open_supervisor
 
 STREAMS = {
@@ -87,29 +86,22 @@ async def main() -> int:
         listeners = await nursery.start(partial(trio.serve_tcp, serve_sse, 0, host="127.0.0.1"))
         port = listeners[0].socket.getsockname()[1]
         base = f"http://127.0.0.1:{port}"
-        async with open_supervisor(parser=lambda msg_id: StreamingJsonParser(lenient=True)) as sup:
+        # LLM mode (lenient): text answers come wrapped in prose.
+        async with open_supervisor(parser={"lenient": True}) as sup:
             async with httpx.AsyncClient(timeout=30) as client:
-                send, receive = trio.open_memory_channel[object](64)
-                fetched = object()  # every stream was read and every message ended
 
                 async def fetch_all() -> None:
                     async with trio.open_nursery() as fetchers:
                         for name in STREAMS:
                             fetchers.start_soon(fetch, client, base, name, sup)
-                    await send.send(fetched)
-
-                async def forward() -> None:
-                    async for ev in sup.events():
-                        await send.send(ev)
+                    sup.close_input()  # every stream was read: no new messages
 
                 async with trio.open_nursery() as inner:
                     inner.start_soon(fetch_all)
-                    inner.start_soon(forward)
-                    done = False
-                    async for ev in receive:
-                        if ev is fetched:
-                            done = True
-                        elif isinstance(ev, Completed):
+                    # Each message's end as it happens; ends once input is closed and
+                    # every message has ended.
+                    async for ev in sup.results():
+                        if isinstance(ev, Completed):
                             results[str(ev.msg_id)] = ev.value
                             if ev.value is None:
                                 print(f"{ev.msg_id}: prose, no JSON")
@@ -122,9 +114,6 @@ async def main() -> int:
                         elif isinstance(ev, Failed):
                             results[str(ev.msg_id)] = ev.error
                             print(f"{ev.msg_id}: FAILED {ev.error}")
-                        if done and sup.stats().open_mailboxes == 0:
-                            inner.cancel_scope.cancel()
-                            break
             stats = sup.stats()
         nursery.cancel_scope.cancel()
     print(

@@ -5,10 +5,16 @@ Run: ``python examples/supervisor_fan_in.py``
 Five "model responses" stream in concurrently, token by token, each under its own message
 ID.  One of them is malformed and one is cut off early.  The app
 
-* feeds every token to the supervisor as it arrives (``await sup.send``),
+* feeds every token to the supervisor as it arrives (``await sup.send``), and says when
+  every stream is done (``sup.close_input()``),
 * follows one response live through a subscription (a UI showing a title as it grows),
-* reads the fan-in of all events, counting them and collecting each message's end,
-* and prints a summary once every message has ended.
+* reads the fan-in of all events, counting them and collecting each message's end (the
+  ``async for`` ends by itself once input is closed and every message has ended),
+* and prints a summary.
+
+The same program runs under asyncio: replace ``trio.open_nursery()`` with
+``anyio.create_task_group()``, ``trio.sleep`` with ``anyio.sleep`` (or asyncio's), and
+``trio.run(main)`` with ``asyncio.run(main())``.
 """
 
 from __future__ import annotations
@@ -78,19 +84,23 @@ async def main() -> None:
     counts: Counter[str] = Counter()
     title_states: list[str] = []
     async with open_supervisor(
-        parser=lambda msg_id: StreamingJsonParser(), mailbox_size=16, idle_timeout=5.0
+        parser=StreamingJsonParser, mailbox_size=16, idle_timeout=5.0
     ) as sup:
+
+        async def produce_all() -> None:
+            async with trio.open_nursery() as producers:
+                for seed, (msg_id, text) in enumerate(streams.items()):
+                    producers.start_soon(stream_response, sup, msg_id, text, seed)
+            sup.close_input()  # the producers are done: no new messages
+
         async with trio.open_nursery() as nursery:
             nursery.start_soon(follow_title, sup, "summary", title_states)
-            for seed, (msg_id, text) in enumerate(streams.items()):
-                nursery.start_soon(stream_response, sup, msg_id, text, seed)
-
+            nursery.start_soon(produce_all)
+            # Ends once input is closed and every message has ended: no counting.
             async for event in sup.events():
                 counts[type(event).__name__] += 1
                 if is_terminal(event):
                     endings[event.msg_id] = event
-                    if len(endings) == len(streams):
-                        break
         # A late token for a finished message is a dead letter, never a new message.
         await sup.send("weather", "}")
         stats = sup.stats()

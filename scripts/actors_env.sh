@@ -20,6 +20,9 @@ STAMP="$VENV/.installed-actors"
 
 PINS=(
     "trio==0.23.2"
+    # the supervisor's AnyIO: 4.4.x is the last line that supports trio 0.23 (4.5 needs
+    # trio >= 0.26.1); it brings sniffio and idna.
+    "anyio==4.4.0"
     # tractor's registry dependencies (its setup.py minus the git-pinned pdbpp).
     "msgspec>=0.18"
     "tricycle>=0.2"
@@ -44,7 +47,7 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
     "$PIP" install -q --disable-pip-version-check --no-deps "$TRACTOR"
     "$PIP" install -q --disable-pip-version-check --no-deps -e .
     # Fail early and clearly if the combination does not import.
-    "$VENV/bin/python" -c "import trio, tractor, jsonvisor; assert trio.__version__.startswith('0.23')"
+    "$VENV/bin/python" -c "import trio, anyio, tractor, jsonvisor; assert trio.__version__.startswith('0.23')"
     echo "$want" > "$STAMP"
 fi
 

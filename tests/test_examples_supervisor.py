@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -49,3 +51,29 @@ def test_supervisor_fan_in() -> None:
     )
     assert stats, out
     assert int(stats.group(1)) >= 1  # the late token at least: never a new message
+
+
+def test_supervisor_asyncio() -> None:
+    out = run("supervisor_asyncio.py")
+    lines = set(out.splitlines())
+    assert (
+        "trip: {'city': 'Kyoto', 'days': 3, 'sights': ['Fushimi Inari', 'Gion']} "
+        "(complete=True)" in lines
+    )  # found in the prose (LLM mode)
+    assert "cut-off: {'summary': 'The quick brown fox jumps ov'} (complete=False)" in lines
+    assert any(line.startswith("broken: failed: ") and "byte 28" in line for line in lines)
+    seen = re.search(r"'trip' seen in (\d+) partial states, first \{\}", out)
+    assert seen and int(seen.group(1)) >= 5, out  # followed live, not just at the end
+    assert out.strip().endswith("completed=2 failed=1")
+
+
+def test_readme_asyncio_quickstart_of_the_supervisor_runs() -> None:
+    # tests/test_readme.py runs the trio blocks; this is the supervisor's asyncio one.
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)\n```\n", readme, re.S)
+    [code] = [b for b in blocks if "asyncio.run(main())" in b and "open_supervisor" in b]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README asyncio quickstart", "exec"), {})
+    expected = [line[2:] for line in code.split("asyncio.run(main())", 1)[1].splitlines()[1:]]
+    assert expected and sorted(out.getvalue().splitlines()) == sorted(expected)

@@ -1,12 +1,33 @@
-"""Mailboxes, routing and dead letters on their own (no supervisor, no parser)."""
+"""Mailboxes, routing and dead letters on their own (no supervisor, no parser).
+
+The async tests run on trio and on asyncio (see ``test_supervisor_support``).
+"""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 import trio
 import trio.testing
 
 from jsonvisor.mailboxes import DeadLetter, DeadLetterBox, Mailbox, MailboxFull, Router
+from jsonvisor.mailboxes.lowlevel import (
+    ASYNCIO_HUB,
+    TRIO_HUB,
+    BusyResourceError,
+    ClosedResourceError,
+    EndOfStream,
+    WouldBlock,
+    current_hub,
+)
+from test_supervisor_support import (  # noqa: F401 (a fixture)
+    anyio_backend,
+    backend,
+    suspends,
+    wait_all_tasks_blocked,
+)
+
+pytestmark = pytest.mark.anyio
 
 
 async def test_put_respects_the_bound_and_take_all_drains_in_order() -> None:
@@ -29,12 +50,13 @@ async def test_ended_mailbox_refuses_chunks() -> None:
 async def test_wait_input_returns_at_once_when_there_is_work() -> None:
     box = Mailbox("m", capacity=2)
     box.put_nowait("a")
-    with trio.testing.assert_no_checkpoints():
-        await box.wait_input()
+    assert not suspends(box.wait_input())
     box.take_all()
     box.end()
-    with trio.testing.assert_no_checkpoints():
-        await box.wait_input()
+    assert not suspends(box.wait_input())
+    if backend() == "trio":  # not even a cancellation point
+        with trio.testing.assert_no_checkpoints():
+            await box.wait_input()
 
 
 async def test_wait_input_sleeps_until_a_chunk_or_end() -> None:
@@ -45,18 +67,18 @@ async def test_wait_input_sleeps_until_a_chunk_or_end() -> None:
         await box.wait_input()
         woke.append("chunk" if box.chunks else "end")
 
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(consumer)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert woke == []
         box.put_nowait("x")
         box.put_nowait("y")  # a second put while the consumer is already woken
     assert woke == ["chunk"]
 
     box2 = Mailbox("n", capacity=2)
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(consumer_of, box2, woke)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         box2.end()
     assert woke[-1] == "end"
 
@@ -68,10 +90,10 @@ async def consumer_of(box: Mailbox, woke: list[str]) -> None:
 
 async def test_wait_input_is_cancellable_and_single_consumer() -> None:
     box = Mailbox("m", capacity=2)
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(box.wait_input)
-        await trio.testing.wait_all_tasks_blocked()
-        with pytest.raises(trio.BusyResourceError):
+        await wait_all_tasks_blocked()
+        with pytest.raises(anyio.BusyResourceError):
             await box.wait_input()
         nursery.cancel_scope.cancel()
     # The cancelled waiter is forgotten: a put does not try to wake it.
@@ -88,25 +110,25 @@ async def test_blocked_senders_wake_on_take_all_and_close() -> None:
         await box.wait_room()
         resumed.append(box.closed)
 
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(sender)
         nursery.start_soon(sender)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert box.senders_waiting == 2
         box.take_all()
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert resumed == [False, False]
         nursery.start_soon(sender)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert box.close() == []
     assert resumed == [False, False, True]
 
 
 async def test_close_returns_leftovers_and_wakes_the_consumer() -> None:
     box = Mailbox("m", capacity=4)
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(box.wait_input)
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         box.close()
     box2 = Mailbox("n", capacity=4)
     box2.put_nowait("a")
@@ -182,3 +204,48 @@ def test_max_queued_bounds_the_total_length_but_any_one_chunk_fits() -> None:
     with pytest.raises(ValueError):
         Mailbox("m", 1, max_queued=0)
     assert "10 characters/bytes" in str(MailboxFull("m", 100, 10))
+
+
+async def test_the_hub_is_the_running_backends() -> None:
+    assert current_hub() is (TRIO_HUB if backend() == "trio" else ASYNCIO_HUB)
+    box = Mailbox("m", capacity=1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(box.wait_input)
+        await wait_all_tasks_blocked()
+        assert box._hub is current_hub()  # found when the consumer first waited
+        box.end()
+
+
+def test_there_is_no_hub_outside_an_event_loop() -> None:
+    with pytest.raises(RuntimeError, match="trio or asyncio"):
+        current_hub()
+
+
+def test_errors_are_both_trios_and_anyios() -> None:
+    for ours, theirs in (
+        (ClosedResourceError, (trio.ClosedResourceError, anyio.ClosedResourceError)),
+        (WouldBlock, (trio.WouldBlock, anyio.WouldBlock)),
+        (BusyResourceError, (trio.BusyResourceError, anyio.BusyResourceError)),
+        (EndOfStream, (trio.EndOfChannel, anyio.EndOfStream)),
+    ):
+        for cls in theirs:
+            with pytest.raises(cls):
+                raise ours("x")
+
+
+async def test_an_interrupted_consumer_gets_the_error() -> None:
+    box = Mailbox("m", capacity=2)
+    caught: list[BaseException] = []
+
+    async def consumer() -> None:
+        try:
+            await box.wait_input()
+        except KeyError as exc:
+            caught.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consumer)
+        await wait_all_tasks_blocked()
+        assert box.interrupt(KeyError("stop"))
+        assert not box.interrupt(KeyError("again"))  # nobody waits any more
+    assert [str(e) for e in caught] == ["'stop'"]

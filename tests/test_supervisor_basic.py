@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import random
 
+import anyio
 import pytest
-import trio
-import trio.testing
 
 from jsonvisor.parsers import (
     DocumentCompleted,
@@ -24,19 +23,23 @@ from jsonvisor.supervisor import (
     ResultUnavailable,
     open_supervisor,
 )
-from test_supervisor_support import (
+from test_supervisor_support import (  # noqa: F401 (anyio_backend: a fixture)
     Collector,
     CountingParser,
+    anyio_backend,
     random_chunks,
     small_doc,
     tasks_living,
+    wait_all_tasks_blocked,
 )
+
+pytestmark = pytest.mark.anyio
 
 
 async def test_one_message_round_trip() -> None:
     async with open_supervisor() as sup:
         collector = Collector()
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(collector.run, sup)
             await sup.send("a", '{"x": [1, 2')
             await sup.send("a", ', 3], "s": "hel')
@@ -72,7 +75,7 @@ async def test_many_interleaved_streams(interleave: str) -> None:
                 del pending[m]
     before = tasks_living()
     collector = Collector()
-    async with trio.open_nursery() as outer:
+    async with anyio.create_task_group() as outer:
         async with open_supervisor(mailbox_size=4) as sup:
             outer.start_soon(collector.run, sup)
             for m, chunk in order:
@@ -177,10 +180,10 @@ async def test_result_before_start_during_and_after() -> None:
         async def wait_for(m: str) -> None:
             got[m] = (await sup.result(m)).value
 
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(wait_for, "early")  # before the message exists
             nursery.start_soon(wait_for, "early")  # two waiters for one message
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             await sup.send("early", "[1]")
             await sup.end("early")
         assert got == {"early": [1]}
@@ -199,16 +202,16 @@ async def test_result_before_start_during_and_after() -> None:
             await sup.result("never-sent")
 
         nursery_error: list[BaseException] = []
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
 
             async def guarded() -> None:
                 try:
                     await never()
-                except trio.ClosedResourceError as exc:
+                except anyio.ClosedResourceError as exc:
                     nursery_error.append(exc)
 
             nursery.start_soon(guarded)
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             sup._end_close()  # what leaving the block does once every task is gone
     assert nursery_error
 
@@ -231,13 +234,13 @@ async def test_subscribe_before_during_and_after() -> None:
                 async for event in stream:
                     seen[name].append(event)
 
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(follow, "early")
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             await sup.send("m", '{"a": "x')
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             nursery.start_soon(follow, "late")
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             await sup.send("m", 'yz", "b": 2}')
             await sup.end("m")
         early, late = seen["early"], seen["late"]
@@ -268,7 +271,7 @@ async def test_events_requires_fan_in() -> None:
 async def test_snapshot_shows_the_live_partial_value() -> None:
     async with open_supervisor(fan_in=False) as sup:
         await sup.send("m", '{"title": "Hel')
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert sup.snapshot("m") == {"title": "Hel"}
         with pytest.raises(KeyError):
             sup.snapshot("other")
@@ -287,7 +290,7 @@ async def test_dead_letters_after_end_and_after_finish() -> None:
         sup.send_nowait("c", "[1")
         sup.send_nowait("c", ", 2")
         sup.cancel("c")  # before its task ran: both chunks were never read
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         stats = sup.stats()
     assert [(d.msg_id, d.chunk, d.reason) for d in letters] == [
         ("m", ", 2", "ended"),
@@ -316,7 +319,7 @@ async def test_cancel_ends_a_message_with_cancelled() -> None:
 async def test_leaving_the_block_cancels_open_messages_and_ends_the_fan_in() -> None:
     before = tasks_living()
     collector = Collector()
-    async with trio.open_nursery() as outer:
+    async with anyio.create_task_group() as outer:
         async with open_supervisor() as sup:
             outer.start_soon(collector.run, sup)
             for i in range(20):
@@ -325,9 +328,9 @@ async def test_leaving_the_block_cancels_open_messages_and_ends_the_fan_in() -> 
             await sup.end("done")
             await collector.wait_finished(1)
         assert sup.closed
-        with pytest.raises(trio.ClosedResourceError):
+        with pytest.raises(anyio.ClosedResourceError):
             await sup.send("x", "1")
-        with pytest.raises(trio.ClosedResourceError):
+        with pytest.raises(anyio.ClosedResourceError):
             sup.end_nowait("x")
         with pytest.raises(MessageCancelledError) as info:
             await sup.result(3)
@@ -370,7 +373,7 @@ async def test_parser_factory_gets_the_message_id() -> None:
 
     async with open_supervisor(factory) as sup:
         collector = Collector()
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(collector.run, sup)
             await sup.send(("user", 1), '{"a": 1}\n{"a": 2}\n')
             await sup.end(("user", 1))

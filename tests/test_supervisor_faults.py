@@ -6,9 +6,8 @@ import json
 import random
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
 
 from jsonvisor.parsers import (
     DocumentCompleted,
@@ -26,13 +25,18 @@ from jsonvisor.supervisor import (
     RestartIntensityExceeded,
     open_supervisor,
 )
-from test_supervisor_support import (
+from test_supervisor_support import (  # noqa: F401 (anyio_backend: a fixture)
     Collector,
     CrashingParser,
+    anyio_backend,
+    autojump,
     random_chunks,
     small_doc,
     tasks_living,
+    wait_all_tasks_blocked,
 )
+
+pytestmark = pytest.mark.anyio
 
 
 def crashing_factory(plans: dict[Any, dict[Any, Any]], **kwargs: Any) -> Any:
@@ -46,7 +50,7 @@ async def run_messages(
     sup: Any, docs: dict[Any, str], rng: random.Random, pace: bool = True
 ) -> Collector:
     collector = Collector()
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         nursery.start_soon(collector.run, sup)
         queues = {m: random_chunks(d, rng) for m, d in docs.items()}
         for r in range(max(map(len, queues.values()))):
@@ -54,7 +58,7 @@ async def run_messages(
                 if r < len(q):
                     await sup.send(m, q[r])
             if pace:
-                await trio.testing.wait_all_tasks_blocked()
+                await wait_all_tasks_blocked()
         for m in docs:
             await sup.end(m)
         await collector.wait_finished(len(docs))
@@ -135,7 +139,8 @@ async def test_too_many_crashes_fail_the_message_only() -> None:
     assert stats.messages_failed == 1 and stats.messages_completed == 1 and stats.restarts == 2
 
 
-async def test_restart_window_forgets_old_crashes(autojump_clock: trio.testing.MockClock) -> None:
+@pytest.mark.usefixtures("autojump")
+async def test_restart_window_forgets_old_crashes() -> None:
     # Feed calls count replays too: each chunk's first feed crashes, its replay succeeds.
     plans: dict[Any, dict[Any, Any]] = {"m": {0: True, 2: True, 5: True, 9: True}}
     async with open_supervisor(
@@ -143,8 +148,8 @@ async def test_restart_window_forgets_old_crashes(autojump_clock: trio.testing.M
     ) as sup:
         for chunk in ["[", "1, ", "2, ", "3]"]:
             await sup.send("m", chunk)
-            await trio.testing.wait_all_tasks_blocked()
-            await trio.sleep(11)  # each crash is alone in its window
+            await wait_all_tasks_blocked()
+            await anyio.sleep(11)  # each crash is alone in its window
         await sup.end("m")
         assert (await sup.result("m")).value == [1, 2, 3]
         assert sup.stats().restarts == 4
@@ -154,9 +159,9 @@ async def test_input_over_max_bytes_cannot_be_replayed() -> None:
     plans: dict[Any, dict[Any, Any]] = {"m": {2: True}}
     async with open_supervisor(crashing_factory(plans), max_bytes=10, fan_in=False) as sup:
         await sup.send("m", '["0123456789", ')
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         await sup.send("m", "1, ")
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         await sup.send("m", "2]")
         await sup.end("m")
         with pytest.raises(ParserCrashed) as info:
@@ -174,7 +179,7 @@ async def test_supervisor_wide_intensity_escalates() -> None:
         async with open_supervisor(
             crashing_factory(plans), max_restarts=3, max_total_restarts=10, total_restart_window=60
         ) as sup:
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as nursery:
 
                 async def consume() -> None:
                     async for event in sup.events():
@@ -184,7 +189,7 @@ async def test_supervisor_wide_intensity_escalates() -> None:
                 for i in range(20):
                     await sup.send(i, "[1, 2]")
                     await sup.end(i)
-                await trio.sleep_forever()  # cancelled when the supervisor fails
+                await anyio.sleep_forever()  # cancelled when the supervisor fails
     assert tasks_living() == before
     assert isinstance(info.value.__cause__, RuntimeError)
     assert info.value.restarts == 10
@@ -218,9 +223,9 @@ async def test_malformed_input_fails_only_that_message_and_is_not_retried() -> N
 async def test_chunks_queued_behind_an_error_become_dead_letters() -> None:
     async with open_supervisor(fan_in=False) as sup:
         sup.send_nowait("m", "[1, x")
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         sup.send_nowait("m", "2")
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         with pytest.raises(JsonStreamError):
             await sup.result("m")
         assert sup.dead_letters.by_reason() == {"finished": 1}

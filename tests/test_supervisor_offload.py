@@ -7,13 +7,13 @@ import gc
 import json
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
 import trio_parallel
 
 from jsonvisor.parsers import Event, JsonStreamError, ParseResult, StreamingJsonParser
@@ -25,7 +25,17 @@ from jsonvisor.supervisor import (
     open_supervisor,
 )
 from jsonvisor.supervisor.offload import gc_deferred, split
-from test_supervisor_support import Collector, CountingParser, CrashingParser, random_chunks
+from test_supervisor_support import (  # noqa: F401 (anyio_backend: a fixture)
+    Collector,
+    CountingParser,
+    CrashingParser,
+    anyio_backend,
+    backend,
+    random_chunks,
+    wait_all_tasks_blocked,
+)
+
+pytestmark = pytest.mark.anyio
 
 MODES = ["inline", "thread", "process"]
 SMALL = {"offload_threshold": 40_000, "slice_size": 8_192}
@@ -56,7 +66,7 @@ async def outcomes(mode: str, messages: dict[Any, list[Any]], **options: Any) ->
     options = {**SMALL, **options}
     async with open_supervisor(offload=mode, **options) as sup:
         collector = Collector()
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(collector.run, sup)
             for m, chunks in messages.items():
                 for chunk in chunks:
@@ -106,13 +116,13 @@ async def test_huge_chunks_are_fed_in_slices_with_the_loop_running() -> None:
         return parsers[-1]
 
     async with open_supervisor(factory, slice_size=16_384, fan_in=False) as sup:
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
 
             async def ticker() -> None:
                 nonlocal ticks
                 while True:
                     ticks += 1
-                    await trio.sleep(0)
+                    await anyio.sleep(0)
 
             nursery.start_soon(ticker)
             await sup.send("m", doc)
@@ -153,8 +163,8 @@ async def test_cancel_reaches_a_worker_thread_at_the_next_slice() -> None:
     ) as sup:
         await sup.send("m", doc)
         while len(calls) < 3:
-            await trio.sleep(0.01)
-        with pytest.raises(trio.BusyResourceError):
+            await anyio.sleep(0.01)
+        with pytest.raises(anyio.BusyResourceError):
             sup.snapshot("m")
         start = time.perf_counter()
         assert sup.cancel("m")
@@ -162,9 +172,9 @@ async def test_cancel_reaches_a_worker_thread_at_the_next_slice() -> None:
             await sup.result("m")
         assert time.perf_counter() - start < 0.5
         assert type(info.value).__name__ == "MessageCancelledError"
-        await trio.sleep(0.2)  # the abandoned thread stops at its next slice boundary
+        await anyio.sleep(0.2)  # the abandoned thread stops at its next slice boundary
         stopped_at = len(calls)
-        await trio.sleep(0.2)
+        await anyio.sleep(0.2)
         assert len(calls) == stopped_at < len(split(doc, SMALL["slice_size"]))
 
 
@@ -174,7 +184,7 @@ async def test_cancel_kills_a_worker_process() -> None:
         lambda m: SlowParser(30.0, None), offload="process", **SMALL, fan_in=False
     ) as sup:
         await sup.send("m", doc)
-        await trio.sleep(0.5)
+        await anyio.sleep(0.5)
         assert sup.stats().offloaded == 1
         start = time.perf_counter()
         sup.cancel("m")
@@ -210,7 +220,7 @@ async def test_a_dead_worker_process_is_a_crash_and_restarts(tmp_path: Path) -> 
     doc = big_doc(2_000)
     async with open_supervisor(lambda m: DiesInWorker(marker), offload="process", **SMALL) as sup:
         collector = Collector()
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(collector.run, sup)
             await sup.send("m", doc)
             await sup.end("m")
@@ -218,7 +228,9 @@ async def test_a_dead_worker_process_is_a_crash_and_restarts(tmp_path: Path) -> 
             await collector.wait_finished(1)
             nursery.cancel_scope.cancel()
     [restart] = [e for e in collector.by_msg["m"] if isinstance(e, Restarted)]
-    assert isinstance(restart.error, trio_parallel.BrokenWorkerError)
+    # trio-parallel's workers on trio, anyio.to_process's on asyncio
+    broken = trio_parallel.BrokenWorkerError if backend() == "trio" else anyio.BrokenWorkerProcess
+    assert isinstance(restart.error, broken)
     assert os.path.exists(marker)
 
 
@@ -229,10 +241,10 @@ async def test_a_crash_in_a_worker_thread_restarts_and_replays() -> None:
         lambda m: CrashingParser(plans.setdefault(m, {})), offload="thread", **SMALL
     ) as sup:
         collector = Collector()
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             nursery.start_soon(collector.run, sup)
             await sup.send("m", '{"items": [')
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             await sup.send("m", doc[len('{"items": [') :])
             await sup.end("m")
             assert (await sup.result("m")).value == json.loads(doc)
@@ -305,17 +317,17 @@ async def test_large_feeds_defer_gc_only_while_they_run() -> None:
 
     async with open_supervisor(lambda m: Probe(), slice_size=8_192, fan_in=False) as sup:
         await sup.send("big", big_doc(1_000))
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert gc.isenabled()  # restored once the big input is fed
         await sup.send("small", "[1]")
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
     assert states[-1] is True and not any(states[:-1])
     async with open_supervisor(
         lambda m: Probe(), slice_size=8_192, defer_gc=False, fan_in=False
     ) as sup:
         states.clear()
         await sup.send("big", big_doc(1_000))
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
     assert all(states)
 
 
@@ -326,6 +338,24 @@ async def test_cancelled_message_in_each_mode_leaves_no_tasks() -> None:
     for mode in MODES:
         async with open_supervisor(offload=mode, **SMALL) as sup:
             await sup.send("m", big_doc(3_000))
-            await trio.sleep(0.01)
+            await anyio.sleep(0.01)
         assert tasks_living() == before, mode
         assert isinstance(sup._results.get("m").terminal, (Cancelled, Completed))  # type: ignore[union-attr]
+
+
+async def test_process_offload_on_trio_without_trio_parallel_fails_at_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "trio_parallel", None)  # as if not installed
+    if backend() == "trio":  # trio's process workers are trio-parallel's: say so at once
+        with pytest.raises(RuntimeError, match="needs trio-parallel"):
+            async with open_supervisor(offload="process"):
+                pass  # pragma: no cover
+        return
+    # asyncio's are anyio.to_process's: nothing more is needed
+    doc = big_doc(2_000)
+    async with open_supervisor(offload="process", **SMALL, fan_in=False) as sup:
+        await sup.send("m", doc)
+        await sup.end("m")
+        assert (await sup.result("m")).value == json.loads(doc)
+        assert sup.stats().offloaded == 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 import time
 import tracemalloc
 from collections import Counter
 from typing import Any
 
-import trio
-import trio.testing
+import anyio
+import pytest
 
 from jsonvisor.supervisor import (
     Cancelled,
@@ -20,21 +21,16 @@ from jsonvisor.supervisor import (
     is_terminal,
     open_supervisor,
 )
-from test_supervisor_support import CrashingParser, tasks_living
+from test_supervisor_support import (  # noqa: F401 (anyio_backend: a fixture)
+    CrashingParser,
+    LoopSteps,
+    anyio_backend,
+    loop_steps,
+    tasks_living,
+    wait_all_tasks_blocked,
+)
 
-
-class CancelAtStep(trio.abc.Instrument):
-    """Cancels ``scope`` just before the ``k``-th task step of the run."""
-
-    def __init__(self, k: int, scope: trio.CancelScope) -> None:
-        self.k = k
-        self.steps = 0
-        self.scope = scope
-
-    def before_task_step(self, task: trio.lowlevel.Task) -> None:
-        self.steps += 1
-        if self.steps == self.k:
-            self.scope.cancel()
+pytestmark = pytest.mark.anyio
 
 
 async def scenario(
@@ -49,7 +45,7 @@ async def scenario(
 
     async with open_supervisor(factory, mailbox_size=2, events_buffer=3, idle_timeout=60) as sup:
         try:
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as nursery:
 
                 async def reader() -> None:
                     async for event in sup.events():
@@ -81,25 +77,26 @@ async def scenario(
                 nursery.start_soon(producer, "crash", ["[1, ", "2]"])
                 nursery.start_soon(producer, "bad", ["[1, ", "}"])
                 await sup.send_many([("c", "[1"), ("d", '"x')])  # never ended
-                await trio.sleep(0.001)
+                await anyio.sleep(0.001)
                 sup.cancel("d")
-                nursery.cancel_scope.deadline = trio.current_time() + 0.05
+                nursery.cancel_scope.deadline = anyio.current_time() + 0.05
         finally:
             stats.append(sup)
 
 
+@pytest.mark.usefixtures("loop_steps")
 async def test_cancellation_at_every_await_point_leaves_nothing() -> None:
     # One run without cancellation, to know how many task steps there are.
     terminals: list[TerminalEvent] = []
     results: dict[Any, Any] = {}
     sups: list[Any] = []
     before = tasks_living()
-    counter = CancelAtStep(10**9, trio.CancelScope())
-    trio.lowlevel.add_instrument(counter)
+    counter = LoopSteps(10**9, anyio.CancelScope())
+    counter.start()
     try:
         await scenario(terminals, results, sups)
     finally:
-        trio.lowlevel.remove_instrument(counter)
+        counter.stop()
     total = counter.steps
     assert tasks_living() == before
     assert results == {
@@ -119,13 +116,13 @@ async def test_cancellation_at_every_await_point_leaves_nothing() -> None:
     checked = 0
     for k in range(1, total + 1):
         terminals, results, sups = [], {}, []
-        with trio.CancelScope() as scope:
-            instrument = CancelAtStep(k, scope)
-            trio.lowlevel.add_instrument(instrument)
+        with anyio.CancelScope() as scope:
+            steps = LoopSteps(k, scope)
+            steps.start()
             try:
                 await scenario(terminals, results, sups)
             finally:
-                trio.lowlevel.remove_instrument(instrument)
+                steps.stop()
         assert tasks_living() == before, k
         if not sups:
             continue  # cancelled before the supervisor existed
@@ -144,9 +141,9 @@ async def test_cancelling_the_enclosing_scope_is_prompt() -> None:
     before = tasks_living()
     terminals: list[Any] = []
     start = time.perf_counter()
-    with trio.move_on_after(0.2):
+    with anyio.move_on_after(0.2):
         async with open_supervisor(mailbox_size=1, events_buffer=1) as sup:
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as nursery:
                 for i in range(200):
                     nursery.start_soon(sup.send, i, "[1, 2, 3")
 
@@ -156,7 +153,7 @@ async def test_cancelling_the_enclosing_scope_is_prompt() -> None:
                             terminals.append(event)
 
                 nursery.start_soon(reader)
-                await trio.sleep_forever()
+                await anyio.sleep_forever()
     assert time.perf_counter() - start < 2
     assert tasks_living() == before
     stats = sup.stats()
@@ -166,10 +163,10 @@ async def test_cancelling_the_enclosing_scope_is_prompt() -> None:
 
 async def test_shutdown_with_a_full_fan_in_and_nobody_reading() -> None:
     # Terminal events never wait for room, so shutdown cannot deadlock on the fan-in.
-    async with open_supervisor(events_buffer=1) as sup:
+    async with open_supervisor(events_buffer=1, fan_in=True) as sup:
         for i in range(50):
             await sup.send(i, '{"k": [1, 2, 3')
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
     remaining = [e async for e in sup.events()]
     assert sum(isinstance(e, Cancelled) for e in remaining) == 50
 
@@ -186,7 +183,7 @@ async def test_no_leaks_over_100_000_messages() -> None:
         # Small bounds on the kept results and remembered IDs, so their (bounded) hash
         # tables cannot hide a leak of a few bytes per message.
         async with open_supervisor(mailbox_size=4, keep_results=100, remember_finished=1000) as sup:
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as nursery:
 
                 async def reader() -> None:
                     nonlocal finished
@@ -201,16 +198,16 @@ async def test_no_leaks_over_100_000_messages() -> None:
                     for i in ids:
                         sup.end_nowait(i)
                     while finished < start + batch:
-                        await trio.sleep(0)
+                        await anyio.sleep(0)
                     assert sup.stats().open_mailboxes == 0
                     done = start + batch
                     if done in (20_000, 100_000):
                         gc.collect()
                         blocks[done] = sys.getallocatedblocks()
-                    if done == 85_000:  # tracing is slow: the last 15 000 messages
+                    if done == 75_000:  # tracing is slow: the last 25 000 messages
                         gc.collect()
                         tracemalloc.start()
-                    if done in (90_000, 95_000, 100_000):
+                    if done in (80_000, 85_000, 90_000, 95_000, 100_000):
                         gc.collect()
                         traced[done] = tracemalloc.get_traced_memory()[0]
                 nursery.cancel_scope.cancel()
@@ -225,11 +222,13 @@ async def test_no_leaks_over_100_000_messages() -> None:
     assert len(sup._router.mailboxes) == 0 and sup._results.waiting == 0
     assert sup._router.remembered == 1000 and len(sup._results) == 100
     # Flat: 80 000 messages leave fewer than 2 000 more memory blocks (one leaked
-    # object per message would be 80 000), and one of the last two runs of 5 000
-    # messages grows traced memory by less than 16 KiB (a leak would show in both;
-    # a hash table somewhere resizing, in one).
+    # object per message would be 80 000), and one of the last four runs of 5 000
+    # messages grows traced memory by less than 16 KiB (a leak would show in all; a
+    # hash table somewhere resizing, in one or two: on asyncio the event loop's and
+    # AnyIO's own task sets churn with a thousand tasks at a time).
     assert blocks[100_000] - blocks[20_000] < 2_000, blocks
-    growth = (traced[95_000] - traced[90_000], traced[100_000] - traced[95_000])
+    marks = sorted(traced)
+    growth = [traced[b] - traced[a] for a, b in itertools.pairwise(marks)]
     assert min(growth) < 16 * 1024, traced
 
 
@@ -240,7 +239,7 @@ async def test_terminal_event_kinds_have_matching_counters() -> None:
         await sup.send("bad", "]")
         await sup.send("cancel", "[")
         sup.cancel("cancel")
-        await trio.testing.wait_all_tasks_blocked()
+        await wait_all_tasks_blocked()
         assert isinstance(sup._results.get("ok").terminal, Completed)  # type: ignore[union-attr]
         assert isinstance(sup._results.get("bad").terminal, Failed)  # type: ignore[union-attr]
         s = sup.stats()

@@ -1,7 +1,7 @@
 """jsonvisor: streamed, incomplete JSON into live partial values, deltas and final values.
 
 - :mod:`jsonvisor.parsers`: the sans-IO incremental parser (``StreamingJsonParser``).
-- :mod:`jsonvisor.supervisor`: the Trio supervisor (``open_supervisor``).
+- :mod:`jsonvisor.supervisor`: the supervisor (``open_supervisor``), on trio or asyncio.
 - :mod:`jsonvisor.llm`: provider stream adapters (OpenAI, Anthropic, Gemini, SSE).
 - :mod:`jsonvisor.streams`: one stream, one loop (``stream``, ``stream_sync``: an update
   after each chunk; asyncio, Trio or plain iteration; imported on first use).

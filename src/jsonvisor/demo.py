@@ -21,7 +21,7 @@ from typing import Any
 import trio
 
 from .llm import Delta, MessageStart, adapter_for, drive, load_recording
-from .parsers import StreamingJsonParser, ValueBuilder
+from .parsers import ValueBuilder
 
 __all__ = ["STREAMS", "run_demo"]
 
@@ -89,16 +89,12 @@ async def _run(speed: float, plain: bool, out: Any) -> int:
             t.add_row(msg.label, msg.status, _short(msg.builder.value, 400))
         return t
 
-    def parser(msg_id: Hashable) -> StreamingJsonParser:
-        return StreamingJsonParser(lenient=True)  # text answers come wrapped in prose
-
-    async with open_supervisor(parser=parser) as sup:
+    # LLM mode: text answers come wrapped in prose.
+    async with open_supervisor(parser={"lenient": True}) as sup:
         if use_rich:
             live = Live(table(), console=Console(file=out), refresh_per_second=12)
             live.start()
         try:
-            send, receive = trio.open_memory_channel[Any](256)
-            done = object()  # the producers finished: every message has been ended
 
             async def produce() -> None:
                 async with trio.open_nursery() as producers:
@@ -116,31 +112,20 @@ async def _run(speed: float, plain: bool, out: Any) -> int:
                         producers.start_soon(
                             partial(drive, adapter_for(fmt), source, sup, on_item=on_item)
                         )
-                await send.send(done)
-
-            async def forward() -> None:
-                async for ev in sup.events():
-                    await send.send(ev)
+                sup.close_input()  # every stream has been read: no new messages
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(produce)
-                nursery.start_soon(forward)
-                finished = False
-                async for ev in receive:
-                    if ev is done:
-                        finished = True
-                    else:
-                        msg = messages.get(ev.msg_id)
-                        if msg is None:
-                            label = labels.get(ev.msg_id, str(ev.msg_id))
-                            msg = messages[ev.msg_id] = _Message(label)
-                            msg.text = texts.get(ev.msg_id, [])
-                        _update(msg, ev, use_rich, out)
-                        if use_rich:
-                            live.update(table())
-                    if finished and all(m.status != "streaming" for m in messages.values()):
-                        nursery.cancel_scope.cancel()
-                        break
+                # Ends by itself once input is closed and every message has ended.
+                async for ev in sup.events():
+                    msg = messages.get(ev.msg_id)
+                    if msg is None:
+                        label = labels.get(ev.msg_id, str(ev.msg_id))
+                        msg = messages[ev.msg_id] = _Message(label)
+                        msg.text = texts.get(ev.msg_id, [])
+                    _update(msg, ev, use_rich, out)
+                    if use_rich:
+                        live.update(table())
         finally:
             if live is not None:
                 live.stop()

@@ -98,6 +98,8 @@ class Delivery:
                         event.complete,  # type: ignore[union-attr]
                         event.repairs,  # type: ignore[union-attr]
                         event.confidence,  # type: ignore[union-attr]
+                        warnings=event.warnings,  # type: ignore[union-attr]
+                        model=event.model,  # type: ignore[union-attr]
                     )
             self._finish(live, event, result)  # type: ignore[arg-type]
             return

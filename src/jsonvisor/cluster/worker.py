@@ -173,7 +173,14 @@ async def _result_of(sup: Supervisor, event: Completed) -> ParseResult:
     try:
         return await sup.result(event.msg_id)
     except ResultUnavailable:
-        return ParseResult(event.value, event.complete, event.repairs, event.confidence)
+        return ParseResult(
+            event.value,
+            event.complete,
+            event.repairs,
+            event.confidence,
+            warnings=event.warnings,
+            model=event.model,
+        )
 
 
 @tractor.context
@@ -182,7 +189,8 @@ async def parse_session(ctx: Any, config: bytes) -> None:
     cfg = wire.loads(config)
     factory = _resolve_factory(cfg["parser_factory"], cfg["parser_options"])
     options = dict(cfg["supervisor"])
-    async with open_supervisor(factory, **options) as sup:
+    # fan_in=True: the session's event loop reads every event (never switched off).
+    async with open_supervisor(factory, fan_in=True, **options) as sup:
         actor = tractor.current_actor()
         await ctx.started(
             {

@@ -3,19 +3,25 @@
 :class:`Mailbox` is one message's bounded queue of chunks; :class:`Router` maps message
 IDs to open mailboxes and remembers recently finished IDs; :class:`DeadLetterBox` counts
 and keeps the chunks that reached no parser.  Nothing here parses JSON or runs tasks:
-that is :mod:`jsonvisor.supervisor`'s job.
+that is :mod:`jsonvisor.supervisor`'s job.  Everything runs under trio or asyncio
+(:mod:`jsonvisor.mailboxes.lowlevel` holds the backend-specific waiting).
 """
 
 from .dead_letters import DeadLetter, DeadLetterBox, DeadLetterReason
+from .lowlevel import BusyResourceError, ClosedResourceError, EndOfStream, WouldBlock
 from .mailbox import Chunk, Mailbox, MailboxFull
 from .router import Router
 
 __all__ = [
+    "BusyResourceError",
     "Chunk",
+    "ClosedResourceError",
     "DeadLetter",
     "DeadLetterBox",
     "DeadLetterReason",
+    "EndOfStream",
     "Mailbox",
     "MailboxFull",
     "Router",
+    "WouldBlock",
 ]

@@ -2,7 +2,7 @@
 
 A :class:`Mailbox` has any number of producers (``put_nowait`` / ``wait_room``) and exactly
 one consumer, the message's parser task (``wait_input`` / ``take_all``).  It is a purpose-built
-relative of a Trio memory channel, for three reasons:
+relative of a memory channel, for three reasons:
 
 * control (:meth:`Mailbox.end`, :meth:`Mailbox.close`) is a flag, not an item, so it never
   queues behind data in a full mailbox;
@@ -11,30 +11,20 @@ relative of a Trio memory channel, for three reasons:
 * an idle mailbox is a few hundred bytes (a list and a handful of slots), so ten thousand
   open messages stay cheap.
 
-Nothing here checkpoints: the caller decides where its checkpoints are.
+Nothing here checkpoints: the caller decides where its checkpoints are.  It runs under
+trio and asyncio alike (see :mod:`jsonvisor.mailboxes.lowlevel`): the backend is the one
+given to the constructor, or else the one running when a task first waits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator, Hashable
+from collections.abc import Awaitable, Hashable
 
-import outcome
-import trio
+from .lowlevel import READY, BusyResourceError, Hub, Lot, Token, current_hub
 
 __all__ = ["Chunk", "Mailbox", "MailboxFull"]
 
-
-class _Ready:
-    """An awaitable that completes at once, without a checkpoint."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[None, None, None]:
-        return
-        yield  # pragma: no cover - makes this a generator
-
-
-_READY = _Ready()
+_READY = READY
 
 Chunk = str | bytes
 """A piece of a message's input: text, or UTF-8 bytes split anywhere."""
@@ -66,6 +56,8 @@ class Mailbox:
         max_queued: the most characters (``str`` chunks) or bytes (``bytes`` chunks) it
             holds; a chunk that would go over is refused, unless the mailbox is empty (so
             any one chunk fits).  None: no limit.
+        hub: the backend's scheduling primitives (:mod:`jsonvisor.mailboxes.lowlevel`);
+            None: the backend running when a task first waits on this mailbox.
 
     Attributes:
         msg_id: as given.
@@ -81,6 +73,7 @@ class Mailbox:
     """
 
     __slots__ = (
+        "_hub",
         "_receiver",
         "_senders",
         "capacity",
@@ -93,7 +86,13 @@ class Mailbox:
         "queued",
     )
 
-    def __init__(self, msg_id: Hashable, capacity: int, max_queued: int | None = None) -> None:
+    def __init__(
+        self,
+        msg_id: Hashable,
+        capacity: int,
+        max_queued: int | None = None,
+        hub: Hub | None = None,
+    ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, not {capacity!r}")
         if max_queued is not None and max_queued < 1:
@@ -106,8 +105,9 @@ class Mailbox:
         self.ended = False
         self.closed = False
         self.owner: object = None
-        self._receiver: trio.lowlevel.Task | None = None
-        self._senders: trio.lowlevel.ParkingLot | None = None
+        self._hub = hub
+        self._receiver: Token | None = None
+        self._senders: Lot | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -149,8 +149,14 @@ class Mailbox:
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
-            trio.lowlevel.reschedule(receiver)
+            self._hub.wake(receiver)  # type: ignore[union-attr]
         return True
+
+    def _the_hub(self) -> Hub:
+        hub = self._hub
+        if hub is None:
+            hub = self._hub = current_hub()
+        return hub
 
     async def wait_room(self) -> None:
         """Block until the consumer has taken chunks, or the mailbox ends or closes.
@@ -160,7 +166,7 @@ class Mailbox:
         """
         senders = self._senders
         if senders is None:
-            senders = self._senders = trio.lowlevel.ParkingLot()
+            senders = self._senders = Lot(self._the_hub())
         await senders.park()
 
     @property
@@ -192,10 +198,14 @@ class Mailbox:
         """
         if self.chunks or self.ended or self.closed:
             return _READY
-        if self._receiver is not None:
-            raise trio.BusyResourceError("another task is already waiting on this mailbox")
-        self._receiver = trio.lowlevel.current_task()
-        return trio.lowlevel.wait_task_rescheduled(self._abort_wait)
+        hub = self._hub
+        if hub is None:
+            hub = self._the_hub()
+        receiver = self._receiver
+        if receiver is not None and not hub.stale(receiver):
+            raise BusyResourceError("another task is already waiting on this mailbox")
+        token = self._receiver = hub.token()
+        return hub.wait_lightly(token, self._abort_wait)
 
     def interrupt(self, error: BaseException) -> bool:
         """Wake the consumer blocked in :meth:`wait_input` by raising ``error`` in it.
@@ -206,12 +216,16 @@ class Mailbox:
         if receiver is None:
             return False
         self._receiver = None
-        trio.lowlevel.reschedule(receiver, outcome.Error(error))
+        hub = self._hub
+        assert hub is not None
+        if hub.stale(receiver):  # its wait was cancelled (asyncio)
+            return False
+        hub.throw(receiver, error)
         return True
 
-    def _abort_wait(self, raise_cancel: object) -> trio.lowlevel.Abort:
-        self._receiver = None
-        return trio.lowlevel.Abort.SUCCEEDED
+    def _abort_wait(self, token: Token) -> None:
+        if self._receiver is token:
+            self._receiver = None
 
     def take_all(self) -> list[Chunk]:
         """Remove and return every queued chunk, oldest first; wake blocked producers."""
@@ -238,6 +252,6 @@ class Mailbox:
         receiver = self._receiver
         if receiver is not None:
             self._receiver = None
-            trio.lowlevel.reschedule(receiver)
+            self._hub.wake(receiver)  # type: ignore[union-attr]
         if self._senders is not None and self._senders:
             self._senders.unpark_all()

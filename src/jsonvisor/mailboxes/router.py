@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from .lowlevel import Hub
 from .mailbox import Chunk, Mailbox
 
 __all__ = ["Router"]
@@ -24,22 +25,28 @@ class Router:
         remember: how many finished IDs to remember (oldest forgotten first).
         max_queued: the bound of every mailbox in characters or bytes (see
             :class:`Mailbox`); None: none.
+        hub: the backend of every mailbox it opens (see :class:`Mailbox`).
 
     Attributes:
         mailboxes: the open mailboxes by message ID (read-only for callers; the
             supervisor reads it directly on its hot path).
     """
 
-    __slots__ = ("_finished", "capacity", "mailboxes", "max_queued", "remember")
+    __slots__ = ("_finished", "_hub", "capacity", "mailboxes", "max_queued", "remember")
 
     def __init__(
-        self, capacity: int, remember: int = 10_000, max_queued: int | None = None
+        self,
+        capacity: int,
+        remember: int = 10_000,
+        max_queued: int | None = None,
+        hub: Hub | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"mailbox capacity must be at least 1, not {capacity!r}")
         self.capacity = capacity
         self.max_queued = max_queued
         self.remember = max(0, remember)
+        self._hub = hub
         self.mailboxes: dict[Hashable, Mailbox] = {}
         self._finished: OrderedDict[Hashable, None] = OrderedDict()
 
@@ -64,7 +71,9 @@ class Router:
             raise KeyError(f"message {msg_id!r} is already open")
         if msg_id in self._finished:
             raise KeyError(f"message {msg_id!r} has finished")
-        mailbox = self.mailboxes[msg_id] = Mailbox(msg_id, self.capacity, self.max_queued)
+        mailbox = self.mailboxes[msg_id] = Mailbox(
+            msg_id, self.capacity, self.max_queued, self._hub
+        )
         return mailbox
 
     def retire(self, msg_id: Hashable) -> list[Chunk]:

@@ -1,4 +1,6 @@
-"""The Trio supervisor: per-message parser tasks, restarts, offload, fan-in, teardown.
+"""The supervisor: per-message parser tasks, restarts, offload, fan-in, teardown.
+
+It runs under trio (first-class) and asyncio, directly or through AnyIO:
 
 >>> async def main():                                        # doctest: +SKIP
 ...     async with open_supervisor() as sup:
@@ -6,17 +8,37 @@
 ...         await sup.send("a", ", 3]}")
 ...         await sup.end("a")
 ...         return (await sup.result("a")).value
+>>> trio.run(main)  # or asyncio.run(main()), or anyio.run(main)  # doctest: +SKIP
 {'x': [1, 2, 3]}
 
 See :func:`open_supervisor` for the options and :class:`Supervisor` for the API.
 """
 
-from ..mailboxes import DeadLetter, DeadLetterBox, MailboxFull
-from .core import OverflowPolicy, Parser, ParserFactory, Supervisor, open_supervisor
+from ..mailboxes import (
+    BusyResourceError,
+    ClosedResourceError,
+    DeadLetter,
+    DeadLetterBox,
+    EndOfStream,
+    MailboxFull,
+    WouldBlock,
+)
+from .core import (
+    FanIn,
+    OverflowPolicy,
+    Parser,
+    ParserFactory,
+    ParserSpec,
+    Supervisor,
+    open_supervisor,
+)
 from .errors import (
+    FanInSwitchedOff,
     MessageCancelledError,
     MessageExpiredError,
+    ModelValidationError,
     ParserCrashed,
+    ParserFactoryError,
     RestartIntensityExceeded,
     ResultUnavailable,
     SupervisorError,
@@ -35,28 +57,37 @@ from .events import (
 )
 from .offload import OffloadMode
 from .stats import SupervisorStats
-from .streams import EventStream, Subscription
+from .streams import EventStream, ResultStream, Subscription
 
 __all__ = [
     "TERMINAL_EVENTS",
+    "BusyResourceError",
     "Cancelled",
+    "ClosedResourceError",
     "Completed",
     "DeadLetter",
     "DeadLetterBox",
+    "EndOfStream",
     "EventStream",
     "Expired",
     "Failed",
+    "FanIn",
+    "FanInSwitchedOff",
     "MailboxFull",
     "MessageCancelledError",
     "MessageEvent",
     "MessageExpiredError",
+    "ModelValidationError",
     "OffloadMode",
     "OverflowPolicy",
     "Parser",
     "ParserCrashed",
     "ParserFactory",
+    "ParserFactoryError",
+    "ParserSpec",
     "RestartIntensityExceeded",
     "Restarted",
+    "ResultStream",
     "ResultUnavailable",
     "Subscription",
     "Supervisor",
@@ -64,6 +95,7 @@ __all__ = [
     "SupervisorEvent",
     "SupervisorStats",
     "TerminalEvent",
+    "WouldBlock",
     "is_terminal",
     "open_supervisor",
 ]

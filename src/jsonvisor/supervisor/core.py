@@ -1,8 +1,12 @@
 """The supervisor: one task per message, fed from its mailbox, restarted when it crashes.
 
-:func:`open_supervisor` opens a nursery and yields a :class:`Supervisor`.  The first chunk
+:func:`open_supervisor` opens a task group and yields a :class:`Supervisor`.  It runs under
+trio (the first-class backend) and under asyncio, directly or through AnyIO: task groups,
+cancel scopes, sleeps and worker threads are AnyIO's, and the waiting on the hot paths is
+:mod:`jsonvisor.mailboxes.lowlevel`'s (``trio.lowlevel`` itself on trio, and a trio nursery
+for the message tasks: see there).  The first chunk
 sent for a message ID opens that message: a bounded mailbox (:mod:`jsonvisor.mailboxes`)
-and a task in the supervisor's nursery that owns the message's parser.  The task sleeps
+and a task in the supervisor's task group that owns the message's parser.  The task sleeps
 until chunks are queued, takes *all* of them, feeds their concatenation to the parser in
 one step (in slices, or offloaded, if it is large) and delivers the resulting events to
 the fan-in (:meth:`Supervisor.events`) and to the message's subscribers.  After
@@ -14,27 +18,47 @@ dead letters, and its ID is remembered so later chunks become dead letters too.
 
 The supervisor knows nothing of JSON: it calls the parser's ``feed``, ``finish`` and
 ``snapshot`` and tells bad input (``JsonStreamError``, never retried) from a crash (any
-other exception: restart with a fresh parser and replay the message's input).
+other exception: restart with a fresh parser and replay the message's input, after a
+back-off once crashes follow each other) and from a factory that cannot make a parser
+(a configuration error: the message fails at once, see :exc:`ParserFactoryError`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import inspect
 import math
 import pickle
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal, Protocol
 
-import trio
+import anyio
 
 from ..mailboxes import Chunk, DeadLetter, DeadLetterBox, Mailbox, MailboxFull, Router
+from ..mailboxes.lowlevel import (
+    BusyResourceError,
+    ClosedResourceError,
+    Hub,
+    Token,
+    WouldBlock,
+    current_hub,
+)
 from ..parsers import Event, JsonStreamError, ParseResult, StreamingJsonParser
-from .errors import ParserCrashed, RestartIntensityExceeded, ResultUnavailable
+from .errors import (
+    FanInSwitchedOff,
+    ModelValidationError,
+    ParserCrashed,
+    ParserFactoryError,
+    RestartIntensityExceeded,
+    ResultUnavailable,
+)
 from .events import (
+    TERMINAL_EVENTS,
     Cancelled,
     Completed,
     Expired,
@@ -47,6 +71,7 @@ from .events import (
 from .offload import (
     OffloadMode,
     broken_worker_errors,
+    check_process_offload,
     feed_in_process,
     gc_deferred,
     run_in_process,
@@ -58,12 +83,20 @@ from .offload import (
 from .restarts import RestartBudget
 from .results import Outcome, ResultRegistry
 from .stats import SupervisorStats
-from .streams import SCHEDULE_INTERVAL, EventQueue, EventStream, Subscription
+from .streams import SCHEDULE_INTERVAL, EventQueue, EventStream, ResultStream, Subscription
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["OverflowPolicy", "Parser", "ParserFactory", "Supervisor", "open_supervisor"]
+__all__ = [
+    "FanIn",
+    "OverflowPolicy",
+    "Parser",
+    "ParserFactory",
+    "ParserSpec",
+    "Supervisor",
+    "open_supervisor",
+]
 
 OverflowPolicy = Literal["block", "raise", "drop"]
 """What ``send`` does when a message's mailbox is full: wait for room (``"block"``), raise
@@ -87,18 +120,99 @@ class Parser(Protocol):
 ParserFactory = Callable[[Hashable], Parser]
 """Makes the parser of one message, given its ID (called again on every restart)."""
 
+ParserSpec = ParserFactory | type | Mapping[str, Any] | None
+"""What ``open_supervisor(parser=...)`` takes: a :data:`ParserFactory`, a parser class
+(called with no arguments), a mapping of ``StreamingJsonParser`` options, or None
+(``StreamingJsonParser()``)."""
+
+FanIn = bool | Literal["auto"]
+"""``open_supervisor(fan_in=...)``: ``"auto"`` (the default), True or False; see there."""
+
 _now = time.perf_counter
-_checkpoint = trio.lowlevel.checkpoint
-_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
-_cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
 _OVERFLOW_POLICIES = ("block", "raise", "drop")
 _EMIT_BATCH = 4096  # events delivered in one step at most
 _UNREAD_FAN_IN_WARNING = 1.0  # seconds a parser waits on a never-read fan-in before a warning
 _OFFLOAD_MODES = ("inline", "thread", "process")
+_FAN_IN_MODES = (True, False, "auto")
+_PARSER_METHODS = ("feed", "finish", "snapshot")
 
 
 def _default_parser(msg_id: Hashable) -> StreamingJsonParser:
     return StreamingJsonParser()
+
+
+def _describe(obj: object) -> str:
+    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"{getattr(obj, '__module__', '?')}.{name}"
+
+
+def _missing_methods(obj: object) -> list[str]:
+    return [m for m in _PARSER_METHODS if not callable(getattr(obj, m, None))]
+
+
+def _as_factory(parser: ParserSpec) -> ParserFactory:
+    """``parser=`` as a factory, checked now: a wrong one is a configuration error.
+
+    A class is called with no arguments, a mapping builds ``StreamingJsonParser(**it)``
+    (one is built here, so wrong options fail at once), and a factory must accept the
+    message ID as its one positional argument.
+    """
+    if parser is None:
+        return _default_parser
+    if isinstance(parser, Mapping):
+        options = dict(parser)
+        try:
+            StreamingJsonParser(**options)
+        except (TypeError, ValueError) as exc:
+            error = ParserFactoryError(f"the options {options!r} are not valid: {exc}")
+            raise error from exc
+
+        def from_options(msg_id: Hashable) -> StreamingJsonParser:
+            return StreamingJsonParser(**options)
+
+        return from_options
+    if isinstance(parser, type):
+        missing = _missing_methods(parser)
+        if missing:
+            raise ParserFactoryError(
+                f"the class {_describe(parser)} has no {'/'.join(missing)} method"
+            )
+        cls = parser
+
+        def from_class(msg_id: Hashable) -> Parser:
+            return cls()  # type: ignore[no-any-return]
+
+        return from_class
+    if not callable(parser):
+        raise ParserFactoryError(f"{parser!r} is not callable")
+    try:
+        signature = inspect.signature(parser)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return parser
+    try:
+        signature.bind(object())
+    except TypeError as exc:
+        raise ParserFactoryError(
+            f"the factory {_describe(parser)}{signature} cannot be called with the "
+            f"message ID ({exc})"
+        ) from None
+    return parser
+
+
+def _schema_outcome(
+    msg_id: Hashable, result: ParseResult
+) -> tuple[ParseResult, Any, Exception | None]:
+    """The result (its ``model`` None if the value did not validate), the model and the
+    validation error, from a parser's final result."""
+    warnings_ = result.warnings
+    if not warnings_:
+        return result, result.model, None
+    problems = [w for w in warnings_ if getattr(w, "kind", None) == "validation"]
+    if not problems:
+        return result, result.model, None
+    if result.model is not None:
+        result = dataclasses.replace(result, model=None)
+    return result, None, ModelValidationError(msg_id, problems)
 
 
 def _as_chunk(chunk: object) -> Chunk:
@@ -154,7 +268,8 @@ class _Message:
     There is deliberately no cancel scope per message (a scope costs about 800 bytes):
     a message is ended early by setting ``abort_with`` and waking its task with
     :class:`_Aborted` from whatever it is blocked on (``blocked_on``: its mailbox, an event
-    queue, or the cancel scope of an offloaded feed).
+    queue -- then ``waiter`` is its wake-up token there --, or the cancel scope of an
+    offloaded feed or a restart's back-off).
     """
 
     __slots__ = (
@@ -170,15 +285,16 @@ class _Message:
         "restarts",
         "retained",
         "retained_bytes",
+        "streak",
         "subscribers",
-        "task",
+        "waiter",
         "waits",
     )
 
     def __init__(self, msg_id: Hashable, mailbox: Mailbox) -> None:
         self.msg_id = msg_id
         self.mailbox = mailbox
-        self.task: trio.lowlevel.Task | None = None
+        self.waiter: Token | None = None
         self.blocked_on: object = None
         self.waits = 0  # how many times it has waited for input (for idle expiry)
         self.parser: Parser | None = None
@@ -189,6 +305,7 @@ class _Message:
         self.budget: RestartBudget | None = None
         self.restarts = 0
         self.crashes = 0
+        self.streak = 0  # crashes since the parser last took input without one
         self.abort_with: Outcome | None = None
         self.subscribers: list[Subscription] | None = None
         self.busy = False
@@ -198,14 +315,15 @@ class _Message:
 class Supervisor:
     """Per-message mailboxes and parser tasks, fanned in.  Made by :func:`open_supervisor`.
 
-    Message IDs are any hashable values.  All methods must be called from the Trio thread
-    that runs the supervisor.
+    Message IDs are any hashable values.  All methods must be called from the event-loop
+    thread that runs the supervisor (trio's or asyncio's).
     """
 
     def __init__(
         self,
-        nursery: trio.Nursery,
+        task_group: Any,
         parser: ParserFactory,
+        hub: Hub,
         *,
         mailbox_size: int,
         mailbox_bytes: int | None,
@@ -217,10 +335,12 @@ class Supervisor:
         ttl: float | None,
         max_restarts: int | None,
         restart_window: float,
+        restart_backoff: float,
+        max_restart_backoff: float,
         max_total_restarts: int | None,
         total_restart_window: float,
         max_bytes: int,
-        fan_in: bool,
+        fan_in: FanIn,
         events_buffer: int,
         keep_results: int,
         remember_finished: int,
@@ -228,9 +348,14 @@ class Supervisor:
         defer_gc: bool,
         on_dead_letter: Callable[[DeadLetter], object] | None,
     ) -> None:
-        self._nursery = nursery
+        self._task_group = task_group
         self._factory = parser
-        self._router = Router(mailbox_size, remember_finished, mailbox_bytes)
+        self._parser_types: set[type] = set()  # classes the factory made that are parsers
+        self._hub = hub
+        self._checkpoint = hub.checkpoint
+        self._checkpoint_if_cancelled = hub.checkpoint_if_cancelled
+        self._cancel_shielded_checkpoint = hub.cancel_shielded_checkpoint
+        self._router = Router(mailbox_size, remember_finished, mailbox_bytes, hub)
         self._mailboxes = self._router.mailboxes
         self._overflow = overflow
         self._offload = offload
@@ -240,9 +365,15 @@ class Supervisor:
         self._ttl = ttl
         self._max_restarts = max_restarts
         self._restart_window = restart_window
+        self._restart_backoff = restart_backoff
+        self._max_restart_backoff = max_restart_backoff
         self._total_budget = RestartBudget(max_total_restarts, total_restart_window)
         self._max_bytes = max_bytes
-        self._fan_in: EventQueue | None = EventQueue(events_buffer) if fan_in else None
+        self._fan_in: EventQueue | None = EventQueue(events_buffer, hub) if fan_in else None
+        self._fan_in_auto = fan_in == "auto"
+        self._fan_in_off = False  # "auto": it filled up unread and was switched off
+        self._fan_in_reader: str | None = None  # "events" or "results", once one was asked
+        self._terminals_only = False  # only results() reads it: parser events skip it
         self._events_buffer = events_buffer
         self._results = ResultRegistry(keep_results)
         self._allow_partial = allow_partial
@@ -250,13 +381,14 @@ class Supervisor:
         self._dead = DeadLetterBox(on_dead_letter=on_dead_letter)
         self._pending_subs: dict[Hashable, list[Subscription]] = {}
         self._closed = False
+        self._input_closed = False
         self._escalated = False
         # Idle and ttl deadlines: a heap of (deadline, seq, message, wait number or -1 for
         # ttl), served by one reaper task (no timer per message).
         self._timers: list[tuple[float, int, _Message, int]] = []
         self._timer_seq = 0
-        self._reaper_scope: trio.CancelScope | None = None
-        self._fan_in_read = False  # events() was called (else a full fan-in warns once)
+        self._reaper_scope: anyio.CancelScope | None = None
+        self._fan_in_read = False  # events() or results() was called (else: see _publish)
         self._last_schedule = _now()
         # Counters (see SupervisorStats).
         self._started = 0
@@ -288,21 +420,24 @@ class Supervisor:
         over a few milliseconds' worth of chunks at a time lets each parser take several
         in one step.  If cancelled, the chunk was not sent.
 
-        Raises ``trio.ClosedResourceError`` once the supervisor is closing.
+        Raises :class:`~jsonvisor.mailboxes.ClosedResourceError` (both
+        ``trio.ClosedResourceError`` and ``anyio.ClosedResourceError``) once the
+        supervisor is closing, or for a new message after :meth:`close_input`.
         """
-        await _checkpoint_if_cancelled()
+        await self._checkpoint_if_cancelled()
         if not self._deliver(msg_id, chunk):
             await self._send_blocking(msg_id, chunk)
             self._last_schedule = _now()
         elif _now() - self._last_schedule >= SCHEDULE_INTERVAL:
-            await _cancel_shielded_checkpoint()
+            await self._cancel_shielded_checkpoint()
             self._last_schedule = _now()
 
     def send_nowait(self, msg_id: Hashable, chunk: Chunk) -> None:
         """Like :meth:`send`, but never waits: with ``overflow="block"`` a full mailbox
-        raises ``trio.WouldBlock`` (the chunk was not sent)."""
+        raises :class:`~jsonvisor.mailboxes.WouldBlock` (both ``trio.WouldBlock`` and
+        ``anyio.WouldBlock``; the chunk was not sent)."""
         if not self._deliver(msg_id, chunk):
-            raise trio.WouldBlock
+            raise WouldBlock
 
     async def send_many(self, items: Iterable[tuple[Hashable, Chunk]]) -> None:
         """Route many ``(msg_id, chunk)`` pairs, in order, with one schedule point.
@@ -312,12 +447,12 @@ class Supervisor:
         ``overflow="block"``) whenever a mailbox is full.  If cancelled while waiting,
         the pairs before the one it waited for were sent and the rest were not.
         """
-        await _checkpoint_if_cancelled()
+        await self._checkpoint_if_cancelled()
         deliver = self._deliver
         for msg_id, chunk in items:
             if not deliver(msg_id, chunk):
                 await self._send_blocking(msg_id, chunk)
-        await _cancel_shielded_checkpoint()
+        await self._cancel_shielded_checkpoint()
         self._last_schedule = _now()
 
     async def end(self, msg_id: Hashable) -> None:
@@ -328,20 +463,53 @@ class Supervisor:
         empty message (its parser finishes with no input); ending a message that has
         already ended or finished does nothing.  A checkpoint.
         """
-        await _checkpoint_if_cancelled()
+        await self._checkpoint_if_cancelled()
         self.end_nowait(msg_id)
-        await _cancel_shielded_checkpoint()
+        await self._cancel_shielded_checkpoint()
 
     def end_nowait(self, msg_id: Hashable) -> None:
         """:meth:`end` without a checkpoint."""
         if self._closed:
-            raise trio.ClosedResourceError("the supervisor is closed")
+            raise ClosedResourceError("the supervisor is closed")
         mailbox = self._mailboxes.get(msg_id)
         if mailbox is None:
             if self._router.is_finished(msg_id):
                 return
             mailbox = self._open(msg_id)
         mailbox.end()
+
+    def close_input(self) -> None:
+        """No new messages: the producers are done starting them.
+
+        Messages already open go on as before (their chunks, ``end`` and ``cancel`` are
+        accepted); a chunk or ``end`` for a new ID raises
+        :class:`~jsonvisor.mailboxes.ClosedResourceError`, and so does ``result()`` of a
+        message that never started.  Once every open message has ended,
+        :meth:`events` and :meth:`results` end (after their last event is read): call
+        this when the producers are done, and ``async for`` over either of them ends by
+        itself.  Idempotent.
+        """
+        if self._input_closed:
+            return
+        self._input_closed = True
+        mailboxes = self._mailboxes
+        self._results.wake_waiters(lambda msg_id: msg_id not in mailboxes)
+        pending, self._pending_subs = self._pending_subs, {}
+        for subscriptions in pending.values():  # their messages can never start now
+            for subscription in subscriptions:
+                subscription.queue.close()
+        if not mailboxes:
+            self._input_done()
+
+    @property
+    def input_closed(self) -> bool:
+        """True after :meth:`close_input` (or once the supervisor is closing)."""
+        return self._input_closed or self._closed
+
+    def _input_done(self) -> None:
+        """Input is closed and no message is open: no event can come any more."""
+        if self._fan_in is not None:
+            self._fan_in.close()
 
     def cancel(self, msg_id: Hashable) -> bool:
         """Cancel message ``msg_id`` now; it ends with ``Cancelled(msg_id, "cancelled")``.
@@ -368,14 +536,51 @@ class Supervisor:
         Each item is a :class:`MessageEvent`, :class:`Restarted` or a terminal event, all
         carrying ``msg_id``.  The fan-in is bounded (``events_buffer``): a consumer that
         falls behind makes parser tasks wait, their mailboxes fill, and producers wait in
-        :meth:`send` -- so something must read it (or open the supervisor with
-        ``fan_in=False``).  With several readers, each event goes to one of them.  The
-        stream ends after the supervisor has closed and everything has been read.
+        :meth:`send`.  With several readers, each event goes to one of them.  The stream
+        ends once everything has been read and no event can come any more: after
+        :meth:`close_input` once every message has ended, or after the supervisor closed.
+
+        Raises ``RuntimeError`` with ``fan_in=False``, after :meth:`results` (they read
+        the same fan-in), and :exc:`FanInSwitchedOff` if the default ``fan_in="auto"``
+        fan-in filled up before this was called and was switched off.
         """
-        if self._fan_in is None:
-            raise RuntimeError("this supervisor has fan_in=False: use subscribe() or result()")
-        self._fan_in_read = True
+        self._claim_fan_in("events")
+        assert self._fan_in is not None
         return EventStream(self._fan_in)
+
+    def results(self) -> ResultStream:
+        """Each message's terminal event (``Completed``, ``Failed``, ``Expired`` or
+        ``Cancelled``), as messages end: ``async for end in sup.results()``.
+
+        Reads the fan-in like :meth:`events` (so it applies the same backpressure) but
+        yields terminal events only; once it is called, parser events no longer go
+        through the fan-in at all (``subscribe()`` still sees them).  It ends as
+        :meth:`events` does: call :meth:`close_input` when the producers are done.
+        Raises as :meth:`events` does (``RuntimeError`` after :meth:`events`).
+        """
+        self._claim_fan_in("results")
+        assert self._fan_in is not None
+        return ResultStream(self._fan_in)
+
+    def _claim_fan_in(self, reader: str) -> None:
+        if self._fan_in_off:
+            raise FanInSwitchedOff(self._events_buffer)
+        if self._fan_in is None:
+            raise RuntimeError(
+                f"this supervisor has fan_in=False, so {reader}() is not available: use "
+                "subscribe() or result(), or open it with fan_in=True or 'auto'"
+            )
+        if self._fan_in_reader not in (None, reader):
+            raise RuntimeError(
+                "events() and results() read the same fan-in, so use one of them: "
+                "events() yields the terminal events too"
+            )
+        self._fan_in_read = True
+        if self._fan_in_reader is None:
+            self._fan_in_reader = reader
+            if reader == "results":
+                self._terminals_only = True
+                self._fan_in.keep_only(TERMINAL_EVENTS)  # events queued before
 
     def subscribe(self, msg_id: Hashable) -> Subscription:
         """One message's events, as ``async with sup.subscribe(msg_id) as stream:``.
@@ -387,8 +592,8 @@ class Supervisor:
         the fan-in: a slow subscriber slows that message only.
         """
         if self._closed:
-            raise trio.ClosedResourceError("the supervisor is closed")
-        queue = EventQueue(self._events_buffer)
+            raise ClosedResourceError("the supervisor is closed")
+        queue = EventQueue(self._events_buffer, self._hub)
         subscription = Subscription(msg_id, queue, self._unsubscribe)
         mailbox = self._mailboxes.get(msg_id)
         if mailbox is not None:
@@ -403,6 +608,10 @@ class Supervisor:
             queue.close()
         elif self._router.is_finished(msg_id):
             raise ResultUnavailable(msg_id)
+        elif self._input_closed:
+            raise ClosedResourceError(
+                f"input is closed (close_input()): message {msg_id!r} will never start"
+            )
         else:
             self._pending_subs.setdefault(msg_id, []).append(subscription)
         return subscription
@@ -414,12 +623,23 @@ class Supervisor:
         ``ParserCrashed`` or ``MailboxFull``), :exc:`MessageExpiredError` or
         :exc:`MessageCancelledError`.  Works before the message starts, while it runs and
         after it finished, as long as its outcome is among the last ``keep_results``
-        (otherwise :exc:`ResultUnavailable`).  Raises ``trio.ClosedResourceError`` if the
-        supervisor closes before a message with this ID ever started.
+        (otherwise :exc:`ResultUnavailable`).  Raises
+        :class:`~jsonvisor.mailboxes.ClosedResourceError` if the supervisor closes, or
+        its input is closed (:meth:`close_input`), before a message with this ID started.
         """
+        live = msg_id in self._mailboxes
+        if live and self._fan_in_stuck():
+            await self._unstick_fan_in()
+        if self._input_closed and not live and self._results.get(msg_id) is None:
+            await self._checkpoint()
+            if self._router.is_finished(msg_id):
+                raise ResultUnavailable(msg_id)
+            raise ClosedResourceError(
+                f"input is closed (close_input()): message {msg_id!r} will never start"
+            )
         return await self._results.result(
             msg_id,
-            live=msg_id in self._mailboxes,
+            live=live,
             finished=self._router.is_finished(msg_id),
             owner="supervisor",
         )
@@ -427,15 +647,16 @@ class Supervisor:
     def snapshot(self, msg_id: Hashable) -> Any:
         """The live partial value of open message ``msg_id`` (the parser's ``snapshot()``).
 
-        Raises ``KeyError`` if the message is not open, ``trio.BusyResourceError`` while
-        its input is being parsed in a worker thread or process.
+        Raises ``KeyError`` if the message is not open,
+        :class:`~jsonvisor.mailboxes.BusyResourceError` (trio's and AnyIO's) while its
+        input is being parsed in a worker thread or process.
         """
         mailbox = self._mailboxes.get(msg_id)
         if mailbox is None:
             raise KeyError(msg_id)
         msg: _Message = mailbox.owner  # type: ignore[assignment]
         if msg.busy:
-            raise trio.BusyResourceError(f"message {msg_id!r} is being parsed off the loop")
+            raise BusyResourceError(f"message {msg_id!r} is being parsed off the loop")
         return None if msg.parser is None else msg.parser.snapshot()
 
     def is_open(self, msg_id: Hashable) -> bool:
@@ -488,7 +709,7 @@ class Supervisor:
 
     def _deliver_slow(self, msg_id: Hashable, chunk: Chunk) -> bool:
         if self._closed:
-            raise trio.ClosedResourceError("the supervisor is closed")
+            raise ClosedResourceError("the supervisor is closed")
         mailbox = self._mailboxes.get(msg_id)
         if mailbox is None:
             if self._router.is_finished(msg_id):
@@ -518,18 +739,27 @@ class Supervisor:
                 if self._deliver(msg_id, chunk):
                     return
                 continue
+            if self._fan_in_stuck():
+                await self._unstick_fan_in()
+                continue
             await mailbox.wait_room()
 
     def _open(self, msg_id: Hashable) -> Mailbox:
+        if self._input_closed:
+            raise ClosedResourceError(
+                f"input is closed (close_input()): message {msg_id!r} cannot start"
+            )
         mailbox = self._router.open(msg_id)
         msg = _Message(msg_id, mailbox)
         mailbox.owner = msg
         if self._ttl is not None:
-            self._add_timer(trio.current_time() + self._ttl, msg, -1)
+            self._add_timer(self._hub.current_time() + self._ttl, msg, -1)
         if self._pending_subs:
             msg.subscribers = self._pending_subs.pop(msg_id, None)
         self._started += 1
-        self._nursery.start_soon(self._run_message, msg, name=f"jsonvisor message {msg_id!r}")
+        self._task_group.start_soon(
+            self._run_message, msg, name=f"jsonvisor message {msg_id!r}"
+        )
         return mailbox
 
     def _abort(self, msg: _Message, terminal: TerminalEvent) -> None:
@@ -547,9 +777,8 @@ class Supervisor:
         if blocked is mailbox:
             mailbox.interrupt(_Aborted())
         elif isinstance(blocked, EventQueue):
-            assert msg.task is not None
-            blocked.interrupt(msg.task, _Aborted())
-        elif isinstance(blocked, trio.CancelScope):
+            blocked.interrupt(msg.waiter, _Aborted())
+        elif isinstance(blocked, anyio.CancelScope):
             blocked.cancel()
 
     # ================================================================== timers
@@ -574,11 +803,11 @@ class Supervisor:
         """Expire messages whose idle or ttl deadline has passed (one task for all)."""
         timers = self._timers
         while True:
-            with trio.CancelScope(deadline=timers[0][0] if timers else math.inf) as scope:
+            with anyio.CancelScope(deadline=timers[0][0] if timers else math.inf) as scope:
                 self._reaper_scope = scope
-                await trio.sleep_forever()
+                await anyio.sleep_forever()
             self._reaper_scope = None
-            now = trio.current_time()
+            now = self._hub.current_time()
             while timers and timers[0][0] <= now:
                 _, _, msg, wait = heapq.heappop(timers)
                 if msg.mailbox.closed or msg.abort_with is not None:
@@ -609,7 +838,6 @@ class Supervisor:
         One coroutine frame for the whole life (no helper coroutine while it waits for
         input) and no cancel scope: an idle open message costs as little as a task can.
         """
-        msg.task = trio.lowlevel.current_task()
         outcome: Outcome | None = None
         mailbox = msg.mailbox
         idle = self._idle_timeout
@@ -617,7 +845,9 @@ class Supervisor:
             try:
                 if msg.abort_with is None:
                     try:
-                        msg.parser = self._factory(msg.msg_id)
+                        msg.parser = self._make_parser(msg)
+                    except _MessageFailed:
+                        raise
                     except Exception as exc:
                         await self._restart(msg, exc)
                 first = True
@@ -625,12 +855,12 @@ class Supervisor:
                     if not mailbox.chunks and not mailbox.ended:
                         msg.waits += 1
                         if idle is not None:
-                            self._add_timer(trio.current_time() + idle, msg, msg.waits)
+                            self._add_timer(self._hub.current_time() + idle, msg, msg.waits)
                         msg.blocked_on = mailbox
                         await mailbox.input_waiter()
                         msg.blocked_on = None
                     elif not first:
-                        await _checkpoint()  # more work already: let others run first
+                        await self._checkpoint()  # more work already: let others run first
                     first = False
                     if msg.abort_with is not None:
                         break
@@ -657,9 +887,41 @@ class Supervisor:
                 outcome = msg.abort_with or Outcome(Cancelled(msg.msg_id, "shutdown"), None)
             self._teardown(msg, outcome)
 
+    def _make_parser(self, msg: _Message) -> Parser:
+        """A new parser for ``msg`` from the factory.
+
+        A factory that raises ``TypeError``, or returns something that is not a parser,
+        cannot make one however often it is asked: the message fails at once with
+        :exc:`ParserFactoryError` (``_MessageFailed``).  Anything else it raises is a crash
+        (the caller restarts).
+        """
+        try:
+            parser = self._factory(msg.msg_id)
+        except TypeError as exc:
+            self._errors += 1
+            failure = ParserFactoryError(
+                f"{_describe(self._factory)} raised TypeError: {exc}", msg.msg_id
+            )
+            failure.__cause__ = exc
+            raise _MessageFailed(failure) from None
+        cls = parser.__class__
+        if cls not in self._parser_types:
+            missing = _missing_methods(parser)
+            if missing:
+                self._errors += 1
+                raise _MessageFailed(
+                    ParserFactoryError(
+                        f"{_describe(self._factory)} returned {parser!r}, which has no "
+                        f"{'/'.join(missing)} method",
+                        msg.msg_id,
+                    )
+                )
+            self._parser_types.add(cls)
+        return parser
+
     async def _pause(self, msg: _Message) -> None:
         """A checkpoint in the middle of a message's work; ends the task if it was aborted."""
-        await _checkpoint()
+        await self._checkpoint()
         if msg.abort_with is not None:
             raise _Aborted
 
@@ -695,6 +957,8 @@ class Supervisor:
                 await self._restart(msg, exc)
                 continue
             break
+        if msg.streak:
+            msg.streak = 0  # the parser took input: the next crash restarts at once
         nbytes = utf8_len(piece)
         self._bytes_in += nbytes
         self._retain(msg, piece, nbytes)
@@ -733,7 +997,7 @@ class Supervisor:
         while start < len(data):
             msg.busy = True
             try:
-                with trio.CancelScope() as scope:
+                with anyio.CancelScope() as scope:
                     msg.blocked_on = scope
                     events, end, nbytes, error = await run_in_thread(
                         msg.parser, data, start, self._slice_size
@@ -744,6 +1008,7 @@ class Supervisor:
             if scope.cancelled_caught or msg.abort_with is not None:
                 raise _Aborted
             if end > start:
+                msg.streak = 0
                 self._bytes_in += nbytes
                 self._retain_slice(msg, data, start, end, nbytes)
                 start = end
@@ -759,12 +1024,12 @@ class Supervisor:
     async def _feed_in_process(self, msg: _Message, data: Chunk) -> None:
         while True:
             msg.busy = True
-            scope = trio.CancelScope()
+            scope = anyio.CancelScope()
             try:
                 with scope:
                     msg.blocked_on = scope
                     parser, events, nbytes, error = await run_in_process(
-                        feed_in_process, msg.parser, data
+                        self._hub, feed_in_process, msg.parser, data
                     )
             except (pickle.PicklingError, TypeError, AttributeError):
                 # This parser does not travel between processes: parse here instead.
@@ -781,6 +1046,7 @@ class Supervisor:
                 return
             if error is None:
                 msg.parser = parser
+                msg.streak = 0
                 self._bytes_in += nbytes
                 self._retain_slice(msg, data, 0, len(data), nbytes)
                 if events:
@@ -850,23 +1116,40 @@ class Supervisor:
             await self._emit(msg, list(result.events))
         if msg.abort_with is not None:
             return None
-        completed = Completed(
-            msg.msg_id, result.value, result.repairs, result.confidence, result.complete
-        )
+        if result.warnings or result.model is not None:
+            result, model, invalid = _schema_outcome(msg.msg_id, result)
+            completed = Completed(
+                msg.msg_id,
+                result.value,
+                result.repairs,
+                result.confidence,
+                result.complete,
+                result.warnings,
+                model,
+                invalid,
+            )
+        else:
+            completed = Completed(
+                msg.msg_id, result.value, result.repairs, result.confidence, result.complete
+            )
         return Outcome(completed, result)
 
     async def _restart(self, msg: _Message, error: BaseException) -> None:
         """A crash: restart ``msg``'s parser and replay its input, or fail it.
 
         Raises ``_MessageFailed`` when the message may not restart again and
-        :exc:`RestartIntensityExceeded` when the supervisor may not.
+        :exc:`RestartIntensityExceeded` when the supervisor may not.  Every attempt is a
+        checkpoint, and crashes that follow each other without the parser taking input
+        in between back off (:meth:`_back_off`), so even an unlimited restart policy
+        neither holds the event loop nor spins, and stays cancellable.
         """
         while True:
             self._crashes += 1
             self._errors += 1
             msg.crashes += 1
+            msg.streak += 1
             msg.parser = None
-            now = trio.current_time()
+            now = self._hub.current_time()
             if msg.retained is None:
                 failure = ParserCrashed(
                     msg.msg_id, msg.crashes, f"input over max_bytes={self._max_bytes}, no replay"
@@ -880,9 +1163,9 @@ class Supervisor:
                 failure.__cause__ = error
                 raise _MessageFailed(failure)
             if self._escalated:
-                # Another message already made the supervisor fail: its nursery is
+                # Another message already made the supervisor fail: its task group is
                 # cancelled, so this checkpoint raises Cancelled (one error, not two).
-                await _checkpoint()
+                await self._checkpoint()
             if not self._total_budget.allow(now):
                 self._escalated = True
                 budget = self._total_budget
@@ -890,9 +1173,12 @@ class Supervisor:
                 raise escalation from error
             self._restarts += 1
             msg.restarts += 1
+            await self._back_off(msg)
             try:
-                parser = self._factory(msg.msg_id)
+                parser = self._make_parser(msg)
                 await self._replay(msg, parser)
+            except _MessageFailed:
+                raise
             except JsonStreamError as exc:
                 self._errors += 1
                 raise _MessageFailed(exc) from None
@@ -902,6 +1188,27 @@ class Supervisor:
             msg.parser = parser
             await self._publish(msg, [Restarted(msg.msg_id, msg.restarts, error)])
             return
+
+    async def _back_off(self, msg: _Message) -> None:
+        """Before a restart: a checkpoint, and a sleep if the last restart did not help.
+
+        The first crash after the parser took input restarts at once (as OTP does); each
+        further one in a row waits ``restart_backoff`` seconds, doubled every time, at
+        most ``max_restart_backoff``.  ``cancel()``, an expiry or shutdown end the wait.
+        """
+        streak = msg.streak
+        if streak <= 1 or not self._restart_backoff:
+            await self._pause(msg)
+            return
+        delay = min(self._max_restart_backoff, self._restart_backoff * 2.0 ** (streak - 2))
+        with anyio.CancelScope() as scope:
+            msg.blocked_on = scope
+            try:
+                await self._hub.sleep(delay)
+            finally:
+                msg.blocked_on = None
+        if msg.abort_with is not None:
+            raise _Aborted
 
     async def _replay(self, msg: _Message, parser: Parser) -> None:
         """Feed a new parser the input its predecessor had consumed, discarding events."""
@@ -940,37 +1247,80 @@ class Supervisor:
     async def _publish(self, msg: _Message, events: list[SupervisorEvent]) -> None:
         self._events_out += len(events)
         fan_in = self._fan_in
-        if fan_in is not None:
+        if fan_in is not None and not self._terminals_only:
             while fan_in.full:
-                msg.blocked_on = fan_in
                 if self._fan_in_read:
-                    await fan_in.wait_room()
+                    msg.blocked_on = fan_in
+                    msg.waiter = token = self._hub.token()
+                    await fan_in.wait_room(token)
+                    msg.blocked_on = None
                 else:
-                    with trio.move_on_after(_UNREAD_FAN_IN_WARNING) as scope:
-                        await fan_in.wait_room()
-                    if scope.cancelled_caught and not self._fan_in_read:
-                        self._warn_unread_fan_in()
-                msg.blocked_on = None
+                    await self._wait_unread_fan_in(msg, fan_in)
                 if msg.abort_with is not None:
                     raise _Aborted
-            fan_in.push_many(events)
+            fan_in.push_many(events)  # (ignored if it was switched off meanwhile)
         if msg.subscribers:
             for subscription in list(msg.subscribers):
                 queue = subscription.queue
                 while queue.full:
                     msg.blocked_on = queue
-                    await queue.wait_room()
+                    msg.waiter = token = self._hub.token()
+                    await queue.wait_room(token)
                     msg.blocked_on = None
                     if msg.abort_with is not None:
                         raise _Aborted
                 queue.push_many(events)
 
+    def _switch_off_fan_in(self) -> None:
+        """``fan_in="auto"``: the fan-in filled up and nobody ever asked for it.
+
+        Rather than make every parser wait for a reader that may never come (a program
+        that only awaits ``result()``), drop its events and stop delivering to it;
+        ``events()`` and ``results()`` then raise :exc:`FanInSwitchedOff`.
+        """
+        fan_in = self._fan_in
+        self._fan_in = None
+        self._fan_in_off = True
+        if fan_in is not None:
+            fan_in.discard()  # (this wakes the parsers waiting for room)
+
+    def _fan_in_stuck(self) -> bool:
+        """``fan_in="auto"``, full, and nobody asked for it: parsers wait on it."""
+        fan_in = self._fan_in
+        return (
+            fan_in is not None and fan_in.full and self._fan_in_auto and not self._fan_in_read
+        )
+
+    async def _unstick_fan_in(self) -> None:
+        """A task is about to wait for something only the parsers can give (room in a
+        mailbox, a result) while they are stuck on a fan-in nobody asked for: that wait
+        could be for ever.  Let every task that can run do so first (a reader started
+        with the producers asks now), then switch the fan-in off if it is still stuck."""
+        await self._checkpoint()
+        if self._fan_in_stuck():
+            self._switch_off_fan_in()
+
+    async def _wait_unread_fan_in(self, msg: _Message, fan_in: EventQueue) -> None:
+        """Wait for room in a full fan-in nobody asked for yet, a second at most; then,
+        with ``fan_in="auto"``, switch it off, and with True, warn (once) and go on
+        waiting."""
+        msg.blocked_on = fan_in
+        msg.waiter = token = self._hub.token()
+        with anyio.move_on_after(_UNREAD_FAN_IN_WARNING) as scope:
+            await fan_in.wait_room(token)
+        msg.blocked_on = None
+        if scope.cancelled_caught and not self._fan_in_read:
+            if self._fan_in_auto:
+                self._switch_off_fan_in()
+            else:
+                self._warn_unread_fan_in()
+
     def _warn_unread_fan_in(self) -> None:
         self._fan_in_read = True  # warn once
         warnings.warn(
-            "the supervisor's fan-in is full and events() was never called: parsers wait "
-            "until it is read; open the supervisor with fan_in=False if you only use "
-            "subscribe() or result()",
+            "the supervisor's fan-in is full and events() was never called: with "
+            "fan_in=True parsers wait until it is read; open the supervisor with "
+            "fan_in='auto' (the default) or False if you only use subscribe() or result()",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -1003,15 +1353,17 @@ class Supervisor:
         msg.subscribers = None
         msg.parser = None
         msg.retained = None
-        msg.task = None
+        msg.waiter = None
         msg.blocked_on = None
         self._results.record(msg_id, outcome)
+        if self._input_closed and not self._mailboxes:
+            self._input_done()
 
     # ================================================================== lifetime
 
     def _start(self) -> None:
         if self._idle_timeout is not None or self._ttl is not None:
-            self._nursery.start_soon(self._reap, name="jsonvisor supervisor reaper")
+            self._task_group.start_soon(self._reap, name="jsonvisor supervisor reaper")
 
     def _begin_close(self) -> None:
         """Refuse new input and cancel every open message (``Cancelled("shutdown")``)."""
@@ -1023,7 +1375,7 @@ class Supervisor:
                 # tasks are woken by the cancellation below.
                 msg.abort_with = Outcome(Cancelled(msg.msg_id, "shutdown"), None)
             mailbox.ended = True  # so send() takes the slow path, which raises
-        self._nursery.cancel_scope.cancel()
+        self._task_group.cancel_scope.cancel()
 
     def _end_close(self) -> None:
         """Every task is gone: end the streams and wake whoever still waits."""
@@ -1048,7 +1400,7 @@ def _check_positive(name: str, value: int | float | None, allow_none: bool = Fal
 
 @asynccontextmanager
 async def open_supervisor(
-    parser: ParserFactory | None = None,
+    parser: ParserSpec = None,
     *,
     mailbox_size: int = 256,
     mailbox_bytes: int | None = 1 << 20,
@@ -1060,10 +1412,12 @@ async def open_supervisor(
     ttl: float | None = None,
     max_restarts: int | None = 3,
     restart_window: float = 5.0,
+    restart_backoff: float = 0.01,
+    max_restart_backoff: float = 1.0,
     max_total_restarts: int | None = 100,
     total_restart_window: float = 5.0,
     max_bytes: int = 5 * 1024 * 1024,
-    fan_in: bool = True,
+    fan_in: FanIn = "auto",
     events_buffer: int = 1024,
     keep_results: int = 1000,
     remember_finished: int = 10_000,
@@ -1073,9 +1427,19 @@ async def open_supervisor(
 ) -> AsyncIterator[Supervisor]:
     """Run a :class:`Supervisor` for the duration of the ``async with`` block.
 
+    Works under trio and under asyncio (directly or through AnyIO); the backend is the one
+    running.  ``offload="process"`` uses trio-parallel on trio and ``anyio.to_process``
+    on asyncio.
+
     Args:
         parser: ``parser(msg_id)`` makes a message's parser; called again on a restart.
-            Default: ``StreamingJsonParser()``.
+            Also accepted: a parser class, called with no arguments
+            (``parser=StreamingJsonParser``), or a mapping of ``StreamingJsonParser``
+            options (``parser={"lenient": True}``, checked at once).  Default:
+            ``StreamingJsonParser()``.  A ``parser`` that cannot make parsers is a
+            configuration error, never retried: :exc:`ParserFactoryError`, raised here
+            (not callable with the message ID, bad options) or ending a message at once
+            (its factory raised ``TypeError`` or returned something that is no parser).
         mailbox_size: the most chunks queued for one message (see ``overflow``).  Each
             parse step takes everything queued, so this is also the largest batch: a
             producer that hands over bursts parses faster with room for them.
@@ -1086,8 +1450,9 @@ async def open_supervisor(
             or ``"drop"`` (the chunk becomes a dead letter and the message fails with
             ``MailboxFull``).
         offload: where inputs of at least ``offload_threshold`` characters (or bytes)
-            are parsed: ``"inline"`` (in the loop, sliced), ``"thread"`` or
-            ``"process"``; see :mod:`jsonvisor.supervisor.offload`.
+            are parsed: ``"inline"`` (in the loop, sliced), ``"thread"`` (AnyIO's worker
+            threads) or ``"process"`` (trio-parallel's worker processes on trio,
+            ``anyio.to_process`` on asyncio); see :mod:`jsonvisor.supervisor.offload`.
         offload_threshold: the smallest input offloaded (``thread``/``process`` modes).
         slice_size: inputs longer than this are fed in slices of this size with a
             checkpoint between slices, so no single step holds the loop long.
@@ -1098,14 +1463,28 @@ async def open_supervisor(
         max_restarts: restarts allowed per message within ``restart_window`` seconds;
             one more crash fails it with ``ParserCrashed``.  None: unlimited.
         restart_window: seconds, see ``max_restarts``.
+        restart_backoff: a parser that crashes again before taking any input after a
+            restart is restarted after this many seconds, doubled for each further crash
+            in a row, at most ``max_restart_backoff`` (the first restart is immediate).
+            Every restart is a checkpoint, so even ``max_restarts=None,
+            max_total_restarts=None`` never holds the loop and stays cancellable.
+        max_restart_backoff: seconds, see ``restart_backoff``.
         max_total_restarts: restarts allowed across all messages within
             ``total_restart_window`` seconds; one more makes the supervisor fail with
             :exc:`RestartIntensityExceeded`.  None: unlimited.
         total_restart_window: seconds, see ``max_total_restarts``.
         max_bytes: the most input (UTF-8 bytes) kept per message for a replay; a
             message that outgrows it is still parsed, but a crash then fails it.
-        fan_in: deliver every event to :meth:`Supervisor.events` (which then must be
-            read).  False: only subscriptions and ``result()`` see outcomes.
+        fan_in: ``"auto"`` (default): every event goes to :meth:`Supervisor.events` (or
+            :meth:`Supervisor.results`), with backpressure once either was called.  If
+            the fan-in is full before either was ever called, and a producer would wait
+            in ``send`` or a task in ``result()`` (or a parser has waited a second), it
+            is switched off rather than wait for a reader that never comes: its events
+            are dropped, and both then raise :exc:`FanInSwitchedOff`.  So a program that
+            only awaits ``result()`` never hangs, and one that reads from the start
+            loses nothing.  True: the fan-in is kept whoever reads it, so it must be read
+            (a ``RuntimeWarning`` after a parser waited a second on a fan-in never asked
+            for).  False: no fan-in; only subscriptions and ``result()``.
         events_buffer: the bound of the fan-in and of each subscription, in events.
         keep_results: how many finished messages' outcomes ``result()`` can still see.
         remember_finished: how many finished IDs are remembered, so that their late
@@ -1127,11 +1506,20 @@ async def open_supervisor(
         ("offload_threshold", offload_threshold),
         ("slice_size", slice_size),
         ("restart_window", restart_window),
+        ("max_restart_backoff", max_restart_backoff),
         ("total_restart_window", total_restart_window),
         ("max_bytes", max_bytes),
         ("events_buffer", events_buffer),
     ):
         _check_positive(name, number)
+    if not (
+        isinstance(restart_backoff, (int, float))
+        and not isinstance(restart_backoff, bool)
+        and restart_backoff >= 0
+    ):
+        raise ValueError(f"restart_backoff must be a number >= 0, not {restart_backoff!r}")
+    if fan_in not in _FAN_IN_MODES or fan_in.__class__ not in (bool, str):
+        raise ValueError(f"fan_in must be True, False or 'auto', not {fan_in!r}")
     _check_positive("idle_timeout", idle_timeout, allow_none=True)
     _check_positive("mailbox_bytes", mailbox_bytes, allow_none=True)
     _check_positive("ttl", ttl, allow_none=True)
@@ -1147,15 +1535,19 @@ async def open_supervisor(
     ):
         if count is not None and (not isinstance(count, int) or count < 0):
             raise ValueError(f"{name} must be a non-negative int, not {count!r}")
-    factory = _default_parser if parser is None else parser
+    factory = _as_factory(parser)
+    hub = current_hub()
+    if offload == "process":
+        check_process_offload(hub)
 
     single: BaseException | None = None
     supervisor: Supervisor | None = None
     try:
-        async with trio.open_nursery(strict_exception_groups=True) as nursery:
+        async with hub.open_task_group() as task_group:
             sup = supervisor = Supervisor(
-                nursery,
+                task_group,
                 factory,
+                hub,
                 mailbox_size=mailbox_size,
                 mailbox_bytes=mailbox_bytes,
                 overflow=overflow,
@@ -1166,6 +1558,8 @@ async def open_supervisor(
                 ttl=ttl,
                 max_restarts=max_restarts,
                 restart_window=restart_window,
+                restart_backoff=restart_backoff,
+                max_restart_backoff=max_restart_backoff,
                 max_total_restarts=max_total_restarts,
                 total_restart_window=total_restart_window,
                 max_bytes=max_bytes,
@@ -1183,7 +1577,7 @@ async def open_supervisor(
             finally:
                 sup._begin_close()
     except BaseExceptionGroup as group:
-        # The nursery is an implementation detail: one error comes out as itself.
+        # The task group is an implementation detail: one error comes out as itself.
         if len(group.exceptions) != 1 or isinstance(group.exceptions[0], BaseExceptionGroup):
             raise
         single = group.exceptions[0]

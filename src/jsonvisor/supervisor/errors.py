@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 from ..mailboxes import MailboxFull
 
 __all__ = [
+    "FanInSwitchedOff",
     "MailboxFull",
     "MessageCancelledError",
     "MessageExpiredError",
+    "ModelValidationError",
     "ParserCrashed",
+    "ParserFactoryError",
     "RestartIntensityExceeded",
     "ResultUnavailable",
     "SupervisorError",
@@ -83,3 +87,73 @@ class ResultUnavailable(SupervisorError, LookupError):
     def __init__(self, msg_id: Hashable) -> None:
         self.msg_id = msg_id
         super().__init__(f"message {msg_id!r} finished and its result is no longer kept")
+
+
+class ParserFactoryError(SupervisorError, TypeError):
+    """The ``parser=`` given to ``open_supervisor`` cannot make a parser: a configuration
+    error, never retried.
+
+    Raised by ``open_supervisor`` itself when ``parser`` is not a factory, a parser class
+    or a mapping of ``StreamingJsonParser`` options (or the options are wrong); and the
+    error of the ``Failed`` event that ends a message at once when its factory raised a
+    ``TypeError`` or returned something without ``feed``/``finish``/``snapshot`` (the
+    factory's own exception is the ``__cause__``).  ``msg_id`` is None in the first case.
+    """
+
+    def __init__(self, detail: str, msg_id: Hashable | None = None) -> None:
+        self.msg_id = msg_id
+        where = "" if msg_id is None else f" (message {msg_id!r})"
+        super().__init__(
+            f"parser= cannot make a parser{where}: {detail}.  Pass a factory taking the "
+            "message ID (parser=lambda msg_id: StreamingJsonParser(...)), a parser class "
+            "(parser=StreamingJsonParser), or a dict of StreamingJsonParser options "
+            '(parser={"lenient": True})'
+        )
+
+
+class ModelValidationError(SupervisorError, ValueError):
+    """A message's value does not validate against its parser's schema.
+
+    Not raised: it is ``Completed.validation_error`` (the message still completed, with its
+    parsed value, and ``model`` None).  ``problems`` are the parser's ``SchemaWarning``
+    objects of kind ``"validation"`` (each with ``path`` and ``message``).
+    """
+
+    def __init__(self, msg_id: Hashable, problems: Sequence[Any]) -> None:
+        self.msg_id = msg_id
+        self.problems = tuple(problems)
+        shown = "; ".join(_describe(p) for p in self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(
+            f"the value of message {msg_id!r} does not validate against the schema: "
+            f"{shown}{more}"
+        )
+
+
+def _describe(problem: Any) -> str:
+    from ..parsers import format_path
+
+    path = getattr(problem, "path", None)
+    message = getattr(problem, "message", problem)
+    return f"{format_path(path)}: {message}" if path is not None else str(message)
+
+
+class FanInSwitchedOff(SupervisorError, RuntimeError):
+    """``events()`` or ``results()`` after the default fan-in (``fan_in="auto"``) was
+    switched off: it was full before either was ever called, and something waited on
+    the parsers it held up (a ``send``, a ``result()``, or a parser for a second), so its
+    events were dropped rather than wait for a reader that never came.
+
+    Call ``events()``/``results()`` as soon as the supervisor is open (start the reader
+    with the producers), or open it with ``fan_in=True`` to keep every event until it
+    is read.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(
+            f"the supervisor's fan-in was switched off: it was full ({capacity} events) "
+            "before events() or results() was called, and waiting for a reader would have "
+            "stalled every parser, so its events were dropped.  Call events() or "
+            "results() as soon as the supervisor is open, or open it with fan_in=True to "
+            "keep every event until it is read"
+        )

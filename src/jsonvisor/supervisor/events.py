@@ -53,6 +53,13 @@ class Completed(NamedTuple):
 
     ``complete`` is True when the input held a whole value; otherwise ``value`` was closed
     off and ``repairs`` lists what was done (``confidence`` is ``"medium"`` or ``"low"``).
+
+    With a schema (``StreamingJsonParser(schema=..., validate=True)``), ``model`` is the
+    validated instance (a pydantic model or a dataclass; the value itself for a JSON
+    Schema or a TypedDict) and ``warnings`` the parser's ``SchemaWarning`` list.  When the
+    value does not validate, ``model`` is None and ``validation_error`` is a
+    :class:`~jsonvisor.supervisor.ModelValidationError` naming every problem (they are
+    among ``warnings`` too, of kind ``"validation"``); ``value`` is still the parsed value.
     """
 
     msg_id: Hashable
@@ -60,6 +67,9 @@ class Completed(NamedTuple):
     repairs: tuple[Repair, ...]
     confidence: str
     complete: bool
+    warnings: tuple[Any, ...] = ()
+    model: Any = None
+    validation_error: Exception | None = None
 
 
 class Failed(NamedTuple):

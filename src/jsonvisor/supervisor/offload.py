@@ -7,15 +7,19 @@ Three ways to feed a large piece of input to a message's parser:
     checkpoint between slices.  The parser accepts input split anywhere, so slicing
     changes only how many events are emitted, never the value.
 ``"thread"``
-    The same slices, fed by ``trio.to_thread.run_sync`` in a worker thread.  ``ujson``
-    holds the GIL, so this adds no parallelism; the loop runs between slices.  Cancelling
-    stops the thread at the next slice boundary (``trio.from_thread.check_cancelled``).
+    The same slices, fed by ``anyio.to_thread.run_sync`` in a worker thread (trio's own
+    threads on trio).  ``ujson`` holds the GIL, so this adds no parallelism; the loop runs
+    between slices.  Cancelling stops the thread at the next slice boundary
+    (``anyio.from_thread.check_cancelled``).
 ``"process"``
-    The parser object itself is pickled to a ``trio-parallel`` worker process, fed there
-    in one go, and pickled back with its events.  Parallel, but unpickling the result is
-    one blocking step in the event loop, as long as building the value inline.
-    Cancelling kills the worker.  The parser must be picklable; if it is not, the
-    supervisor feeds inline instead.
+    The parser object itself is pickled to a worker process, fed there in one go, and
+    pickled back with its events.  Parallel, but unpickling the result is one blocking
+    step in the event loop, as long as building the value inline.  Cancelling kills the
+    worker.  The parser must be picklable; if it is not, the supervisor feeds inline
+    instead.  The workers are ``trio-parallel``'s on trio (the ``parallel`` extra; it is
+    trio-only) and ``anyio.to_process``'s on asyncio (no extra needed).  Both re-import
+    the ``__main__`` module in each worker: guard scripts with
+    ``if __name__ == "__main__":``.
 
 CPython's cyclic garbage collector is the other source of long pauses: a full collection
 walks every live container, and a document of several megabytes being built triggers
@@ -33,14 +37,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
-import trio
+import anyio
+import anyio.from_thread
+import anyio.to_process
+import anyio.to_thread
 
 from ..mailboxes import Chunk
+from ..mailboxes.lowlevel import Hub
 from ..parsers import Event, JsonStreamError
 
 __all__ = [
     "OffloadMode",
     "broken_worker_errors",
+    "check_process_offload",
     "feed_in_process",
     "feed_slices",
     "gc_deferred",
@@ -150,14 +159,14 @@ def feed_slices(
 
 
 def _between_in_thread() -> None:
-    trio.from_thread.check_cancelled()
+    anyio.from_thread.check_cancelled()
     young_collection()
 
 
 async def run_in_thread(parser: Any, data: Chunk, start: int, size: int) -> FeedOutcome:
     """:func:`feed_slices` in a worker thread; cancellable (the thread stops at the next
-    slice boundary, its results are discarded).  ``abandon_on_cancel`` is trio >= 0.23."""
-    return await trio.to_thread.run_sync(
+    slice boundary, its results are discarded)."""
+    return await anyio.to_thread.run_sync(
         feed_slices, parser, data, start, size, _between_in_thread, abandon_on_cancel=True
     )
 
@@ -201,26 +210,46 @@ def _process_kwargs(run_sync: Callable[..., Any]) -> dict[str, bool]:
     return {"cancellable": True}  # pragma: no cover - trio-parallel < 1.3
 
 
-async def run_in_process(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a ``trio-parallel`` worker process; cancelling kills the worker.
+async def run_in_process(hub: Hub, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker process; cancelling kills the worker.
 
-    Raises ``RuntimeError`` if ``trio-parallel`` is not installed (``pip install
-    jsonvisor[parallel]``).
+    On trio, a ``trio-parallel`` worker: it is trio-only, and raises ``RuntimeError`` if
+    it is not installed (``pip install "jsonvisor[parallel]"``).  On asyncio, an
+    ``anyio.to_process`` worker.
     """
+    result: T
+    if hub.name != "trio":
+        result = await anyio.to_process.run_sync(fn, *args, cancellable=True)
+        return result
     try:
         import trio_parallel
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
-            'offload="process" needs trio-parallel: pip install "jsonvisor[parallel]"'
+            'offload="process" on trio needs trio-parallel: pip install "jsonvisor[parallel]"'
         ) from exc
-    result: T = await trio_parallel.run_sync(fn, *args, **_process_kwargs(trio_parallel.run_sync))
+    result = await trio_parallel.run_sync(fn, *args, **_process_kwargs(trio_parallel.run_sync))
     return result
 
 
+def check_process_offload(hub: Hub) -> None:
+    """Raise ``RuntimeError`` now if ``offload="process"`` cannot work on this backend
+    (trio without trio-parallel), rather than fail the first large message."""
+    if hub.name != "trio":
+        return
+    try:
+        import trio_parallel  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            'offload="process" on trio needs trio-parallel: pip install "jsonvisor[parallel]" '
+            '(or use offload="thread"; on asyncio, anyio.to_process needs nothing more)'
+        ) from exc
+
+
 def broken_worker_errors() -> tuple[type[BaseException], ...]:
-    """The exception types that mean a worker process died (empty without trio-parallel)."""
+    """The exception types that mean a worker process died: ``anyio.BrokenWorkerProcess``,
+    and trio-parallel's ``BrokenWorkerError`` where it is installed."""
     try:
         import trio_parallel
     except ImportError:  # pragma: no cover - depends on the environment
-        return ()
-    return (trio_parallel.BrokenWorkerError,)
+        return (anyio.BrokenWorkerProcess,)
+    return (trio_parallel.BrokenWorkerError, anyio.BrokenWorkerProcess)

@@ -11,7 +11,7 @@ class RestartBudget:
     """Allows at most ``max_restarts`` restarts within any ``window`` seconds.
 
     ``max_restarts=None`` allows any number; ``0`` allows none.  Time comes from the caller
-    (``trio.current_time()``), so a ``MockClock`` drives it in tests.
+    (the event loop's clock), so a mock clock drives it in tests.
     """
 
     __slots__ = ("_times", "max_restarts", "window")

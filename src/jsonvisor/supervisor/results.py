@@ -9,11 +9,13 @@ stays flat however many messages come and go.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import NamedTuple
 
-import trio
+import anyio
+import anyio.lowlevel
 
+from ..mailboxes.lowlevel import ClosedResourceError
 from ..parsers import ParseResult
 from .errors import MessageCancelledError, MessageExpiredError, ResultUnavailable
 from .events import Cancelled, Completed, Expired, Failed, TerminalEvent
@@ -45,7 +47,7 @@ class _Waiter:
     __slots__ = ("count", "event", "outcome")
 
     def __init__(self) -> None:
-        self.event = trio.Event()
+        self.event = anyio.Event()
         self.outcome: Outcome | None = None
         self.count = 0
 
@@ -101,30 +103,36 @@ class ResultRegistry:
         """``result()`` of a supervisor or cluster (``owner`` names it in errors).
 
         ``live``: the message is open now; ``finished``: it ended and its outcome may have
-        been forgotten.  Always a checkpoint.
+        been forgotten.  Always a checkpoint.  Raises
+        :class:`~jsonvisor.mailboxes.ClosedResourceError` (both trio's and AnyIO's) if
+        the owner closes, or has closed, before the message started.
         """
         outcome = self.get(msg_id)
         if outcome is None:
             if not live:
                 if finished:
-                    await trio.lowlevel.checkpoint()
+                    await anyio.lowlevel.checkpoint()
                     raise ResultUnavailable(msg_id)
                 if self.closed:
-                    await trio.lowlevel.checkpoint()
-                    raise trio.ClosedResourceError(f"the {owner} is closed")
+                    await anyio.lowlevel.checkpoint()
+                    raise ClosedResourceError(f"the {owner} is closed")
             outcome = await self.wait(msg_id)
             if outcome is None:
-                raise trio.ClosedResourceError(
-                    f"the {owner} closed before message {msg_id!r} started"
-                )
+                raise ClosedResourceError(f"the {owner} closed before message {msg_id!r} started")
         else:
-            await trio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
         return outcome.unwrap()
 
     @property
     def waiting(self) -> int:
         """How many message IDs someone is waiting for."""
         return len(self._waiters)
+
+    def wake_waiters(self, hopeless: Callable[[Hashable], bool]) -> None:
+        """Wake (with None) those waiting for a message ID for which ``hopeless(msg_id)``:
+        its outcome will never come (it never started, and no new message can)."""
+        for msg_id in [m for m in self._waiters if hopeless(m)]:
+            self._waiters.pop(msg_id).event.set()
 
     def close(self) -> None:
         """Wake every waiter (with None): no more outcomes will come."""
