@@ -1,4 +1,4 @@
-"""The ``jsonvisor`` command: ``demo``, ``parse``, ``bench`` and ``worker``.
+"""The ``jsonvisor`` command: ``demo``, ``parse``, ``serve``, ``bench`` and ``worker``.
 
 ``python -m jsonvisor`` is the same command.  Every failure is one line on stderr (the
 problem and the fix), never a traceback (``JSONVISOR_DEBUG=1`` shows one for an internal
@@ -47,6 +47,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(speed=args.speed, plain=args.plain)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import run_serve
+
+    return run_serve(args)
+
+
 def _worker(args: argparse.Namespace) -> int:
     try:
         from ..cluster.worker import main as worker_main
@@ -63,6 +69,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "bench": _bench,
     "demo": _demo,
     "parse": _parse,
+    "serve": _serve,
     "worker": _worker,
 }
 

@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_parse(sub)
 
+    from .serve import add_serve
+
+    add_serve(sub)
+
     bench = sub.add_parser("bench", help="run the benchmarks (source checkout)")
     bench.add_argument("--only", help="run only benchmarks whose name contains this")
     bench.add_argument(
