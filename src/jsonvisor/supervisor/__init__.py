@@ -53,6 +53,7 @@ from .events import (
     Restarted,
     SupervisorEvent,
     TerminalEvent,
+    WatchEvent,
     is_terminal,
 )
 from .offload import OffloadMode
@@ -95,6 +96,7 @@ __all__ = [
     "SupervisorEvent",
     "SupervisorStats",
     "TerminalEvent",
+    "WatchEvent",
     "WouldBlock",
     "is_terminal",
     "open_supervisor",

@@ -67,6 +67,7 @@ from .events import (
     Restarted,
     SupervisorEvent,
     TerminalEvent,
+    WatchEvent,
 )
 from .offload import (
     OffloadMode,
@@ -289,6 +290,7 @@ class _Message:
         "subscribers",
         "waiter",
         "waits",
+        "watcher",
     )
 
     def __init__(self, msg_id: Hashable, mailbox: Mailbox) -> None:
@@ -298,6 +300,7 @@ class _Message:
         self.blocked_on: object = None
         self.waits = 0  # how many times it has waited for input (for idle expiry)
         self.parser: Parser | None = None
+        self.watcher: Any = None  # a Watcher of the watched paths (open_supervisor(watch=))
         # Input fed so far, for a replay: pieces of geometrically decreasing size (a list
         # once there is any), or None once it outgrew max_bytes.
         self.retained: list[Chunk] | tuple[()] | None = _NOTHING_KEPT
@@ -347,6 +350,7 @@ class Supervisor:
         allow_partial: bool,
         defer_gc: bool,
         on_dead_letter: Callable[[DeadLetter], object] | None,
+        watch: Any = None,
     ) -> None:
         self._task_group = task_group
         self._factory = parser
@@ -379,6 +383,9 @@ class Supervisor:
         self._allow_partial = allow_partial
         self._defer_gc = defer_gc
         self._dead = DeadLetterBox(on_dead_letter=on_dead_letter)
+        # open_supervisor(watch=...): a Watcher to copy per parser options (its schema)
+        self._watch = watch
+        self._watchers: dict[Any, Any] = {}
         self._pending_subs: dict[Hashable, list[Subscription]] = {}
         self._closed = False
         self._input_closed = False
@@ -1112,8 +1119,8 @@ class Supervisor:
                 await self._restart(msg, exc)
                 continue
             break
-        if result.events:
-            await self._emit(msg, list(result.events))
+        if result.events or self._watch is not None:
+            await self._emit(msg, list(result.events), result)
         if msg.abort_with is not None:
             return None
         if result.warnings or result.model is not None:
@@ -1227,8 +1234,11 @@ class Supervisor:
 
     # ================================================================== delivery
 
-    async def _emit(self, msg: _Message, events: list[Event]) -> None:
-        """Deliver a parse step's events, tagged with the message ID.
+    async def _emit(
+        self, msg: _Message, events: list[Event], result: ParseResult | None = None
+    ) -> None:
+        """Deliver a parse step's events, tagged with the message ID (``result``: the
+        step was ``finish()``), then what they completed at watched paths.
 
         Thousands of events at once (a large input fed off the loop) are delivered in
         batches with a checkpoint between them, so this step stays short too.
@@ -1236,13 +1246,40 @@ class Supervisor:
         msg_id = msg.msg_id
         new = tuple.__new__
         if len(events) <= _EMIT_BATCH:
-            await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in events])
-            return
-        for i in range(0, len(events), _EMIT_BATCH):
-            if i:
-                await self._pause(msg)
-            batch = events[i : i + _EMIT_BATCH]
-            await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in batch])
+            if events:
+                await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in events])
+        else:
+            for i in range(0, len(events), _EMIT_BATCH):
+                if i:
+                    await self._pause(msg)
+                batch = events[i : i + _EMIT_BATCH]
+                await self._publish(msg, [new(MessageEvent, (msg_id, e)) for e in batch])
+        if self._watch is not None:
+            watcher = msg.watcher
+            if watcher is None:
+                watcher = msg.watcher = self._watcher_for(msg.parser)
+            items = watcher.feed(events) if result is None else watcher.finish(result)
+            if items:
+                await self._publish(msg, [new(WatchEvent, (msg_id, it)) for it in items])
+
+    def _watcher_for(self, parser: Parser | None) -> Any:
+        """A fresh watcher for a message parsed by ``parser`` (typed by its schema)."""
+        options = getattr(parser, "options", None)
+        try:
+            proto = self._watchers.get(options)
+        except TypeError:  # options that do not hash: no cache
+            proto = None
+        if proto is None:
+            from ..watch import Watcher  # (no import cycle: watch knows no supervisor)
+
+            paths, text = self._watch
+            proto = Watcher(paths, schema=getattr(options, "schema", None), text=text)
+            if len(self._watchers) < 64:
+                try:
+                    self._watchers[options] = proto
+                except TypeError:
+                    pass
+        return proto.fresh()
 
     async def _publish(self, msg: _Message, events: list[SupervisorEvent]) -> None:
         self._events_out += len(events)
@@ -1424,6 +1461,8 @@ async def open_supervisor(
     allow_partial: bool = True,
     defer_gc: bool = True,
     on_dead_letter: Callable[[DeadLetter], object] | None = None,
+    watch: str | Iterable[str] | None = None,
+    watch_text: bool = False,
 ) -> AsyncIterator[Supervisor]:
     """Run a :class:`Supervisor` for the duration of the ``async with`` block.
 
@@ -1495,6 +1534,11 @@ async def open_supervisor(
             are fed (see :func:`jsonvisor.supervisor.offload.gc_deferred`).
         on_dead_letter: called with each :class:`DeadLetter` as it happens; must not
             block or raise.
+        watch: paths to watch in every message (``"$.summary"``, ``"$.items[*]"``; see
+            :class:`jsonvisor.watch.Watcher`): each value completed at one of them comes as
+            a :class:`WatchEvent` right after the events that completed it, exactly once
+            whatever the chunking, typed by the parser's schema if it has one.
+        watch_text: with ``watch``, also each piece of a watched string as it grows.
 
     Leaving the block cancels every open message (``Cancelled(reason="shutdown")``),
     waits for every task, and ends :meth:`Supervisor.events`; so does cancelling the
@@ -1523,6 +1567,12 @@ async def open_supervisor(
     _check_positive("idle_timeout", idle_timeout, allow_none=True)
     _check_positive("mailbox_bytes", mailbox_bytes, allow_none=True)
     _check_positive("ttl", ttl, allow_none=True)
+    watch_spec = None
+    if watch is not None:
+        from ..watch import Watcher  # (checks the paths now: a bad one is refused at open)
+
+        Watcher(watch, text=watch_text)
+        watch_spec = (watch if isinstance(watch, str) else tuple(watch), bool(watch_text))
     if overflow not in _OVERFLOW_POLICIES:
         raise ValueError(f"overflow must be one of {_OVERFLOW_POLICIES}, not {overflow!r}")
     if offload not in _OFFLOAD_MODES:
@@ -1570,6 +1620,7 @@ async def open_supervisor(
                 allow_partial=allow_partial,
                 defer_gc=defer_gc,
                 on_dead_letter=on_dead_letter,
+                watch=watch_spec,
             )
             sup._start()
             try:

@@ -24,6 +24,7 @@ __all__ = [
     "Restarted",
     "SupervisorEvent",
     "TerminalEvent",
+    "WatchEvent",
     "is_terminal",
 ]
 
@@ -33,6 +34,19 @@ class MessageEvent(NamedTuple):
 
     msg_id: Hashable
     event: Event
+
+
+class WatchEvent(NamedTuple):
+    """A watched value of message ``msg_id`` completed (``open_supervisor(watch=...)``).
+
+    ``item`` is a :class:`~jsonvisor.watch.WatchedValue` (each value at a watched path,
+    exactly once, right after the events of the step that completed it; one cut off by the
+    end of input has ``complete=False``) or, with ``watch_text=True``, a
+    :class:`~jsonvisor.watch.WatchedText` for each piece of a watched string as it grows.
+    """
+
+    msg_id: Hashable
+    item: Any
 
 
 class Restarted(NamedTuple):
@@ -105,7 +119,9 @@ class Cancelled(NamedTuple):
 TerminalEvent = Completed | Failed | Expired | Cancelled
 """The one event that ends a message."""
 
-SupervisorEvent = MessageEvent | Restarted | Completed | Failed | Expired | Cancelled
+SupervisorEvent = (
+    MessageEvent | WatchEvent | Restarted | Completed | Failed | Expired | Cancelled
+)
 """Anything ``Supervisor.events()`` or a subscription yields."""
 
 TERMINAL_EVENTS: tuple[type, ...] = (Completed, Failed, Expired, Cancelled)
