@@ -10,7 +10,6 @@ every recording and fixture, split anywhere, and for random provider-shaped even
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import split_at
+from helpers import same, split_at
 from jsonvisor.llm import FORMATS, Delta, adapter_for, base, sse
 from jsonvisor.llm.decode import BACKEND, decode_json
 from test_llm_adapters import FIXTURES, RECORDINGS, fmt, raw
@@ -39,21 +38,6 @@ def restrict(value: Any, spec: Any) -> Any:
     if isinstance(value, list) and isinstance(spec, list):
         return [restrict(v, spec[0]) for v in value]
     return value
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, with 1 != 1.0, NaN == NaN and -0.0 != 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (
-            a == b and math.copysign(1, a) == math.copysign(1, b)
-        )
-    return bool(a == b)
 
 
 def check_projection(text: bytes | str, spec: dict[str, Any], *, exact: bool = False) -> Any:
