@@ -917,25 +917,44 @@ def _check_replay(ctx: _Context, t: Trace, options: dict[str, Any]) -> None:
 
 
 def _shallow(t: Trace) -> list[tuple[Any, ...]]:
-    """The depth <= 1 completions and the document completions, in order."""
-    out = []
+    """The depth <= 1 starts and completions and the document completions, in order."""
+    out: list[tuple[Any, ...]] = []
     for ev in t.all_events():
         if ev.__class__ is ValueCompleted and len(ev.path) <= 1:
             out.append(("ValueCompleted", ev.path, repr(ev.value)))
+        elif ev.__class__ is ValueStarted and len(ev.path) <= 1:
+            out.append(("ValueStarted", ev.path, ev.kind))
         elif ev.__class__ is DocumentCompleted:
             out.append(("DocumentCompleted", ev.index, repr(ev.value)))
     return out
 
 
+_GROWING = {dict: "object", list: "array", str: "string"}
+
+
 def _check_shallow_order(ctx: _Context, t: Trace) -> None:
+    """The top-level value and each of its members start (objects, arrays and strings:
+    the values that can grow) and complete exactly once per document, in that order."""
     completed: set[Any] = set()
+    started: dict[Any, str] = {}
     for ev in t.all_events():
         cls = ev.__class__
         if cls is DocumentCompleted:
             completed = set()
+            started = {}
         elif (cls is ValueCompleted or cls is ValueStarted) and len(ev.path) <= 1:
+            what = ""
             if ev.path in completed:
                 what = "completed twice" if cls is ValueCompleted else "started after it completed"
+            elif cls is ValueStarted:
+                if ev.path in started:
+                    what = "started twice"
+                started[ev.path] = ev.kind
+            else:
+                kind = _GROWING.get(ev.value.__class__)
+                if kind is not None and started.get(ev.path) != kind:
+                    what = f"completed as {kind} without a ValueStarted({kind!r})"
+            if what:
                 ctx.fail(
                     ShallowEvents,
                     f"path {ev.path} {what} in one document",

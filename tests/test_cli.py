@@ -235,12 +235,14 @@ def test_events_and_snapshots_end_with_the_final_record():
     r = run("parse", "--emit", "events", stdin=b'{"a": "b"}')
     assert [rec["type"] for rec in r.records] == [
         "value_started",
+        "value_started",
         "value_completed",
         "value_completed",
         "document_completed",
         "final",
     ]
-    assert r.records[1] == {"msg": "stdin", "type": "value_completed", "path": ["a"], "value": "b"}
+    assert r.records[1] == {"msg": "stdin", "type": "value_started", "path": ["a"], "kind": "string"}
+    assert r.records[2] == {"msg": "stdin", "type": "value_completed", "path": ["a"], "value": "b"}
     r = run("parse", "--emit", "snapshots", stdin=b"[1, 2]")
     assert r.records[0] == {"msg": "stdin", "type": "snapshot", "value": [1, 2]}
     assert r.records[-1]["type"] == "final"

@@ -15,6 +15,7 @@ from jsonvisor.parsers import (
     StreamingJsonParser,
     ValueBuilder,
     ValueCompleted,
+    ValueStarted,
 )
 
 BACKENDS = [StreamingJsonParser, PurePythonParser]
@@ -224,3 +225,51 @@ def test_a_str_subclass_is_fed_as_its_text(cls: type) -> None:
     assert p.finish().value == {"a": [1]}
     with pytest.raises(TypeError, match="str or bytes"):
         cls().feed(42)
+
+
+def _shallow(events: list) -> list:
+    return [
+        (type(e).__name__, e.path)
+        for e in events
+        if isinstance(e, (ValueStarted, ValueCompleted)) and len(e.path) <= 1
+    ]
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_top_level_members_start_and_complete_once_whatever_the_chunking(
+    cls: type, as_bytes: bool
+) -> None:
+    # Defect 8: a burst loaded by the bulk path reported members' completions only, and a
+    # short string member started only when a feed ended inside it.
+    items = ", ".join(f'{{"i": {i}, "s": "x{i}"}}' for i in range(300))
+    doc = f'{{"name": "Ada", "n": 1, "tags": ["a", "b"], "items": [{items}], "ok": true}}'
+    expected = [
+        ("ValueStarted", ()),
+        ("ValueStarted", ("name",)),
+        ("ValueCompleted", ("name",)),
+        ("ValueCompleted", ("n",)),
+        ("ValueStarted", ("tags",)),
+        ("ValueCompleted", ("tags",)),
+        ("ValueStarted", ("items",)),
+        ("ValueCompleted", ("items",)),
+        ("ValueCompleted", ("ok",)),
+        ("ValueCompleted", ()),
+    ]
+    data = doc.encode() if as_bytes else doc
+    for chunks in [*chunkings(data), [data[:5000], data[5000:]]]:
+        p = cls()
+        events = [e for c in chunks for e in p.feed(c)]
+        events += p.finish().events
+        assert _shallow(events) == expected, len(chunks)
+    # The members of an array at the top level, loaded in one burst, each start too.
+    p = cls()
+    text = f'[{items}, "last"]'
+    events = p.feed(text.encode() if as_bytes else text)
+    shallow = _shallow(events)
+    assert shallow[:3] == [("ValueStarted", ()), ("ValueStarted", (0,)), ("ValueCompleted", (0,))]
+    assert shallow[-3:] == [
+        ("ValueStarted", (300,)),
+        ("ValueCompleted", (300,)),
+        ("ValueCompleted", ()),
+    ]

@@ -160,10 +160,26 @@ track(Core *self, PyObject *events)
 
 /* completed_members(events, prefix, members, base): streaming._completed_members_py. */
 /* A ValueCompleted for each member of a dict or list loaded whole (list items numbered
- * from ``base``). */
+ * from ``base``), after a ValueStarted for each object, array or string member of the
+ * top-level value (``prefix`` empty). */
+static int
+emit_member(PyObject *events, PyObject *path, PyObject *v, int top)
+{
+    if (top) {
+        PyObject *kind = PyUnicode_CheckExact(v) ? S_STRING
+                         : PyDict_CheckExact(v)  ? S_OBJECT
+                         : PyList_CheckExact(v)  ? S_ARRAY
+                                                 : NULL;
+        if (kind != NULL && emit(events, EV_STARTED, path, kind) < 0)
+            return -1;
+    }
+    return emit(events, EV_COMPLETED, path, v);
+}
+
 static int
 emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t base)
 {
+    int top = PyTuple_GET_SIZE(prefix) == 0;
     if (PyDict_CheckExact(members)) {
         Py_ssize_t i = 0;
         PyObject *k, *v;
@@ -171,7 +187,7 @@ emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t b
             PyObject *path = path_plus(prefix, k);
             if (path == NULL)
                 return -1;
-            int r = emit(events, EV_COMPLETED, path, v);
+            int r = emit_member(events, path, v, top);
             Py_DECREF(path);
             if (r < 0)
                 return -1;
@@ -186,7 +202,7 @@ emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t b
         PyObject *path = path_plus_index(prefix, base + i);
         if (path == NULL)
             return -1;
-        int r = emit(events, EV_COMPLETED, path, PyList_GET_ITEM(members, i));
+        int r = emit_member(events, path, PyList_GET_ITEM(members, i), top);
         Py_DECREF(path);
         if (r < 0)
             return -1;

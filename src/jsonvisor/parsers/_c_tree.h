@@ -164,13 +164,17 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
 }
 
 /* _put(): a value is complete at the current slot of the (non-empty) stack's top.
- * ``path``: the slot's path when the caller has it (an open string's), else NULL. */
+ * ``path``: the slot's path when the caller has it (an open string's), else NULL.
+ * A string member of the top-level value that was not announced yet is announced here
+ * (the events contract: each member that can grow starts and completes exactly once). */
 static int
 put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
 {
     PyObject *top = top_of(self);
     int is_dict = PyDict_CheckExact(top);
     Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
+    int announce = PyUnicode_CheckExact(value) && PyList_GET_SIZE(self->stack) == 1 &&
+                   !(path != NULL && self->announced);
     if (path != NULL)
         Py_INCREF(path);
     else if (is_dict)
@@ -179,6 +183,10 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
         path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
     if (path == NULL)
         return -1;
+    if (announce && emit(events, EV_STARTED, path, S_STRING) < 0) {
+        Py_DECREF(path);
+        return -1;
+    }
     value = schema_checked(self, path, value);
     if (value == NULL) {
         Py_DECREF(path);

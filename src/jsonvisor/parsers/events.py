@@ -23,11 +23,14 @@ Path = tuple[str | int, ...]
 
 
 class ValueStarted(NamedTuple):
-    """An object, array or string began at ``path`` and is still open.
+    """An object, array or string (a value that can be seen growing) began at ``path``.
 
-    ``kind`` is ``"object"``, ``"array"`` or ``"string"``.  A string is announced only
-    when a feed ends inside it; a value that starts and ends within one feed is reported
-    by :class:`ValueCompleted` alone.
+    ``kind`` is ``"object"``, ``"array"`` or ``"string"``.  The top-level value and each
+    of its members get exactly one, before their :class:`ValueCompleted`, whatever the
+    chunking (even when the value arrived whole).  Deeper down, an object or array is
+    announced when the token path opens it and a string when a feed ends inside it; a
+    deeper value that arrives whole may be reported by :class:`ValueCompleted` alone.
+    Numbers, ``true``, ``false`` and ``null`` are never announced: they appear whole.
     """
 
     path: Path

@@ -30,13 +30,13 @@ never at a chunk boundary: a token that reaches the end of a chunk is held, an e
 ``max_bytes`` is reported at the first byte too many after the text before it is parsed,
 invalid UTF-8 likewise.
 
-Events (see :mod:`.events`).  ``ValueCompleted`` is emitted exactly once for the root and
-for each member of the root, whatever the chunking.  Deeper values are reported either
-one by one (token path) or inside the completion of an ancestor loaded whole (bulk path,
-below): which one depends on where the chunks fall.  ``ValueStarted`` comes when a
-container opens on the token path, for a whole top-level container loaded at once, and
-for a string still open at the end of a feed; it may be absent for a value that arrived
-whole.  ``StringGrew`` carries only new text.  Applying every event in order rebuilds
+Events (see :mod:`.events`).  The root and each member of the root get, whatever the
+chunking, exactly one ``ValueCompleted``, preceded by exactly one ``ValueStarted`` when
+the value is an object, array or string (scalars appear whole).  Deeper values are
+reported either one by one (token path) or inside the completion of an ancestor loaded
+whole (bulk path, below): which one depends on where the chunks fall.  Deeper down,
+``ValueStarted`` comes when the token path opens a container and for a string still open
+at the end of a feed.  ``StringGrew`` carries only new text.  Applying every event in order rebuilds
 exactly what :meth:`snapshot` shows.  Snapshots are monotone (strings grow, members are
 added), except that a value found in prose is replaced by a later fenced one.
 
@@ -964,6 +964,8 @@ class _Parser:
         if c == '"':
             m = _SIMPLE_STRING.match(text, pos)
             if m is not None:
+                if len(self._stack) <= 1:  # a member of the top level: announce it
+                    events.append(ValueStarted(self._child_path(), "string"))
                 self._put(m.group(1), events)
                 return m.end()
             self._start_string(False, self._child_path(), '"')
@@ -1062,6 +1064,8 @@ class _Parser:
         if c == "'" and tol.single_quotes:
             m = _SIMPLE_STRING_SQ.match(text, pos)
             if m is not None:
+                if len(self._stack) <= 1:  # a member of the top level: announce it
+                    events.append(ValueStarted(self._child_path(), "string"))
                 self._put(m.group(1), events)
                 return m.end()
             self._start_string(False, self._child_path(), "'")
@@ -1216,6 +1220,8 @@ class _Parser:
                     else:
                         self._set_key(value)
                 else:
+                    if not self._announced and len(self._stack) <= 1:
+                        events.append(ValueStarted(self._str_path, "string"))
                     self._put(value, events)
                 return e + 1
             if c != "\\":
@@ -1359,10 +1365,12 @@ class _Parser:
                 _completed_members(events, (), value, 0)
             else:  # (a schema's placeholders for absent keys are not values from the input)
                 kt = self._kt
-                events.extend([ValueCompleted((k,), value[k]) for k in map(kt or str, keys)])
+                _completed_members(events, (), {k: value[k] for k in map(kt or str, keys)}, 0)
         elif value.__class__ is list:
             events.append(ValueStarted((), "array"))
             _completed_members(events, (), value, 0)
+        elif value.__class__ is str:
+            events.append(ValueStarted((), "string"))
         self._document_done(value, events)
 
     def _whole(self, value: Any) -> Any:
@@ -1664,6 +1672,8 @@ class _Parser:
                 self._state = _COMMA_OR_CLOSE
             else:
                 repairs.append(Repair("closed_string", self._str_path, "closed an open string"))
+                if not self._announced and len(self._stack) <= 1:
+                    events.append(ValueStarted(self._str_path, "string"))
                 self._put(value, events)
         if self._stack:
             st = self._state
@@ -1804,11 +1814,21 @@ class _Parser:
 
 def _completed_members_py(events: list[Event], prefix: Path, members: Any, base: int) -> None:
     """A ``ValueCompleted`` for each member of a dict or list loaded whole (list items
-    numbered from ``base``)."""
-    if members.__class__ is dict:
-        events.extend([ValueCompleted((*prefix, k), v) for k, v in members.items()])
-    else:
-        events.extend([ValueCompleted((*prefix, base + i), v) for i, v in enumerate(members)])
+    numbered from ``base``), after a ``ValueStarted`` for each object, array or string
+    member of the top-level value (``prefix`` empty)."""
+    items = members.items() if members.__class__ is dict else enumerate(members, base)
+    if prefix:
+        events.extend([ValueCompleted((*prefix, k), v) for k, v in items])
+        return
+    for k, v in items:
+        kind = _GROWING.get(v.__class__)
+        if kind is not None:
+            events.append(ValueStarted((k,), kind))
+        events.append(ValueCompleted((k,), v))
+
+
+# The kinds of value that can be seen growing, which a ValueStarted announces.
+_GROWING = {dict: "object", list: "array", str: "string"}
 
 
 _completed_members = (
