@@ -162,52 +162,90 @@ track(Core *self, PyObject *events)
 /* A ValueCompleted for each member of a dict or list loaded whole (list items numbered
  * from ``base``), after a ValueStarted for each object, array or string member of the
  * top-level value (``prefix`` empty). */
-static int
-emit_member(PyObject *events, PyObject *path, PyObject *v, int top)
+
+static inline PyObject *
+growing_kind(PyObject *v)
 {
-    if (top) {
-        PyObject *kind = PyUnicode_CheckExact(v) ? S_STRING
-                         : PyDict_CheckExact(v)  ? S_OBJECT
-                         : PyList_CheckExact(v)  ? S_ARRAY
-                                                 : NULL;
-        if (kind != NULL && emit(events, EV_STARTED, path, kind) < 0)
-            return -1;
-    }
-    return emit(events, EV_COMPLETED, path, v);
+    return PyUnicode_CheckExact(v) ? S_STRING
+           : PyDict_CheckExact(v)  ? S_OBJECT
+           : PyList_CheckExact(v)  ? S_ARRAY
+                                   : NULL;
 }
 
+/* The member's events into block[*at...] (a list made at its final size). */
 static int
-emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t base)
+put_member(PyObject *block, Py_ssize_t *at, PyObject *path, PyObject *v, int top)
 {
-    int top = PyTuple_GET_SIZE(prefix) == 0;
-    if (PyDict_CheckExact(members)) {
-        Py_ssize_t i = 0;
-        PyObject *k, *v;
-        while (PyDict_Next(members, &i, &k, &v)) {
-            PyObject *path = path_plus(prefix, k);
-            if (path == NULL)
-                return -1;
-            int r = emit_member(events, path, v, top);
-            Py_DECREF(path);
-            if (r < 0)
-                return -1;
-        }
-        return 0;
+    PyObject *kind = top ? growing_kind(v) : NULL, *e;
+    if (kind != NULL) {
+        if ((e = event(EV_STARTED, path, kind)) == NULL)
+            return -1;
+        PyList_SET_ITEM(block, (*at)++, e);
     }
-    if (!PyList_CheckExact(members)) {
+    if ((e = event(EV_COMPLETED, path, v)) == NULL)
+        return -1;
+    PyList_SET_ITEM(block, (*at)++, e);
+    return 0;
+}
+
+/* The events of a run of members, made into a list of their exact number (no growing of
+ * the events list one by one), then added to ``events`` at once. */
+static int
+emit_members_gc(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t base)
+{
+    int top = PyTuple_GET_SIZE(prefix) == 0, is_dict = PyDict_CheckExact(members);
+    if (!is_dict && !PyList_CheckExact(members)) {
         PyErr_SetString(PyExc_TypeError, "completed_members: members must be a dict or a list");
         return -1;
     }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(members); i++) {
-        PyObject *path = path_plus_index(prefix, base + i);
-        if (path == NULL)
-            return -1;
-        int r = emit_member(events, path, PyList_GET_ITEM(members, i), top);
-        Py_DECREF(path);
-        if (r < 0)
-            return -1;
+    Py_ssize_t count = is_dict ? PyDict_GET_SIZE(members) : PyList_GET_SIZE(members), i = 0, at = 0;
+    PyObject *k, *v;
+    Py_ssize_t size = count;
+    if (top) {
+        if (is_dict)
+            while (PyDict_Next(members, &i, &k, &v))
+                size += growing_kind(v) != NULL;
+        else
+            for (i = 0; i < count; i++)
+                size += growing_kind(PyList_GET_ITEM(members, i)) != NULL;
     }
-    return 0;
+    PyObject *block = PyList_New(size); /* (NULL items until filled: freed safely) */
+    if (block == NULL)
+        return -1;
+    int r = 0;
+    if (is_dict) {
+        i = 0;
+        while (r == 0 && PyDict_Next(members, &i, &k, &v)) {
+            PyObject *path = path_plus(prefix, k);
+            r = path == NULL ? -1 : put_member(block, &at, path, v, top);
+            Py_XDECREF(path);
+        }
+    }
+    else
+        for (i = 0; r == 0 && i < count; i++) {
+            PyObject *path = path_plus_index(prefix, base + i);
+            r = path == NULL ? -1 : put_member(block, &at, path, PyList_GET_ITEM(members, i), top);
+            Py_XDECREF(path);
+        }
+    if (r == 0) {
+        Py_ssize_t n = PyList_GET_SIZE(events);
+        r = PyList_SetSlice(events, n, n, block);
+    }
+    Py_DECREF(block);
+    return r;
+}
+
+/* A run of members makes two or three objects each.  The cyclic GC is held off while
+ * they are made (one collection at most afterwards, not one every few hundred objects,
+ * each walking the growing events list). */
+static int
+emit_members(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_t base)
+{
+    int was_enabled = PyGC_Disable();
+    int r = emit_members_gc(events, prefix, members, base);
+    if (was_enabled)
+        PyGC_Enable();
+    return r;
 }
 
 static PyObject *

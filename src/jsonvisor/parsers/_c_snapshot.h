@@ -12,6 +12,13 @@ join_pieces(Core *self)
     if (np == 0)
         return PyList_Append(pieces, S_EMPTY);
     PyObject *acc = PyList_GET_ITEM(pieces, 0);
+    if (PyUnicode_GET_LENGTH(acc) < 512) {
+        /* short: a copy costs less than letting go of the shown text first */
+        PyObject *all = pieces_text(pieces);
+        if (all == NULL)
+            return -1;
+        return pieces_reset(pieces, all);
+    }
     Py_INCREF(acc);
     PyObject *rest;
     if (np == 2) { /* the usual case: what the last feed added */
@@ -23,19 +30,10 @@ join_pieces(Core *self)
         rest = tail == NULL ? NULL : PyUnicode_Join(S_EMPTY, tail);
         Py_XDECREF(tail);
     }
-    if (rest == NULL || PyList_SetSlice(pieces, 0, np, NULL) < 0)
+    if (rest == NULL)
         goto fail;
+    pieces_reset(pieces, NULL);
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
-    if (PyUnicode_GET_LENGTH(acc) < 512) {
-        /* short: a copy costs less than letting go of the shown text first */
-        Py_SETREF(acc, PyUnicode_Concat(acc, rest));
-        Py_DECREF(rest);
-        if (acc == NULL)
-            return -1;
-        int r = PyList_Append(pieces, acc);
-        Py_DECREF(acc);
-        return r;
-    }
     if (depth) {
         PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
         if (PyDict_CheckExact(top)) {

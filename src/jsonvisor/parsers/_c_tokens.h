@@ -178,20 +178,11 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             }
             if (flush_hi(self) < 0)
                 return -1;
-            PyObject *value;
-            if (PyList_GET_SIZE(self->pieces) == 1) {
-                value = PyList_GET_ITEM(self->pieces, 0);
-                Py_INCREF(value);
-            }
-            else
-                value = PyUnicode_Join(S_EMPTY, self->pieces);
+            PyObject *value = pieces_text(self->pieces);
             if (value == NULL)
                 return -1;
             self->in_string = 0;
-            if (set_obj(&self->pieces, PyList_New(0)) < 0) {
-                Py_DECREF(value);
-                return -1;
-            }
+            pieces_reset(self->pieces, NULL);
             int r;
             if (self->str_is_key)
                 r = set_key(self, value);

@@ -364,11 +364,84 @@ done:
     return r;
 }
 
+/* The open string's pieces (a list only the parser holds) emptied in place, keeping its
+ * storage; then ``first`` (a new reference, or NULL) becomes its only piece. */
+static int
+pieces_reset(PyObject *pieces, PyObject *first)
+{
+    PyListObject *l = (PyListObject *)pieces;
+    Py_ssize_t n = Py_SIZE(l);
+    if (first != NULL && n == 0) {
+        int r = PyList_Append(pieces, first);
+        Py_DECREF(first);
+        return r;
+    }
+    PyObject *old0 = n ? l->ob_item[0] : NULL;
+    if (first != NULL) {
+        l->ob_item[0] = first;
+        Py_SET_SIZE(l, 1);
+    }
+    else
+        Py_SET_SIZE(l, 0);
+    /* (the list is consistent before any decref runs arbitrary code) */
+    for (Py_ssize_t i = 1; i < n; i++)
+        Py_DECREF(l->ob_item[i]);
+    Py_XDECREF(old0);
+    return 0;
+}
+
+/* The open string's text: its pieces joined (one piece is itself).  A new reference. */
+static PyObject *
+pieces_text(PyObject *pieces)
+{
+    Py_ssize_t np = PyList_GET_SIZE(pieces);
+    if (np <= 1) {
+        PyObject *s = np ? PyList_GET_ITEM(pieces, 0) : S_EMPTY;
+        Py_INCREF(s);
+        return s;
+    }
+    Py_ssize_t len = 0;
+    Py_UCS4 maxc = 0;
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *p = PyList_GET_ITEM(pieces, i);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(p);
+        len += PyUnicode_GET_LENGTH(p);
+        if (m > maxc)
+            maxc = m;
+    }
+    PyObject *s = PyUnicode_New(len, maxc);
+    if (s == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(s);
+    char *out = (char *)PyUnicode_DATA(s);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *p = PyList_GET_ITEM(pieces, i);
+        Py_ssize_t plen = PyUnicode_GET_LENGTH(p);
+        int pk = PyUnicode_KIND(p);
+        const void *in = PyUnicode_DATA(p);
+        if (pk == kind)
+            memcpy(out + at * kind, in, (size_t)(plen * kind));
+        else if (kind == PyUnicode_2BYTE_KIND) /* (then pk is 1: pieces widen, never narrow) */
+            for (Py_ssize_t j = 0; j < plen; j++)
+                ((Py_UCS2 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
+        else if (pk == PyUnicode_1BYTE_KIND)
+            for (Py_ssize_t j = 0; j < plen; j++)
+                ((Py_UCS4 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
+        else
+            for (Py_ssize_t j = 0; j < plen; j++)
+                ((Py_UCS4 *)out)[at + j] = ((const Py_UCS2 *)in)[j];
+        at += plen;
+    }
+    return s;
+}
+
 static int
 start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
 {
-    if (set_obj(&self->str_path, path) < 0 || set_obj(&self->pieces, PyList_New(0)) < 0)
+    if (set_obj(&self->str_path, path) < 0)
         return -1;
+    pieces_reset(self->pieces, NULL);
     Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
     set_obj(&self->quote, S_DQUOTE);
     self->in_string = 1;
