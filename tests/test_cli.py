@@ -241,7 +241,8 @@ def test_events_and_snapshots_end_with_the_final_record():
         "document_completed",
         "final",
     ]
-    assert r.records[1] == {"msg": "stdin", "type": "value_started", "path": ["a"], "kind": "string"}
+    started = {"msg": "stdin", "type": "value_started", "path": ["a"], "kind": "string"}
+    assert r.records[1] == started
     assert r.records[2] == {"msg": "stdin", "type": "value_completed", "path": ["a"], "value": "b"}
     r = run("parse", "--emit", "snapshots", stdin=b"[1, 2]")
     assert r.records[0] == {"msg": "stdin", "type": "snapshot", "value": [1, 2]}
@@ -541,6 +542,17 @@ def test_no_json_value_exits_1():
     assert r.code == 1
     assert r.records[0]["complete"] is False and "value" not in r.records[0]
     assert "no JSON value" in one_line(r.stderr)
+
+
+def test_prose_only_answer_keeps_its_text():
+    # Nothing lost: a refusal given to --lenient comes back as the record's text.
+    refusal = "Sorry — I can't help with {that} request.\n".encode()
+    r = run("parse", "--lenient", stdin=refusal)
+    assert r.code == 1 and r.records[0]["text"] == refusal.decode()
+    assert "its text is in the record" in one_line(r.stderr)
+    # Once a value is found the text is not repeated.
+    r = run("parse", "--lenient", stdin=b'Here: {"a": 1}')
+    assert r.code == 0 and "text" not in r.records[0]
 
 
 # -- messages ------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ TRUNCATING = frozenset(
 _CALL_ID_KEYS = ("tool_call_id", "tool_use_id", "call_id")
 _EXTRA_DATA = "extra data after the top-level value"
 _NO_VALUE = "no_value"
+_PROSE_KEPT = 16 << 20  # the most prose kept for a record's text (--lenient, no value)
 _JSON_TYPES = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
 _JSON_TYPES.update({float: "a number", type(None): "null"})
 #: The adapters' words for an event they could not read (not a provider's error).
@@ -276,6 +277,10 @@ class RawRun:
         self.consumed = 0  # bytes fed before the current chunk
         self.prev = b""  # the previous chunk
         self.first: Any = None  # single-value mode: the value, once complete
+        # --lenient, one value: the input, kept while no value is found in it, so that a
+        # prose-only answer (a refusal, a plain reply) reaches the record as its text.
+        self.prose: list[bytes] | None = [] if cfg.lenient and not self.multiple else None
+        self.prose_size = 0
 
     def run(self, chunks: Iterator[bytes]) -> None:
         """Parse every chunk, then write the final record (or the error's)."""
@@ -290,6 +295,7 @@ class RawRun:
                     self._feed(rest)
                 self.consumed += len(data)
                 self.prev = data
+                self._keep(data)
                 self.sink.writer.flush()
             result = self.parser.finish()
         except JsonStreamError as err:
@@ -298,6 +304,15 @@ class RawRun:
         if result.complete:
             self._drain()  # a document the end of input completed (a number)
         self._final(result)
+
+    def _keep(self, data: bytes) -> None:
+        if self.prose is None:
+            return
+        self.prose_size += len(data)
+        if self.parser.documents or self.prose_size > _PROSE_KEPT:
+            self.prose = None  # a value was found (or the text is too long to keep)
+        else:
+            self.prose.append(data)
 
     def _feed(self, data: bytes) -> None:
         events = self.parser.feed(data)
@@ -391,10 +406,13 @@ class RawRun:
             record.update(result_record(self.name, result))
             if nothing:
                 del record["value"]
+                if self.prose is not None:
+                    record["text"] = b"".join(self.prose).decode("utf-8", "replace")
         self.sink.final(self.name, record, result.events)
         if nothing:
             fix = "" if self.cfg.lenient else " (use --lenient to look inside prose)"
-            self.status.error(f"no JSON value in the input{fix}; check what produced it")
+            kept = " (its text is in the record)" if record and "text" in record else ""
+            self.status.error(f"no JSON value in the input{fix}{kept}; check what produced it")
         elif record is not None and not result.complete:
             self.status.cut(f"the value was repaired ({', '.join(map(str, result.repairs))})")
 
