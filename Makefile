@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test test-core test-actors sanitize sanitize-selftest fuzz lint bench clean
+.PHONY: install demo test test-core test-actors sanitize sanitize-selftest fuzz lint docs bench clean
 
 $(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h \
 		src/jsonvisor/llm/*.c
@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/jsonvisor demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tests_actors bench examples scripts setup.py
+	$(BIN)/ruff check src tests tests_actors bench examples scripts setup.py docs/conf.py
 
 # Every parser test runs over both backends (tests/conftest.py swaps the class); the whole
 # suite then runs again with the accelerator off (JSONVISOR_PURE=1), which is what runs
@@ -58,8 +58,16 @@ fuzz: $(STAMP)
 test-actors:
 	PYTHON=$(PYTHON) ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
 
-test: lint test-core sanitize test-actors
+# The documentation (README.md and docs/*.md, Markdown through MyST) as HTML in build/docs/.
+# Any warning fails it, and -n (nitpicky) makes every reference one that must resolve: a
+# broken link, a missing heading anchor or an API name that does not exist.  Offline.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -E -W --keep-going -n -q docs build/docs
 
+test: lint test-core sanitize docs test-actors
+
+# Every benchmark merges its sections into bench/results.json; bench/tables.py then renders
+# the README's headline table and docs/benchmarks*.md from that file.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parser.py
 	$(BIN)/python bench/bench_supervisor.py
@@ -68,6 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_serve.py
 	ACTORS_ENV_ONLY=1 ACTORS_PYTHON=$(PYTHON) scripts/actors_env.sh
 	.venv-actors/bin/python bench/bench_cluster.py
+	$(BIN)/python bench/tables.py
 
 clean:
 	rm -rf $(VENV) .venv-actors build dist src/*.egg-info .pytest_cache .hypothesis

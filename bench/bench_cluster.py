@@ -8,7 +8,9 @@ Runs in the actors environment (tractor 0.1.0a5 needs trio 0.23.x):
 
     scripts/actors_env.sh --co -q >/dev/null; .venv-actors/bin/python bench/bench_cluster.py
 
-Options: ``--messages N`` (1000), ``--size BYTES`` (10000), ``--workers 1,2,4``.
+Options: ``--messages N`` (1000), ``--size BYTES`` (10000), ``--workers 1,2,4``,
+``--results PATH`` (default ``bench/results.json``, where the tables and targets of a run with
+the default workload are merged; see ``bench/results.py``).
 
 Besides chunks/s it reports the events the consumer got, the CPU seconds of the root
 process (for the in-process run: of the one process) and of the workers (read from
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from docs import llm_document, token_chunks
 from jsonvisor.supervisor import TERMINAL_EVENTS, Completed, open_supervisor
+from results import Recorder
 
 try:
     from jsonvisor.cluster import open_cluster
@@ -160,6 +163,7 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=0, help="fixed chunk size (default: tokens)")
     ap.add_argument("--lenient", action="store_true", help="LLM mode parsers (more parse work)")
     ap.add_argument("--no-kill", action="store_true", help="skip the recovery measurement")
+    ap.add_argument("--results", help="merge into this results file (default: bench/results.json)")
     args = ap.parse_args()
     if args.lenient:
         PARSER["lenient"] = True
@@ -182,6 +186,11 @@ def main() -> int:
         f"{total:,} {'token' if not args.chunk else f'{args.chunk}-char'} chunks"
         f"{', lenient parsers' if args.lenient else ''}, {cores} cores, trio {trio.__version__}"
     )
+    default = (args.messages, args.size, args.chunk, args.lenient) == (1000, 10_000, 0, False)
+    record = Recorder(
+        "cluster", setup=f"trio {trio.__version__}", quick=not default, path=args.results
+    )
+    record.section("fanin")
     anchor = trio.run(run_inprocess, ids, chunks)
     base = anchor.elapsed
     rows = [("in-process supervisor", anchor)]
@@ -215,13 +224,52 @@ def main() -> int:
             f"{s.ipc_items_in / max(1, s.ipc_batches_in):12.1f} "
             f"{s.ipc_recv_seconds / max(1, s.ipc_batches_in) * 1e6:11.0f}"
         )
+    record.table(
+        f"Fan-in: {len(ids)} messages x {nbytes / len(ids) / 1000:.1f} KB, {total:,} chunks",
+        ["", "seconds", "chunks/s", "vs in-process", "events", "root CPU", "workers CPU"],
+        [
+            [
+                label,
+                f"{run.elapsed:.2f}",
+                f"{total / run.elapsed:,.0f}",
+                f"{base / run.elapsed:.2f}x",
+                f"{run.events:,}",
+                f"{run.root_cpu:.2f} s",
+                f"{run.worker_cpu:.2f} s" if run.worker_cpu is not None else "-",
+            ]
+            for label, run in rows
+        ],
+    )
+    record.table(
+        "IPC (root side)",
+        ["", "batches out", "ops/batch", "KB/batch", "ms/batch", "batches in", "events/batch"],
+        [
+            [
+                label.split(" (")[0],
+                f"{run.stats.ipc_batches_out:,}",
+                f"{run.stats.ops_per_batch:.1f}",
+                f"{run.stats.ipc_bytes_out / max(1, run.stats.ipc_batches_out) / 1024:.1f}",
+                f"{run.stats.ipc_cost_per_batch * 1e3:.1f}",
+                f"{run.stats.ipc_batches_in:,}",
+                f"{run.stats.ipc_items_in / max(1, run.stats.ipc_batches_in):.1f}",
+            ]
+            for label, run in rows[1:]
+        ],
+    )
     two = next((run.elapsed for label, run in rows if label.startswith("cluster, 2 ")), None)
     if two is not None:
         ratio = base / two
         verdict = "met" if ratio >= 1.6 else "MISSED"
         target = "target: cluster with 2 workers >= 1.6x in-process chunks/s"
         print(f"\n{target}: {ratio:.2f}x ({verdict})")
+        record.target(
+            "two_workers",
+            "cluster with 2 workers >= 1.6x in-process chunks/s",
+            f"{ratio:.2f}x",
+            ratio >= 1.6,
+        )
     if args.no_kill:
+        record.save()
         return 0
     run = trio.run(run_cluster, 2, ids, chunks, True)
     stats = run.stats
@@ -231,6 +279,14 @@ def main() -> int:
         f"time to recover (detection -> replacement ready, input replayed): "
         f"{stats.last_recovery * 1000:.0f} ms"
     )
+    record.target(
+        "recovery",
+        "kill -9 of one of 2 workers a third of the way in: every message completes",
+        f"all {len(ids):,} completed, {stats.messages_replayed} replayed, "
+        f"{stats.last_recovery * 1000:.0f} ms from detection to the replacement ready",
+        True,
+    )
+    record.save()
     return 0
 
 

@@ -1,8 +1,10 @@
 """Parser benchmark: jsonvisor vs re-parsing anchors and incremental peers, in one process run.
 
-Run: ``make bench`` (or ``python bench/bench_parser.py [--quick] [--markdown PATH]``).  Prints
-markdown tables of times and ratios against anchors measured in the same run, and each target
-or budget met or not:
+Run: ``make bench`` (or ``python bench/bench_parser.py [--quick] [--markdown PATH] [--results
+PATH]``).  Prints markdown tables of times and ratios against anchors measured in the same run,
+and each target or budget met or not, and merges each section's report and its headline
+targets into ``bench/results.json`` (see ``bench/results.py``; ``bench/tables.py`` renders
+``docs/benchmarks-parser.md`` and the summary tables from it):
 
 1. anchors: ujson, jiter and partial-json-parser re-parsing every prefix, NDJSON throughput;
 2. peers: incremental parsers (streaming-json-parser with its Rust backend, jsonriver,
@@ -37,6 +39,7 @@ from jsonvisor import parsers as jv_parsers
 from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
 from jsonvisor.parsers.streaming import SPEEDUPS
 from peers import Peer, describe_differences, load_peers
+from results import Recorder, markdown_tables
 from timing import (
     Guarded,
     Timeout,
@@ -1088,23 +1091,228 @@ def main() -> None:
         choices=("anchors", "peers", "hostile", "schema"),
         help="run only these sections (repeatable)",
     )
+    ap.add_argument(
+        "--results",
+        metavar="PATH",
+        help="merge into this results file (default: bench/results.json; --quick: none)",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     peers, missing = load_peers()
     header(args.quick, peers)
+    recorder = Recorder("parser", setup=setup(peers), quick=args.quick, path=args.results)
     only = set(args.only or ("anchors", "peers", "hostile", "schema"))
-    if "anchors" in only:
-        section_anchors(args.quick)
-    if "peers" in only:
-        section_peers(args.quick, peers, missing)
-    if "hostile" in only:
-        section_hostile(args.quick)
-    if "schema" in only:
-        section_schema(args.quick)
+    sections = {
+        "anchors": lambda: section_anchors(args.quick),
+        "peers": lambda: section_peers(args.quick, peers, missing),
+        "hostile": lambda: section_hostile(args.quick),
+        "schema": lambda: section_schema(args.quick),
+    }
+    for name, run in sections.items():
+        if name in only:
+            start = len(OUT)
+            run()
+            record(recorder, name, "\n".join(OUT[start:]).strip() + "\n")
     emit(f"Total benchmark time: {time.perf_counter() - started:.0f} s.")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write("\n".join(OUT) + "\n")
+    recorder.save()
+
+
+def setup(peers: list[Peer]) -> str:
+    return (
+        ("C accelerator" if SPEEDUPS else "pure Python")
+        + "; peers: "
+        + (", ".join(f"{p.name} {p.version}" for p in peers) or "none")
+        + f"; ujson {getattr(ujson, '__version__', '?')}"
+        + (f", pydantic {pydantic.VERSION}" if pydantic is not None else "")
+    )
+
+
+def record(recorder: Recorder, name: str, markdown: str) -> None:
+    """One section's report (as printed) and its headline targets into the results."""
+    recorder.section(name)
+    recorder.set("markdown", markdown)
+    for key, target, measured, met in summary_targets(name, markdown):
+        recorder.target(key, target, measured, met)
+
+
+def summary_targets(section: str, markdown: str) -> list[tuple[str, str, str, bool | None]]:
+    """The headline targets of a section, read from its report's tables (a row the run did
+    not make, e.g. under ``--quick``, gives no target)."""
+    out: list[tuple[str, str, str, bool | None]] = []
+    tables = markdown_tables(markdown)
+    rows = [dict(zip(t["columns"], r, strict=False)) for t in tables for r in t["rows"]]
+
+    def find(column: str, *parts: str) -> list[dict[str, str]]:
+        return [r for r in rows if all(p in r.get(column, "") for p in parts)]
+
+    def met(found: list[dict[str, str]]) -> bool:
+        return all(r.get("verdict", "").startswith("met") for r in found)
+
+    if section == "anchors":
+        for key, what, parts, value in [
+            (
+                "jiter_100kb",
+                "vs re-parsing every prefix with jiter (the SDKs' way), 100 KB: ≥ 100x faster",
+                ("100 KB: jiter",),
+                lambda r: r["note"].replace("ours ", ""),
+            ),
+            (
+                "llm_mode",
+                "LLM mode vs strict, 100 KB token chunks: ≤ 1.3x",
+                ("100 KB: LLM mode",),
+                lambda r: r["vs anchor"],
+            ),
+            (
+                "llm_answer",
+                "an LLM answer (prose around the fenced 100 KB document), per token vs strict: "
+                "≤ 1.3x",
+                ("100 KB: LLM answer",),
+                lambda r: r["note"].replace("per token ", "").replace(" strict", ""),
+            ),
+        ]:
+            found = find("case", *parts)
+            if found:
+                out.append((key, what, value(found[0]), met(found)))
+    elif section == "peers":
+        cells = [r for r in rows if "best peer / jsonvisor" in r]
+        if cells:
+            missed = [
+                f"{r['size']} {r['input']} {r['chunking'].split(' (')[0]} "
+                f"{r['best peer / jsonvisor']}"
+                for r in cells
+                if r.get("target >= 1.5x") != "met"
+            ]
+            ok = len(cells) - len(missed)
+            out.append(
+                (
+                    "peers",
+                    "vs the best incremental peer (streaming-json-parser native, jsonriver, "
+                    "partial-json-stream): ≥ 1.5x faster in every cell",
+                    f"{ok} of {len(cells)} cells"
+                    + (f"; missed: {', '.join(missed)}" if missed else ""),
+                    not missed,
+                )
+            )
+    elif section == "hostile":
+
+        def ratios(found: list[dict[str, str]]) -> str:
+            return " / ".join(r["ratio"] for r in found)
+
+        for key, what, rowtag, parts, measured in [
+            (
+                "tokens_100kb",
+                "100 KB in token chunks + `snapshot()` after each, vs one `ujson.loads`: ≤ 6x",
+                "h",
+                ("token chunks + snapshot",),
+                lambda f: f"{f[0]['time']}, {f[0]['ratio']}",
+            ),
+            (
+                "whole_1mb",
+                "a whole 1 MB document vs `ujson.loads`: ≤ 1.2x",
+                "h",
+                ("1 MB doc, one chunk",),
+                lambda f: f[0]["ratio"],
+            ),
+            (
+                "deep_brackets",
+                "1 MB of `[` (one chunk / 64 KiB chunks) vs the valid 1 MB document: ≤ 0.2x",
+                "a",
+                ("`[`",),
+                lambda f: ratios(f) + ", refused at byte " + f[0]["what happened"].split()[-1],
+            ),
+            (
+                "cut_1mb",
+                "a 1 MB document cut in the middle in 0 / 100 / 250 levels: ≤ 2x",
+                "b",
+                (),
+                ratios,
+            ),
+            (
+                "reads_64k",
+                "64 KiB reads, `str` / `bytes`, vs one chunk: ≤ 1.5x",
+                "c",
+                ("64 KiB reads (",),
+                lambda f: ratios([r for r in f if "snapshot" not in r["case"]]),
+            ),
+            (
+                "bytes_vs_str",
+                "the same token chunks as `bytes` vs as `str`: ≤ 1.2x",
+                "d",
+                ("bytes",),
+                lambda f: f[0]["ratio"],
+            ),
+            (
+                "scalars",
+                "1 MB of small scalars in 64 KiB reads vs `ujson.loads`: ≤ 3x",
+                "e",
+                (),
+                lambda f: f[0]["ratio"],
+            ),
+        ]:
+            found = [r for r in find("case", *parts) if r.get("row") == rowtag]
+            if key == "reads_64k":
+                found = [r for r in found if "snapshot" not in r["case"]]
+            if found:
+                out.append((key, what, measured(found), met(found)))
+        strings = [r for r in rows if r.get("row") == "f"]
+        if strings:
+            per_mb = [r["what happened"].split(";")[0].replace(" per MB", "") for r in strings]
+            linear = "linear" in strings[-1]["what happened"]
+            out.append(
+                (
+                    "open_string",
+                    "`snapshot()` after every 4-character chunk of a 100 KB / 400 KB open "
+                    "string: linear",
+                    " / ".join(per_mb) + " per MB",
+                    linear,
+                )
+            )
+        keys = [r for r in rows if r.get("row") == "g"]
+        if keys:
+            refused = "limit=max_key_length" in keys[0]["what happened"]
+            out.append(
+                (
+                    "long_key",
+                    "a 100 KB unquoted key in 4-character chunks: refused, bounded",
+                    f"refused by `max_key_length` in {keys[0]['time']}",
+                    refused,
+                )
+            )
+    elif section == "schema":
+        plain = find("case", "plain `StreamingJsonParser()`")
+        card = find("case", "`StreamingJsonParser(schema=Card)`")
+        if plain and card:
+            out.append(
+                (
+                    "create",
+                    "creating a parser with a schema vs a plain one: ≤ 2x",
+                    f"{plain[0]['time']} plain, {card[0]['ratio']} with a schema",
+                    met(card),
+                )
+            )
+        mode = find("case", "token chunks: `schema=Card`")
+        partial = find("case", "experimental_allow_partial")
+        if mode:
+            measured = " / ".join(r["ratio"] for r in mode)
+            if partial:
+                measured += (
+                    f" (pydantic `experimental_allow_partial` on every prefix: "
+                    f"{partial[0]['ratio']}–{partial[-1]['ratio']} slower)"
+                )
+            out.append(
+                (
+                    "schema_mode",
+                    "schema mode vs plain, "
+                    + " / ".join(r["case"].split(",")[0] for r in mode)
+                    + " in token chunks: ≤ 1.5x",
+                    measured,
+                    met(mode),
+                )
+            )
+    return out
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 from ingest to a subscriber's event stream at 1,000 live messages, memory per idle
 connection; for both servers (jsonvisor's h11 server and hypercorn's trio worker).
 
-Run: ``python bench/bench_serve.py [--quick] [--server h11|hypercorn|both] [--markdown PATH]``.
+Run: ``python bench/bench_serve.py [--quick] [--server h11|hypercorn|both] [--markdown PATH]
+[--results PATH]``; the tables are merged into ``bench/results.json`` (``bench/results.py``).
 
 The service runs in a subprocess (``python -m jsonvisor serve --port 0``); the clients are
 raw keep-alive sockets in this process (no HTTP client library in the way).  Every figure
@@ -42,11 +43,15 @@ import trio
 
 from docs import llm_document, token_chunks
 from jsonvisor.supervisor import open_supervisor
+from results import Recorder
 
 TABLES: list[str] = []
+RECORD: Recorder | None = None  # set by main()
 
 
 def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    if RECORD is not None:
+        RECORD.table(title, header, rows)
     lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
@@ -359,8 +364,11 @@ async def stall(server: str) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
+    global RECORD
     servers = ["h11", "hypercorn"] if args.server == "both" else [args.server]
     quick = args.quick
+    RECORD = Recorder("serve", setup=f"trio {trio.__version__}", quick=quick, path=args.results)
+    RECORD.section("serve" if args.server == "both" else f"serve-{args.server}")
     n_msg, size = (50, 10_000) if quick else (200, 20_000)
     chunks = workload(n_msg, size)
     n_chunks = sum(len(c) for c in chunks)
@@ -460,6 +468,7 @@ async def main(args: argparse.Namespace) -> None:
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n\n".join(TABLES) + "\n")
+    RECORD.save()
 
 
 if __name__ == "__main__":
@@ -467,5 +476,9 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="smaller runs")
     ap.add_argument("--server", choices=["h11", "hypercorn", "both"], default="both")
     ap.add_argument("--markdown", help="also write the tables to this file")
+    ap.add_argument(
+        "--results",
+        help="merge into this results file (default: bench/results.json; --quick: none)",
+    )
     random.seed(0)
     trio.run(main, ap.parse_args())

@@ -1,7 +1,8 @@
 """Supervisor benchmark: fan-in throughput, latency, loop responsiveness, offload, memory.
 
 Run: ``python bench/bench_supervisor.py [--backend trio|asyncio] [--quick] [--only SECTION
-...]``.  Prints a table per section, with every target met or not.  Everything runs in one
+...] [--results PATH]``.  Prints a table per section, with every target met or not, and merges
+the sections into ``bench/results.json`` (``bench/results.py``).  Everything runs in one
 process, on one backend (trio by default), and the reference rate -- a bare memory
 channel with a schedule point per ``await send``: trio's memory channel, or AnyIO's memory
 object stream on asyncio -- is measured in the same run (on asyncio, an ``asyncio.Queue``,
@@ -42,16 +43,29 @@ import trio
 
 from docs import llm_document, token_chunks
 from jsonvisor.parsers import StreamingJsonParser
+from jsonvisor.parsers.streaming import SPEEDUPS
 from jsonvisor.supervisor import Completed, MessageEvent, is_terminal, open_supervisor
+from results import Recorder
 
 RESULTS: list[tuple[str, str, bool]] = []  # (target, measured, met)
+RECORD: Recorder | None = None  # set by main()
 
 
-def target(name: str, measured: str, met: bool) -> None:
+def target(name: str, measured: str, met: bool, key: str) -> None:
     RESULTS.append((name, measured, met))
+    if RECORD is not None:
+        RECORD.target(key, name, measured, met)
+
+
+def note(line: str) -> None:
+    print(line)
+    if RECORD is not None:
+        RECORD.note(line.strip())
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    if RECORD is not None and not title.startswith("Targets"):
+        RECORD.table(title, header, rows)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"\n{title}")
     print("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
@@ -212,12 +226,14 @@ async def bench_fan_in(quick: bool) -> None:
         "one await send per chunk >= 70% of a bare channel",
         f"{one:,.0f}/s = {one / bare:.0%} of {bare:,.0f}/s",
         one >= 0.7 * bare,
+        "send_per_chunk",
     )
     best = max(rates[runs[1][0]], rates[runs[2][0]])
     target(
         "batched (send_many) >= 500 000 chunks/s",
         f"{rates[runs[1][0]]:,.0f}/s (64 rounds), {rates[runs[2][0]]:,.0f}/s (256 rounds)",
         best >= 500_000,
+        "send_many",
     )
 
 
@@ -285,7 +301,7 @@ async def bench_latency(quick: bool) -> None:
         ["bucket", "count", "share"],
         rows,
     )
-    print(
+    note(
         f"  p50 {pct(0.5):.0f} us, p90 {pct(0.9):.0f} us, p99 {pct(0.99):.0f} us, "
         f"p99.9 {pct(0.999):.0f} us, max {latencies[-1] * 1e6:.0f} us"
     )
@@ -293,6 +309,7 @@ async def bench_latency(quick: bool) -> None:
         "p99 send -> first event < 1 ms at 10 000 chunks/s",
         f"p99 {pct(0.99):.0f} us",
         pct(0.99) < 1000,
+        "latency_p99",
     )
 
 
@@ -391,6 +408,7 @@ async def bench_offload(quick: bool) -> None:
         f"worst heartbeat lag <= 20 ms, {sizes[-1]} MB as one chunk, default settings",
         f"{worst_default * 1e3:.1f} ms",
         worst_default <= 0.020,
+        "heartbeat_lag",
     )
 
 
@@ -433,6 +451,7 @@ async def bench_memory(quick: bool) -> None:
         "10 000 open mailboxes <= 30 MB beyond the parsers",
         f"{scaled / 1e6:.1f} MB" + ("" if n == 10_000 else f" (scaled from {n:,})"),
         scaled <= 30e6,
+        "memory",
     )
 
 
@@ -444,10 +463,17 @@ SECTIONS = {
 }
 
 
-async def main(quick: bool, only: list[str], backend: str) -> None:
-    global BACKEND
+async def main(quick: bool, only: list[str], backend: str, results: str | None) -> None:
+    global BACKEND, RECORD
     BACKEND = backend
     lib = f"trio {trio.__version__}" if backend == "trio" else "asyncio"
+    RECORD = Recorder(
+        f"supervisor-{backend}",
+        setup=f"{lib}, anyio {importlib.metadata.version('anyio')}, "
+        + ("C accelerator" if SPEEDUPS else "pure-Python parser"),
+        quick=quick,
+        path=results,
+    )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"jsonvisor supervisor benchmark on {backend} - {datetime.date.today()}, "
@@ -457,6 +483,7 @@ async def main(quick: bool, only: list[str], backend: str) -> None:
     )
     for name, fn in SECTIONS.items():
         if not only or name in only:
+            RECORD.section(name)
             await fn(quick)
     table(
         f"Targets ({backend})",
@@ -465,6 +492,7 @@ async def main(quick: bool, only: list[str], backend: str) -> None:
     )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\nload average {load} at the end")
+    RECORD.save()
 
 
 if __name__ == "__main__":  # (process offload workers re-import this module)
@@ -472,5 +500,9 @@ if __name__ == "__main__":  # (process offload workers re-import this module)
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     parser.add_argument("--only", nargs="*", default=[], choices=sorted(SECTIONS))
     parser.add_argument("--backend", choices=["trio", "asyncio"], default="trio")
+    parser.add_argument(
+        "--results",
+        help="merge into this results file (default: bench/results.json; --quick: none)",
+    )
     args = parser.parse_args()
-    anyio.run(main, args.quick, args.only, args.backend, backend=args.backend)
+    anyio.run(main, args.quick, args.only, args.backend, args.results, backend=args.backend)

@@ -4,7 +4,8 @@ Several large JSON documents arrive at once, each as one chunk (a tool result, a
 export).  The supervisor parses them ``inline`` (sliced, in the event loop), in a
 ``thread``, or in ``trio-parallel`` worker ``process``es; a heartbeat task measures how long
 the event loop is ever kept from running.  Every mode gives identical values; the printout
-shows the cost of each (see the README's offload table for why ``inline`` is the default).
+shows the cost of each (see docs/supervisor.md, "Offload and responsiveness", for why
+``inline`` is the default).
 
 Run: ``python examples/offload_demo.py`` (needs the ``parallel`` extra for process mode).
 """

@@ -1,5 +1,5 @@
-"""The README's ``jsonvisor parse`` examples print what the README says (the record format
-documented there is the one the installed command writes)."""
+"""The ``jsonvisor parse`` examples of docs/adapters.md print what the page says (the record
+format documented there is the one the installed command writes)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTION = README.split("### `jsonvisor parse`", 1)[1].split("\n## ", 1)[0]
+GUIDE = (ROOT / "docs" / "adapters.md").read_text(encoding="utf-8")
+SECTION = GUIDE.split("### `jsonvisor parse`", 1)[1].split("\n## ", 1)[0]
 BLOCKS = re.findall(r"```console\n(.*?)```", SECTION, re.S)
 
 

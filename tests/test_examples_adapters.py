@@ -52,13 +52,11 @@ def test_demo_runs_every_recording() -> None:
 
 
 def test_adapters_doc_python_blocks_run() -> None:
-    readme = (DEMO.parents[1] / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## Provider stream adapters")
-    section = readme[start : readme.index("\n## ", start + 3)]
-    blocks = re.findall(r"```python\n(.*?)\n```\n", section, re.S)
+    guide = (DEMO.parents[1] / "docs" / "adapters.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)\n```\n", guide, re.S)
     ran = 0
     for i, code in enumerate(blocks):
-        compiled = compile(code, f"README adapters block {i}", "exec", flags=ASYNC_OK)
+        compiled = compile(code, f"docs/adapters.md block {i}", "exec", flags=ASYNC_OK)
         if "await " in code:
             continue  # fragments of async functions: compiled, not run
         out = io.StringIO()

@@ -68,7 +68,7 @@ def test_supervisor_asyncio() -> None:
 
 
 def test_readme_asyncio_quickstart_of_the_supervisor_runs() -> None:
-    # tests/test_readme.py runs the trio blocks; this is the supervisor's asyncio one.
+    # tests/test_docs_examples.py runs every block; this checks all of this one's output.
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)\n```\n", readme, re.S)
     [code] = [b for b in blocks if "asyncio.run(main())" in b and "open_supervisor" in b]

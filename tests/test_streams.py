@@ -574,13 +574,13 @@ def test_stream_makes_no_event_loop_calls() -> None:
     assert values == [{}, {"a": 1}, {"a": 1}]
 
 
-def test_readme_asyncio_quickstart_runs_as_written() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### asyncio and one stream", 1)[1]
+def test_docs_stream_example_runs_as_written() -> None:
+    guide = Path(__file__).resolve().parent.parent / "docs" / "supervisor.md"
+    section = guide.read_text(encoding="utf-8").split("## One stream: `jsonvisor.stream`", 1)[1]
     code = re.search(r"```python\n(.*?)\n```\n", section, re.S).group(1)  # type: ignore[union-attr]
     assert "asyncio.run(main())" in code
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "README asyncio quickstart", "exec"), {})
+        exec(compile(code, "docs/supervisor.md, one stream", "exec"), {})
     tail = code.split("asyncio.run(main())", 1)[1].splitlines()[1:]
     assert out.getvalue().splitlines() == [line[2:] for line in tail if line.startswith("# ")]

@@ -21,8 +21,8 @@ class Tolerances:
     """Each tolerance on its own; ``lenient=True`` turns them all on.
 
     Attributes:
-        extract: skip prose before the first ``{``/``[`` or ```` ```json ```` fence, stop at
-            the closing fence, ignore trailing prose after a complete value.
+        extract: skip prose before the first ``{``/``[`` or JSON fence (three backticks,
+            ``json``), stop at the closing fence, ignore trailing prose after a complete value.
         comments: ``//`` and ``/* */`` comments wherever whitespace may stand.
         trailing_commas: ``[1, 2,]`` and ``{"a": 1,}``.
         single_quotes: ``'strings'`` and ``'keys'`` (with ``\\'`` escapes).

@@ -184,10 +184,10 @@ class _Parser:
             searched for runs of whole values to load in one C call.
         lenient: LLM mode: turn on every tolerance below (each keyword left as None
             follows it) and complete cut literals on :meth:`finish` when unambiguous.
-        extract, comments, trailing_commas, single_quotes, unquoted_keys, nan_infinity,
-            python_literals, hex_numbers, control_characters, unknown_escapes: each
-            tolerance on its own; see
-            :class:`~jsonvisor.parsers.options.Tolerances`.
+        extract, comments, trailing_commas, single_quotes, unquoted_keys: each tolerance
+            on its own; see :class:`~jsonvisor.parsers.options.Tolerances`.
+        nan_infinity, python_literals, hex_numbers, control_characters, unknown_escapes:
+            the same.
         key_transform: ``"camel"``, ``"snake"`` or a callable applied to every key as it
             completes.
         schema: a JSON Schema dict, a dataclass, a TypedDict, a pydantic model, or one of
