@@ -82,7 +82,7 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="parse a JSON / NDJSON / provider SSE stream into NDJSON records",
         description=(
             "Read raw JSON, NDJSON or a provider's server-sent-event stream and write one "
-            "NDJSON record per message (record format: the README, 'jsonvisor parse'). Exit "
+            "NDJSON record per message (record format: docs/adapters.md, 'jsonvisor parse'). Exit "
             "status: 0 all complete, 1 input error, 2 usage error, 3 incomplete output "
             "with --require-complete."
         ),

@@ -1,6 +1,6 @@
 """The NDJSON records ``jsonvisor parse`` writes, and the writer.
 
-The ``final`` record's keys are a stable interface (documented in the README): new keys
+The ``final`` record's keys are a stable interface (documented in docs/adapters.md): new keys
 may be added, none is renamed or changes meaning.
 
 Everything written is strict JSON (RFC 8259), which has no NaN and no infinities: a
