@@ -40,7 +40,7 @@ def test_options_are_immutable_and_checked() -> None:
             ParserOptions.of(**bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown_keys"):
         ParserOptions.of(unknown_keys="lose")
-    with pytest.raises(TypeError, match="unknown tolerance"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tabs'"):
         ParserOptions.of(lenient=True, tabs=True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="ParserOptions"):
         StreamingJsonParser(options={"lenient": True})  # type: ignore[arg-type]
@@ -121,3 +121,21 @@ def test_options_pickle_as_their_keywords() -> None:
     StreamingJsonParser(options=with_schema).feed('{"a": "1"}')  # fills the schema's memo
     again = pickle.loads(pickle.dumps(with_schema))
     assert again == with_schema and again.tolerances == with_schema.tolerances
+
+
+def test_one_cache_serves_the_parser_and_options_of() -> None:
+    # ParserOptions.of() and the parser's keywords resolve through one cache (one
+    # resolution per combination), keyed by the parser's whole signature.
+    import inspect
+
+    from jsonvisor.parsers.options import BY_KEYWORDS, DEFAULTS, KEYWORDS
+
+    params = inspect.signature(StreamingJsonParser).parameters
+    assert KEYWORDS == tuple(n for n in params if n != "options")
+    assert DEFAULTS == tuple(params[n].default for n in KEYWORDS)
+    opts = ParserOptions.of(max_depth=77, comments=True)
+    assert StreamingJsonParser(comments=True, max_depth=77).options is opts
+    assert sum(o is opts for o in BY_KEYWORDS.values()) == 1
+    # A dict schema (unhashable) is keyed by its compiled form: still shared.
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert ParserOptions.of(schema=schema) is StreamingJsonParser(schema=schema).options

@@ -3,7 +3,6 @@ styles, limits, and :class:`ParserOptions`, all of it checked and resolved once.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import sys
@@ -172,74 +171,114 @@ class ParserOptions:
         return _of_keywords, (keywords,)
 
     @classmethod
-    def of(
-        cls,
-        *,
-        multiple_values: bool = False,
-        partial_strings: bool = True,
-        hold_numbers: bool = True,
-        max_bytes: int = 5 * 1024 * 1024,
-        max_depth: int = 256,
-        max_number_length: int = 1000,
-        max_key_length: int = 1000,
-        bulk_threshold: int = 256,
-        lenient: bool = False,
-        key_transform: KeyTransform = None,
-        schema: Any = None,
-        coerce: bool = False,
-        unknown_keys: str = "keep",
-        validate: bool = False,
-        **tolerances: bool | None,
-    ) -> ParserOptions:
-        """Check and resolve the keywords (cached, without a schema); raises ValueError
-        or TypeError for a bad value or an unknown keyword."""
-        args = (
-            multiple_values, partial_strings, hold_numbers, max_bytes, max_depth,
-            max_number_length, max_key_length, bulk_threshold, lenient, key_transform, schema,
-            coerce, unknown_keys, validate,
-            tuple(sorted((k, v) for k, v in tolerances.items() if v is not None)),
-        )  # fmt: skip
-        # Cache keys are typed item by item: an equal 5.0 or True must not find the 5 or 1
-        # resolved before, which it would in a plain tuple key.
-        types = tuple(map(type, args))
-        if schema is not None:
-            # Cached on the compiled schema itself (a module-level entry would keep a model
-            # class alive): parsers of one schema share their options too.
-            from .schema import CompiledSchema
+    def of(cls, **keywords: Any) -> ParserOptions:
+        """The options of a parser's keywords (those of
+        :class:`~jsonvisor.parsers.StreamingJsonParser`), checked and resolved once and
+        shared: raises ValueError or TypeError for a bad value or an unknown keyword."""
+        unknown = keywords.keys() - _INDEX.keys()
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
+        values = list(DEFAULTS)
+        for name, value in keywords.items():
+            values[_INDEX[name]] = value
+        return options_for((*values, *[values[i].__class__ for i in _LIMITS]))
 
-            compiled = CompiledSchema.compile(schema)
-            memo = compiled._options
-            key = (*args[:10], None, *args[11:], types)
+
+# One cache of resolved options, keyed by a parser's keywords: ParserOptions.of() and the
+# parser's own constructor (which builds the key inline) both go through options_for().
+
+#: The parser's keywords, in the order of its signature (``options=`` aside).
+KEYWORDS: tuple[str, ...] = (
+    "multiple_values", "partial_strings", "hold_numbers", "max_bytes", "max_depth",
+    "max_number_length", "max_key_length", "bulk_threshold", "lenient", "extract", "comments",
+    "trailing_commas", "single_quotes", "unquoted_keys", "nan_infinity", "python_literals",
+    "hex_numbers", "control_characters", "unknown_escapes", "key_transform", "schema",
+    "coerce", "unknown_keys", "validate",
+)  # fmt: skip
+#: Their defaults (a tolerance left as None follows ``lenient``).
+DEFAULTS: tuple[Any, ...] = (
+    False, True, True, 5 * 1024 * 1024, 256, 1000, 1000, 256, False,
+    None, None, None, None, None, None, None, None, None, None,
+    None, None, False, "keep", False,
+)  # fmt: skip
+_INDEX = {name: i for i, name in enumerate(KEYWORDS)}
+_TOLERANCES = KEYWORDS[_INDEX["extract"] : _INDEX["unknown_escapes"] + 1]
+_SCHEMA = _INDEX["schema"]
+# The limits, whose types are part of a key: an equal 5.0 or True must not find the 5 or 1
+# resolved before (and accepted), which it would in a plain tuple key.
+_LIMITS = tuple(_INDEX[n] for n in KEYWORDS if n.startswith(("max_", "bulk_")))
+
+#: Resolved options without a schema, by key (with a schema: on the compiled schema).
+BY_KEYWORDS: dict[tuple[Any, ...], ParserOptions] = {}
+_MAX_CACHED = 256
+
+
+def options_for(key: tuple[Any, ...]) -> ParserOptions:
+    """The options of a key: the parser's keyword values in :data:`KEYWORDS` order, then
+    the types of the limits.  Resolved once per key; with a schema, remembered on the
+    compiled schema (a module-level entry would keep a model class alive), so parsers of
+    one schema cost what plain ones do.  A dict schema is keyed by its compiled form; any
+    other unhashable value is resolved each time."""
+    schema = key[_SCHEMA]
+    if schema is None:
+        memo = BY_KEYWORDS
+    else:
+        compiled = _compiled(schema)
+        memo = compiled._by_keywords
+        if compiled is not schema:  # (resolved with the compiled schema)
             try:
-                opts = memo.get(key)
-            except TypeError:  # an unhashable value: no cache
-                return _resolve((*args[:10], compiled, *args[11:]))
-            if opts is None:
-                opts = _resolve((*args[:10], compiled, *args[11:]))
-                if len(memo) < 64:
-                    memo[key] = opts
-            return opts
-        try:
-            return _cached(args, types)
-        except TypeError:  # an unhashable value: no cache
-            return _resolve(args)
+                hit = memo.get(key)
+            except TypeError:  # (a dict schema: keyed by its compiled form instead)
+                hit = None
+            if hit is None:
+                hit = options_for((*key[:_SCHEMA], compiled, *key[_SCHEMA + 1 :]))
+                if len(memo) < _MAX_CACHED:
+                    try:
+                        memo[key] = hit
+                    except TypeError:
+                        pass
+            return hit
+    try:
+        hit = memo.get(key)
+    except TypeError:  # an unhashable value
+        return _resolve(key)
+    if hit is None:
+        hit = _resolve(key)
+        if len(memo) < _MAX_CACHED:
+            memo[key] = hit
+    return hit
+
+
+_CompiledSchema: Any = None
+
+
+def _compiled(schema: Any) -> Any:
+    """The compiled form of a schema (the schema module loads on first use)."""
+    global _CompiledSchema
+    if schema.__class__ is _CompiledSchema:
+        return schema
+    compiled = schema.__dict__.get("__jsonvisor_schema__") if isinstance(schema, type) else None
+    if compiled is None or compiled.source is not schema:
+        from .schema import CompiledSchema
+
+        _CompiledSchema = CompiledSchema
+        compiled = CompiledSchema.compile(schema)
+    return compiled
 
 
 def _of_keywords(keywords: dict[str, Any]) -> ParserOptions:
     return ParserOptions.of(**keywords)
 
 
-@functools.lru_cache(maxsize=256)
-def _cached(args: tuple[Any, ...], types: tuple[type, ...]) -> ParserOptions:
-    return _resolve(args)
-
-
-def _resolve(args: tuple[Any, ...]) -> ParserOptions:
+def _resolve(key: tuple[Any, ...]) -> ParserOptions:
     (
         multiple_values, partial_strings, hold_numbers, max_bytes, max_depth,
-        max_number_length, max_key_length, bulk_threshold, lenient, key_transform, schema,
-        coerce, unknown_keys, validate, tolerance_items,
-    ) = args  # fmt: skip
+        max_number_length, max_key_length, bulk_threshold, lenient, *tolerance_values,
+        key_transform, schema, coerce, unknown_keys, validate,
+    ) = key[: len(KEYWORDS)]  # fmt: skip
+    tolerance_items = [
+        (name, v) for name, v in zip(_TOLERANCES, tolerance_values, strict=True) if v is not None
+    ]
     for name, v in (
         ("max_bytes", max_bytes),
         ("max_depth", max_depth),

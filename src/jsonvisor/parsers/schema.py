@@ -1088,7 +1088,7 @@ class CompiledSchema:
     """
 
     __slots__ = (
-        "_by_keywords", "_cache", "_mode", "_model", "_options", "_quick", "root", "source",
+        "_by_keywords", "_cache", "_mode", "_model", "_quick", "root", "source",
     )  # fmt: skip
 
     root: SchemaNode
@@ -1102,8 +1102,7 @@ class CompiledSchema:
         init(self, "_model", source if mode == "pydantic" else None)
         # The lookup memo of node(): path -> node (see the class docstring).
         init(self, "_cache", {(): root})
-        init(self, "_options", {})  # ParserOptions built with this schema, by their keywords
-        # ... and by a parser's own keywords (StreamingJsonParser.__init__'s fast path)
+        # ParserOptions built with this schema, by the parser's keywords (options_for)
         init(self, "_by_keywords", {})
         # What the C half may decide without calling back, per memoised path (the keys of
         # _cache): see _remember().

@@ -74,7 +74,8 @@ from .events import (
 )
 from .extract import Candidate, Extraction
 from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
-from .options import KeyTransform, ParserOptions
+from .options import BY_KEYWORDS as _BY_KEYWORDS
+from .options import KeyTransform, ParserOptions, options_for
 from .result import ParseResult, Repair, format_path
 from .tracking import SchemaTracker
 
@@ -248,18 +249,12 @@ class _Parser:
                 max_bytes.__class__, max_depth.__class__, max_number_length.__class__,
                 max_key_length.__class__, bulk_threshold.__class__,
             )  # fmt: skip
-            if schema is not None:
-                options = _options_with_schema(key)
-            else:
-                try:
-                    options = _OPTIONS_BY_KEYWORDS[key]
-                except (KeyError, TypeError):  # new keywords, or an unhashable value
-                    options = _resolve_keywords(key)
-                    if len(_OPTIONS_BY_KEYWORDS) < 256:
-                        try:
-                            _OPTIONS_BY_KEYWORDS[key] = options
-                        except TypeError:
-                            pass
+            try:  # (inline: the common case, plain keywords seen before)
+                options = _BY_KEYWORDS.get(key) if schema is None else None
+            except TypeError:  # an unhashable value: options_for() says what is wrong
+                options = None
+            if options is None:
+                options = options_for(key)
         elif not isinstance(options, ParserOptions):
             raise TypeError(f"options must be a ParserOptions, not {type(options).__name__}")
         # A parser starts as a copy of one built the long way (_init_state) for these
@@ -1850,51 +1845,6 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
-
-# The parser's keywords, in the order of its signature (options=... aside), and the
-# options each combination resolved to.
-_KEYWORDS: tuple[str, ...] = tuple(
-    _Parser.__init__.__code__.co_varnames[1 : _Parser.__init__.__code__.co_kwonlyargcount]
-)
-_OPTIONS_BY_KEYWORDS: dict[tuple[Any, ...], ParserOptions] = {}
-_SCHEMA = _KEYWORDS.index("schema")
-
-
-def _resolve_keywords(key: tuple[Any, ...]) -> ParserOptions:
-    return ParserOptions.of(**dict(zip(_KEYWORDS, key[: len(_KEYWORDS)], strict=True)))
-
-
-def _options_with_schema(key: tuple[Any, ...]) -> ParserOptions:
-    """The options of a parser's keywords with a schema: remembered on the compiled
-    schema (a module-level entry would keep a model class alive), so parsers of one
-    schema cost what plain ones do."""
-    global _CompiledSchema
-    schema = key[_SCHEMA]
-    if schema.__class__ is _CompiledSchema:
-        compiled = schema
-    elif isinstance(schema, type):
-        compiled = schema.__dict__.get("__jsonvisor_schema__")
-    else:
-        compiled = None
-    if compiled is None or (compiled is not schema and compiled.source is not schema):
-        from .schema import CompiledSchema  # (the schema module loads on first use)
-
-        _CompiledSchema = CompiledSchema
-        compiled = CompiledSchema.compile(schema)
-    memo = compiled._by_keywords
-    try:  # (keyed by everything, the schema itself too: a cycle through a class is fine)
-        options = memo.get(key)
-    except TypeError:  # an unhashable value among the keywords (a dict schema)
-        return _resolve_keywords((*key[:_SCHEMA], compiled, *key[_SCHEMA + 1 :]))
-    if options is None:
-        options = _resolve_keywords((*key[:_SCHEMA], compiled, *key[_SCHEMA + 1 :]))
-        if len(memo) < 64:
-            memo[key] = options
-    return options
-
-
-_CompiledSchema: Any = None
-
 
 # The attributes the C half stores in its own fields rather than in ``__dict__``.
 _CORE_FIELDS: tuple[str, ...] = (
