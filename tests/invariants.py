@@ -17,7 +17,8 @@
 ``snapshot()`` after every feed, and asserts (the tag of each kind of failure in brackets):
 
 a. [chunking-outcome] the outcome (the final ``ParseResult``: value, complete, repairs,
-   confidence; or the ``JsonStreamError``: reason, offset, line, column, limit, truncated)
+   confidence; or the ``JsonStreamError``: reason, expected, found, offset, line, column,
+   limit, truncated; not its excerpt, the text around it in its chunk)
    is the same for every chunking, and so is ``position`` after all the input;
    [crash] nothing raises anything but ``JsonStreamError`` (``snapshot()`` nothing at
    all); [sticky-error] after an error from ``feed()``, more input and ``finish()`` raise
@@ -27,7 +28,8 @@ a. [chunking-outcome] the outcome (the final ``ParseResult``: value, complete, r
    ``documents``, ``document_state()`` and ``field_states()`` after ``finish()`` agree with
    the events and do not depend on the chunking; [pickle] the parser can be pickled;
 b. [c-vs-python] C and Python agree feed by feed: events, snapshots, positions, results
-   (with their events and warnings), errors (messages included), state after finish;
+   (with their events and warnings), errors (every field, the message and excerpt too),
+   state after finish;
 c. [not-monotone] snapshots are monotone (a later one extends the earlier one: strings
    grow by appending, keys are only added, arrays only grow, scalars never change but a
    held number's best value with ``hold_numbers=False``), except where a root
@@ -358,9 +360,13 @@ FRESH_COPIES = frozenset({"chars", "random", "bytes-each", "pickled"})
 
 
 def _error_key(err: JsonStreamError) -> tuple[Any, ...]:
+    """What an error must keep for every chunking (its excerpt is the text around it in
+    the chunk where it was found, so it may differ)."""
     return (
         type(err).__name__,
         err.reason,
+        err.expected,
+        err.found,
         err.offset,
         err.line,
         err.column,
@@ -619,6 +625,7 @@ def _compare_backends(ctx: _Context, c: Trace, py: Trace) -> None:
         assert py.error is not None
         if (
             _error_key(c.error) != _error_key(py.error)
+            or vars(c.error) != vars(py.error)  # every field, the excerpt too
             or str(c.error) != str(py.error)
             or c.error_at != py.error_at
         ):

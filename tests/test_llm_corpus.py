@@ -55,6 +55,7 @@ KINDS = {
     "dropped_key",
     "dropped_value",
     "dropped_escape",
+    "dropped_bytes",
     "dropped_comma",
     "completed_literal",
     "stripped_fence",

@@ -273,3 +273,31 @@ def test_top_level_members_start_and_complete_once_whatever_the_chunking(
         ("ValueCompleted", (300,)),
         ("ValueCompleted", ()),
     ]
+
+
+@pytest.mark.parametrize("cls", BACKENDS)
+@pytest.mark.parametrize("options", [{}, {"multiple_values": True}, {"lenient": True}])
+def test_bytes_ending_inside_a_character_are_a_repair(cls: type, options: dict) -> None:
+    # finish() called [1] + half a character complete (confidence "high") while
+    # finish(allow_partial=False) refused the same input as cut off: the cut character is
+    # now dropped as a repair, so the result is not complete and the two agree.
+    for data, value, kinds, where in (
+        (b"[1]\xc3", [1], ["dropped_bytes"], "$"),
+        (b'{"a": 12\xe2\x82', {"a": 12}, ["kept_number", "closed_object", "dropped_bytes"], "$"),
+        (b'["ab\xc3', ["ab"], ["closed_string", "closed_array", "dropped_bytes"], "$[0]"),
+        (b"\xf0\x9f", None, ["no_value", "dropped_bytes"], "$"),
+    ):
+        for chunks in chunkings(data):
+            p = cls(**options)
+            for c in chunks:
+                p.feed(c)
+            r = p.finish()
+            assert (r.value, r.complete, r.confidence) == (value, False, "low"), (data, r)
+            assert [x.kind for x in r.repairs] == kinds, (data, r.repairs)
+            assert str(r.repairs[-1]) == f"dropped an incomplete UTF-8 sequence at {where}"
+            p = cls(**options)
+            for c in chunks:
+                p.feed(c)
+            with pytest.raises(JsonStreamError, match="inside a UTF-8 sequence") as info:
+                p.finish(allow_partial=False)
+            assert info.value.truncated

@@ -23,7 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grammar import CARD_SCHEMA
 from helpers import same, split_at
+from invariants import check
 from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
 from jsonvisor.parsers.streaming import SPEEDUPS, PurePythonParser
 from test_llm_corpus import CASES
@@ -376,3 +378,242 @@ def test_prose_the_extractor_passes_over_is_skipped_in_c(max_bytes, step, multip
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         assert same(g, w) or g == w, (g, w)
+
+
+# ------------------------------------------------------------------ finish() and errors
+#
+# finish() (with its repairs) and every error run in C wherever no extraction is involved
+# (_c_finish.h, _c_errors.h): the result must be the Python one field by field, and every
+# error the same JsonStreamError, every attribute and the message included.
+
+# Option sets without extraction: finish() and errors in C.
+C_END_OPTIONS: list[dict[str, Any]] = [
+    {},
+    {"hold_numbers": False},
+    {"multiple_values": True},
+    {"multiple_values": True, "max_bytes": 30},
+    {"lenient": True, "extract": False},
+    {"lenient": True, "extract": False, "hold_numbers": False, "partial_strings": False},
+    {"lenient": True, "extract": False, "multiple_values": True, "hold_numbers": False},
+    {"comments": True, "trailing_commas": True, "single_quotes": True, "unquoted_keys": True,
+     "max_key_length": 4, "bulk_threshold": 2},
+    {"hex_numbers": True, "nan_infinity": True, "python_literals": True, "hold_numbers": False},
+    {"max_depth": 3, "max_number_length": 4, "max_bytes": 40, "lenient": True, "extract": False},
+    {"key_transform": "camel", "bulk_threshold": 2},
+    {"schema": CARD_SCHEMA},
+    {"schema": CARD_SCHEMA, "lenient": True, "extract": False, "coerce": True, "validate": True},
+]  # fmt: skip
+# ... and with extraction (finish() is the Python side's there; errors are C's but at a '`').
+EXTRACT_END_OPTIONS: list[dict[str, Any]] = [
+    {"lenient": True},
+    {"extract": True, "multiple_values": True, "max_bytes": 60},
+]
+# Every prefix of these is a truncated input.
+TRUNCATED = [
+    '{"title": "T\\u00e9\\ud83d\\ude00", "price": 3.5e2, "tags": ["a", "b"], "n": null, "x": -1}',
+    '[1, -2, 3.25, 1e5, 0, [], {}, [[{"a": [1]}]], "x\\n\\"y", true, false]',
+    "{'a': 'q', b: 0x1F, c: NaN, d: -Infinity, e: True, f: None, /* */ g: [1, 2,], // x\n h: {},}",
+    '{"a": 1}\n[2, "three"]\n"four"\n5\ntrue\n',
+    '"top\\tlevel \u00e9 \U0001f600"',
+    "-12.5e-3",
+    'Sure: ```json\n{"a": [1, "b"]}\n```',
+]
+# Inputs with an error (or one that extraction passes over).
+ERRONEOUS = [
+    '{"a": 1 x', "[1, 2,, 3]", '{"a" 1}', '{"a": tru}', "[01]", "[1.]", "[-]", "[1e+]", '["\\q"]',
+    '["\\u12G4"]', '["a\x01"]', '{"a": 1} extra', "[[[[[1]]]]]", "[123456]", "{abcdef: 1}",
+    "{a: 0x}", "{a: 0xG}", "[1 /x]", '{"a": 1,}', "[1,]", "}", "]", "{,}", '{"a":}', "[NaN]",
+    "[Infinity]", "[-Infinity]", "[True]", "[None]", '{"a": [1, 2}', '{"a": "b"}}', "nul x",
+    '"abc" "d"', "1 2", "[1]\n[2, x]", '{"a":\n [1,\n 2 x]}', "\u00e9", "[\u00e9]",
+    '{"\u00e9": 1 \u00e9}', '{"a": -Inf}', '{"a": Nan}', '{"a": Tx}', '{"a": "x" :}', "[0x1]",
+    '{"a": 1e}', '{"a": 1 /* */ 2}', '```json\n{"a": [1, 2\n```', 'Sure: {"a": 1 x}',
+    "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]",
+    '{"a": "' + "y" * 40 + '"} [1]',
+    b'["a\xff"]', b'["\xc3', b'{"a": "\xe2\x82"}', b"[1, 2] \xff", b"[1]\xc3", b"\xf0\x9f",
+]  # fmt: skip
+END_INPUTS: list[str | bytes] = [
+    *(doc[:i] for doc in TRUNCATED for i in range(len(doc) + 1)),
+    *ERRONEOUS,
+]
+END_CHUNKINGS = ("whole", "chars", "random", "bytes-whole", "bytes-each", "bytes-random", "mixed")
+
+
+def _options_id(options: dict[str, Any]) -> str:
+    return ",".join(f"{k}={'CARD' if k == 'schema' else v}" for k, v in options.items()) or "strict"
+
+
+@pytest.mark.parametrize(
+    "options", C_END_OPTIONS + EXTRACT_END_OPTIONS, ids=_options_id
+)
+def test_truncated_and_erroneous_inputs_end_alike(options: dict[str, Any]) -> None:
+    """Every prefix of a few documents and many broken inputs, str and bytes, whole, per
+    unit and random: the C and Python backends give identical finish() results (value,
+    complete, repairs, confidence, events, warnings) and errors (every field), and neither
+    depends on the chunking (see invariants.check)."""
+    for text in END_INPUTS:
+        check(text, options, chunkings=END_CHUNKINGS)
+
+
+def _end(cls: type, options: dict[str, Any], chunks: list[Any], allow_partial: bool) -> Any:
+    """How a parse ends, every field: the ParseResult, or the error's class, attributes and
+    message; then the parser's state after it."""
+    p = cls(**options)
+    try:
+        for chunk in chunks:
+            p.feed(chunk)
+            repr(p.snapshot())
+        r = p.finish(allow_partial=allow_partial)
+        end: Any = (
+            "result", repr(r.value), r.complete, r.repairs, r.confidence, repr(r.events),
+            repr(r.warnings), repr(r.model), p.finish() is r,
+        )  # fmt: skip
+    except JsonStreamError as e:
+        end = ("error", type(e), sorted(vars(e).items()), str(e))
+        try:  # after an error from feed(), finish() raises it again
+            p.finish()
+        except JsonStreamError as again:
+            end += (again is e or vars(again) == vars(e),)
+    return end, p.position, p.documents, p.document_state(), repr(p.snapshot())
+
+
+def _end_chunkings(text: str | bytes) -> list[list[Any]]:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    out = [[data], [data[i : i + 1] for i in range(len(data))]]
+    out.append([bytearray(data[:3]), memoryview(data[3:])])  # bytes-like: C too
+    if isinstance(text, str):
+        out += [[text], list(text)]
+    return out
+
+
+# The Python side's implementations of what runs in C without extraction.
+PYTHON_ONLY = (
+    "_finish_py", "_repair", "_complete_number", "_number_prefix", "_literal_fit",
+    "_held_value", "_drop_provisional", "_incomplete", "_expected_now", "_cut_path",
+    "_fail", "_fail_here", "_limit_exceeded", "_doc_too_large", "_check_doc_size", "_record",
+    "_bad_number", "_number_too_long", "_feed_py", "_feed_str", "_feed_text", "_feed_body",
+    "_feed_tail", "_decode", "_run", "_value", "_literal", "_string", "_snapshot_py",
+)  # fmt: skip
+
+
+def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without extraction, finish() and every error are the C half's own: with the Python
+    implementations made to raise, the C backend still ends every input exactly as the
+    Python one does (computed before), allow_partial=False too."""
+    from jsonvisor.parsers.streaming import _Parser
+
+    runs = [
+        (options, chunks, allow_partial)
+        for options in C_END_OPTIONS
+        for text in END_INPUTS[::3] + ERRONEOUS
+        for chunks in _end_chunkings(text)
+        for allow_partial in (True, False)
+    ]
+    want = [_end(PurePythonParser, *run) for run in runs]
+
+    def forbidden(name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"the C backend called the Python side's {name}()")
+
+        return method
+
+    for name in PYTHON_ONLY:
+        assert hasattr(_Parser, name), name
+        monkeypatch.setattr(_Parser, name, forbidden(name))
+    for run, expected in zip(runs, want, strict=True):
+        got = _end(StreamingJsonParser, *run)
+        assert got == expected, (run, got, expected)
+
+
+def test_finish_defers_to_python_only_for_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one deferral of finish(): extraction (a candidate on trial, an open fence)."""
+    from jsonvisor.parsers.streaming import _Parser
+
+    calls: list[str] = []
+    original = _Parser._finish_py
+
+    def spy(self: Any, **kwargs: Any) -> Any:
+        calls.append(type(self).__name__)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(_Parser, "_finish_py", spy)
+    for options in C_END_OPTIONS:
+        p = StreamingJsonParser(**options)
+        p.feed('{"a": [1, "x')
+        p.finish()
+    assert calls == []
+    p = StreamingJsonParser(lenient=True)
+    p.feed('Sure: ```json\n{"a": [1, "x')
+    assert p.finish().value == {"a": [1, "x"]}
+    assert calls == ["StreamingJsonParser"]
+
+
+def test_c_errors_are_remembered_and_raised_again() -> None:
+    """An error raised by the C token loop is the parser's error from then on: further
+    input and finish() raise the same object; the input after finish() is refused anew
+    each time (it is not the parser's error)."""
+    p = StreamingJsonParser()
+    with pytest.raises(JsonStreamError) as first:
+        p.feed('{"a": 1 x')
+    for again in (lambda: p.feed("]"), lambda: p.feed(b"]"), p.finish):
+        with pytest.raises(JsonStreamError) as e:
+            again()
+        assert e.value is first.value
+    p = StreamingJsonParser()
+    p.feed("[1]")
+    r = p.finish()
+    errors = []
+    for _ in range(2):
+        with pytest.raises(JsonStreamError, match="input after finish") as e:
+            p.feed(b"x")
+        errors.append(e.value)
+    assert errors[0] is not errors[1] and vars(errors[0]) == vars(errors[1])
+    assert p.finish() is r
+
+
+def test_held_values_shown_and_kept_in_c() -> None:
+    """hold_numbers=False: snapshot() shows a held number's or literal's best value (C),
+    and finish() keeps exactly that."""
+    for text, shown in (
+        ('{"a": 12.', {"a": 12}), ("[1, -", [1]), ("[1e", [1]), ('{"a": fa', {"a": False}),
+        ("[nu", [None]), ("-0.5e", -0.5), ("tr", True), ("{a: 0x1", {"a": 1}), ("[N", [None]),
+    ):  # fmt: skip
+        for cls in (StreamingJsonParser, PurePythonParser):
+            p = cls(hold_numbers=False, python_literals=True, hex_numbers=True, unquoted_keys=True)
+            p.feed(text)
+            assert same(p.snapshot(), shown), (cls, text, p.snapshot())
+            assert same(p.finish().value, shown), (cls, text)
+
+
+def test_no_memory_growth_over_errors_and_repairs() -> None:
+    """Reference leaks on the C half's error and finish() paths would show as memory
+    growing with every parse that ends in an error or a repair."""
+    inputs = [*ERRONEOUS, *(doc[: len(doc) // 2] for doc in TRUNCATED)]
+    options = [{}, {"multiple_values": True, "max_bytes": 30}, {"lenient": True, "extract": False},
+               {"schema": CARD_SCHEMA}, {"hold_numbers": False, "hex_numbers": True}]  # fmt: skip
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            for o in options:
+                for text in inputs:
+                    for strict in (False, True):
+                        p = StreamingJsonParser(**o)
+                        try:
+                            for c in (text, text) if strict else (text,):
+                                p.feed(c)
+                                p.snapshot()
+                            p.finish(allow_partial=not strict)
+                        except JsonStreamError:
+                            pass
+
+    run(3)
+    tracemalloc.start()
+    try:  # (after the first runs, which fill bounded caches: schema tables, interned names)
+        run(10)
+        gc.collect()
+        base = tracemalloc.get_traced_memory()[0]
+        run(40)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert grown < 8 * 1024, grown  # a leaked object per parse would be 25 000 of them

@@ -55,8 +55,41 @@ fail:
     return NULL;
 }
 
+static PyObject *feed_text(Core *self, Text *chunk, int decoded);
+
+/* A chunk that goes past max_bytes (one value): what fits is parsed, then the rest is
+ * refused at its first byte too many (_feed_text()), the same error for every chunking. */
+static PyObject *
+feed_past_limit(Core *self, Text *chunk, int decoded)
+{
+    Py_ssize_t fits = chars_within(chunk, 0, self->max_bytes - self->used);
+    if (fits > 0) {
+        Text part;
+        if (chunk->str != NULL) {
+            PyObject *s = PyUnicode_Substring(chunk->str, 0, fits);
+            if (s == NULL)
+                return NULL;
+            text_of_str(&part, s);
+            part.owned = 1;
+        }
+        else { /* ASCII bytes read in place */
+            part = *chunk;
+            part.n = fits;
+            part.bytes = NULL;
+        }
+        PyObject *r = feed_text(self, &part, decoded);
+        text_release(&part);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    limit_exceeded(self);
+    return NULL;
+}
+
 /* feed() of a text: a str chunk, text decoded from bytes, or ASCII bytes read in place
- * (``decoded``: not a str chunk, see feed_python). */
+ * (``decoded``: not a str chunk, see feed_python).  The parser has no error and no
+ * result yet (core_feed). */
 static PyObject *
 feed_text(Core *self, Text *chunk, int decoded)
 {
@@ -64,6 +97,13 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (self->hot && clen > 0 && plain_run(chunk, 0) == clen &&
         self->used + utf8_len(chunk, 0, clen) <= self->max_bytes)
         return feed_string_text(self, chunk);
+    if (!decoded && PyBytes_GET_SIZE(self->pending) != 0) {
+        raise_error(fail_here(self, "str chunk while a UTF-8 sequence from bytes is incomplete",
+                              "", 0, 1));
+        return NULL;
+    }
+    if (clen == 0)
+        return PyList_New(0);
     /* Text that leaves the state as it is: trailing prose after the value, or prose the
      * extractor passes over (none of the characters it looks for; _quiet_now). */
     int pass_over = 0;
@@ -73,15 +113,14 @@ feed_text(Core *self, Text *chunk, int decoded)
         else if (self->seeking && self->quiet)
             pass_over = !holds_any(chunk, self->quiet == 1 ? "`{[" : "`");
     }
-    if (!self->c_ok || self->error != Py_None || self->result != Py_None ||
-        (!decoded && PyBytes_GET_SIZE(self->pending) != 0) || clen == 0 ||
+    if (!self->c_ok ||
         (!pass_over && (self->stopped || self->candidate != Py_None || self->seeking)))
-        return feed_python(self, chunk, decoded);
+        return feed_python(self, chunk, decoded); /* extraction looks for a value */
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
     if (!self->multiple_values) {
         if (self->used + nbytes > self->max_bytes)
-            return feed_python(self, chunk, decoded);
+            return feed_past_limit(self, chunk, decoded);
         self->used += nbytes;
     }
     Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
@@ -165,7 +204,7 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (self->multiple_values && self->doc_open) { /* the open document's bytes so far */
         Py_ssize_t seen = utf8_len(t, self->doc_start, n); /* (the held token too) */
         if (self->used + seen > self->max_bytes) {
-            raise_doc_too_large(self, t);
+            doc_too_large(self, t);
             goto fail;
         }
         self->used += seen - utf8_len(t, done, n);
@@ -206,18 +245,69 @@ fail_text:
     return NULL;
 }
 
+/* _decode()'s error: data[start:end] is not UTF-8.  The valid text before it is parsed
+ * first, then the bad bytes are reported where they start, whatever the chunking. */
+static PyObject *
+feed_invalid_utf8(Core *self, PyObject *data, Py_ssize_t start, Py_ssize_t end)
+{
+    if (set_obj(&self->pending, PyBytes_FromStringAndSize(NULL, 0)) < 0)
+        return NULL;
+    if (start > 0) {
+        PyObject *good = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(data), start, "strict");
+        if (good == NULL)
+            return NULL;
+        Text g;
+        text_of_str(&g, good);
+        PyObject *r = feed_text(self, &g, 1);
+        Py_DECREF(good);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    invalid_utf8(self, PyBytes_AS_STRING(data) + start, end - start);
+    return NULL;
+}
+
 static PyObject *
 core_feed(Core *self, PyObject *chunk)
 {
     Text t;
     PyObject *r;
-    if (PyUnicode_CheckExact(chunk) && all_ready(self)) {
+    if (!all_ready(self))
+        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    if (self->error != Py_None) { /* the same error for any further input */
+        Py_INCREF(self->error);
+        raise_error(self->error);
+        return NULL;
+    }
+    if (self->result != Py_None) {
+        raise_error(fail_here(self, "input after finish()", "", 0, 0));
+        return NULL;
+    }
+    if (PyUnicode_CheckExact(chunk)) {
         text_of_str(&t, chunk);
         return feed_text(self, &t, 0);
     }
-    if (!PyBytes_CheckExact(chunk) || !all_ready(self) || self->error != Py_None ||
-        self->result != Py_None)
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+    if (!PyBytes_CheckExact(chunk)) {
+        /* a str subclass: its text; bytes-like (a bytes subclass, bytearray, memoryview):
+         * its bytes; anything else: the Python side's TypeError */
+        PyObject *as;
+        if (PyUnicode_Check(chunk))
+            as = PyObject_Str(chunk);
+        else if (PyBytes_Check(chunk) || PyByteArray_Check(chunk) || PyMemoryView_Check(chunk))
+            as = PyBytes_FromObject(chunk);
+        else
+            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        if (as == NULL)
+            return NULL;
+        if (!PyUnicode_CheckExact(as) && !PyBytes_CheckExact(as)) { /* (a str() returning a subclass) */
+            Py_DECREF(as);
+            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        }
+        r = core_feed(self, as);
+        Py_DECREF(as);
+        return r;
+    }
     if (PyBytes_GET_SIZE(self->pending) == 0 &&
         all_ascii(PyBytes_AS_STRING(chunk), PyBytes_GET_SIZE(chunk))) {
         /* ASCII: its bytes are its text, read in place */
@@ -229,8 +319,7 @@ core_feed(Core *self, PyObject *chunk)
         return r;
     }
     /* UTF-8 bytes: decode incrementally here (a sequence cut by the end of the chunk waits
-     * in _pending), then parse the text like a str chunk.  Invalid UTF-8 goes to the
-     * Python side, which parses the valid part first and reports the bad byte. */
+     * in _pending), then parse the text like a str chunk. */
     PyObject *data = chunk;
     Py_INCREF(data);
     if (PyBytes_GET_SIZE(self->pending)) {
@@ -248,11 +337,31 @@ core_feed(Core *self, PyObject *chunk)
         PyUnicode_DecodeUTF8Stateful(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), "strict",
                                      &used);
     if (text == NULL) {
+        Py_ssize_t start = 0, end = 0;
+        if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            int ok = value != NULL && PyUnicodeDecodeError_GetStart(value, &start) == 0 &&
+                     PyUnicodeDecodeError_GetEnd(value, &end) == 0;
+            if (ok) {
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(tb);
+                r = feed_invalid_utf8(self, data, start, end);
+                Py_DECREF(data);
+                return r;
+            }
+            if (!PyErr_Occurred())
+                PyErr_Restore(type, value, tb);
+            else {
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(tb);
+            }
+        }
         Py_DECREF(data);
-        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
-            return NULL;
-        PyErr_Clear();
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        return NULL;
     }
     PyObject *rest = PyBytes_FromStringAndSize(PyBytes_AS_STRING(data) + used,
                                                PyBytes_GET_SIZE(data) - used);

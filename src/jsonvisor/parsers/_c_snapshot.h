@@ -63,22 +63,65 @@ fail:
     return -1;
 }
 
+/* _empty_snapshot(): what to show before a value starts: None, or the schema's skeleton. */
+static PyObject *
+empty_snapshot(Core *self)
+{
+    if (self->schema == Py_None)
+        Py_RETURN_NONE;
+    return PyObject_CallMethodNoArgs((PyObject *)self, S_EMPTY_SNAPSHOT);
+}
+
+/* What _snapshot_py() shows of a held number or literal (hold_numbers=False): its best
+ * value so far (_held_value) at the current slot, marked provisional. */
+static PyObject *
+held_snapshot(Core *self)
+{
+    PyObject *shown = held_value(self);
+    if (shown == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return PyList_GET_SIZE(self->stack) ? ref(self->root) : empty_snapshot(self);
+    }
+    if (PyList_GET_SIZE(self->stack) == 0)
+        return shown;
+    PyObject *top = top_of(self);
+    int r;
+    if (PyDict_CheckExact(top))
+        r = PyDict_SetItem(top, self->key, shown);
+    else if (self->prov)
+        r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, ref(shown));
+    else
+        r = PyList_Append(top, shown);
+    Py_DECREF(shown);
+    if (r < 0)
+        return NULL;
+    self->prov = 1;
+    return ref(self->root);
+}
+
 static PyObject *
 core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
 {
     /* _snapshot_py() has two equivalent branches for an open string: one when strings
      * show directly, one after the extraction checks (which also marks a dict's slot). */
     int direct = self->show_strings;
-    if (all_ready(self) && (!self->in_string || self->str_is_key) && self->candidate == Py_None &&
-        !self->seeking &&
-        (self->hold_numbers || (self->held_kind != HELD_NUMBER && self->held_kind != HELD_LITERAL)) &&
-        (PyList_GET_SIZE(self->stack) || self->state == ST_END)) {
+    if (!all_ready(self))
+        return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
+    int plain = self->candidate == Py_None && !self->seeking; /* no extraction state */
+    int in_value = self->in_string && !self->str_is_key;      /* an open string value */
+    if (plain && !in_value) {
+        if (!self->hold_numbers &&
+            (self->held_kind == HELD_NUMBER || self->held_kind == HELD_LITERAL))
+            return held_snapshot(self);
         /* Between tokens, nothing held back to show: the live value as it is. */
-        Py_INCREF(self->root);
-        return self->root;
+        if (PyList_GET_SIZE(self->stack) || self->state == ST_END)
+            return ref(self->root);
+        return empty_snapshot(self); /* (no value started) */
     }
-    if (!(self->in_string && !self->str_is_key && all_ready(self) &&
-          (direct || (self->partial_strings && self->candidate == Py_None && !self->seeking))))
+    if (plain && in_value && !self->partial_strings) /* (not shown until it closes) */
+        return PyList_GET_SIZE(self->stack) ? ref(self->root) : empty_snapshot(self);
+    if (!(in_value && (direct || (self->partial_strings && plain))))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     /* The common case while a model writes text: show the open string in place. */
     PyObject *pieces = self->pieces;

@@ -5,12 +5,12 @@
 
 typedef struct {
     PyObject_HEAD
-    int state, held_kind, in_comment, quiet;
+    int state, held_kind, in_comment, quiet, doc_ended;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
         whole_tried, ready, c_docs, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
-        unknown_escapes;
+        unknown_escapes, extract;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -28,6 +28,7 @@ static PyMemberDef core_members[] = {
     MEMBER_INT("_held_kind", held_kind),
     MEMBER_INT("_in_comment", in_comment),
     MEMBER_INT("_quiet", quiet),
+    MEMBER_INT("_doc_ended", doc_ended),
     MEMBER_BOOL("_seeking", seeking),
     MEMBER_BOOL("_stopped", stopped),
     MEMBER_BOOL("_plain_keys", plain_keys),
@@ -56,6 +57,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_control_characters", control_characters),
     MEMBER_BOOL("_unknown_escapes", unknown_escapes),
     MEMBER_BOOL("_whole_tried", whole_tried),
+    MEMBER_BOOL("_extract", extract),
     MEMBER_SSIZE("_documents", documents),
     MEMBER_SSIZE("_hi", hi),
     MEMBER_SSIZE("_used", used),

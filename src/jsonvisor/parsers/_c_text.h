@@ -119,20 +119,6 @@ utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)
     return nb;
 }
 
-/* The Python side's error for a document past max_bytes (_doc_too_large), raised. */
-static int
-raise_doc_too_large(Core *self, Text *t)
-{
-    PyObject *text = text_str(t);
-    PyObject *err = text == NULL ? NULL
-                                 : PyObject_CallMethodOneArg((PyObject *)self, S_DOC_TOO_LARGE, text);
-    if (err != NULL) {
-        PyErr_SetObject((PyObject *)Py_TYPE(err), err);
-        Py_DECREF(err);
-    }
-    return -1;
-}
-
 /* Does the text hold any of the (ASCII) characters of ``chars``? */
 static int
 holds_any(Text *t, const char *chars)

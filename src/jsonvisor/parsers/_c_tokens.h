@@ -2,56 +2,24 @@
  * c_run.  Part of the unity build of _speedups.c (included once, in order). */
 
 /* A number token's shape: 2 a whole number, 1 a valid prefix, 0 invalid.  *is_float set
- * when it has a fraction or an exponent. */
-static int
+ * when it has a fraction or an exponent.  (The grammar: num_step, in _c_errors.h.) */
+static inline int
 number_shape(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int *is_float)
 {
-    int st = 0; /* 0 start, 1 '-', 2 '0', 3 int, 4 '.', 5 frac, 6 'e', 7 sign, 8 exp */
+    int st = 0;
     *is_float = 0;
     for (Py_ssize_t i = s; i < e; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int digit = c >= '0' && c <= '9';
-        switch (st) {
-        case 0:
-            if (c == '-') st = 1;
-            else if (c == '0') st = 2;
-            else if (digit) st = 3;
-            else return 0;
-            break;
-        case 1:
-            if (c == '0') st = 2;
-            else if (digit) st = 3;
-            else return 0;
-            break;
-        case 2:
-        case 3:
-            if (digit && st == 3) st = 3;
-            else if (c == '.') st = 4;
-            else if (c == 'e' || c == 'E') st = 6;
-            else return 0;
-            break;
-        case 4:
-        case 5:
-            if (digit) st = 5;
-            else if (c == 'e' || c == 'E') { if (st == 4) return 0; st = 6; }
-            else return 0;
-            break;
-        case 6:
-            if (c == '+' || c == '-') st = 7;
-            else if (digit) st = 8;
-            else return 0;
-            break;
-        default: /* 7, 8 */
-            if (digit) st = 8;
-            else return 0;
-        }
+        st = num_step(st, PyUnicode_READ(kind, data, i));
+        if (st < 0)
+            return 0;
         if (st >= 4)
             *is_float = 1;
     }
-    return (st == 2 || st == 3 || st == 5 || st == 8) ? 2 : 1;
+    return num_whole(st) ? 2 : 1;
 }
 
-/* int(tok) or float(tok) of a whole number token; NULL without an exception: not here. */
+/* int(tok) or float(tok) of a whole number token (new reference), or NULL with the
+ * exception int() raises (past sys.get_int_max_str_digits(), as on the Python side). */
 static PyObject *
 number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_float)
 {
@@ -77,8 +45,6 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
     }
     if (buf != small)
         PyMem_Free(buf);
-    if (v == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
-        PyErr_Clear(); /* e.g. the int digit limit: let the Python parser decide */
     return v;
 }
 
@@ -153,8 +119,9 @@ hexval(Py_UCS4 c)
     return -1;
 }
 
-/* Inside a string from ``pos`` (_string()).  Returns the next index, or -1 on error;
- * sets *bail when it stopped before something the Python parser must handle. */
+/* Inside a string from ``pos`` (_string()).  Returns the next index, or -1 on error
+ * (raised); sets *bail when it stopped before something the Python parser must handle
+ * (the end of a top-level string in extraction mode, an error extraction decides). */
 static Py_ssize_t
 c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
@@ -172,8 +139,9 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             return n;
         Py_UCS4 c = PyUnicode_READ(kind, data, e);
         if (c == q) {
-            if (!self->str_is_key && PyList_GET_SIZE(self->stack) == 0) {
-                *bail = 1; /* a top-level string ends: the Python side */
+            if (!self->str_is_key && PyList_GET_SIZE(self->stack) == 0 &&
+                !(self->c_top || self->c_docs)) {
+                *bail = 1; /* a top-level string ends in extraction mode: the Python side */
                 return e;
             }
             if (flush_hi(self) < 0)
@@ -186,17 +154,17 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             int r;
             if (self->str_is_key)
                 r = set_key(self, value);
-            else { /* (the string's path, made when it started, is the slot's) */
+            else { /* (the string's path, made when it started, is the slot's; at the top
+                    * level the string is the document) */
                 r = put_at(self, self->str_path, value, events);
                 Py_DECREF(value);
             }
             return r < 0 ? -1 : e + 1;
         }
         if (c != '\\') { /* a raw control character */
-            if (!self->control_characters) {
-                *bail = 1; /* the Python side reports it */
-                return e;
-            }
+            if (!self->control_characters)
+                return c_fail_s(self, t, e, e, "unescaped control character in string",
+                                "'\\\\' escape", bail);
             if (flush_hi(self) < 0 || append_char(self, c) < 0) /* LLM mode: kept as it is */
                 return -1;
             pos = e + 1;
@@ -213,10 +181,8 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             Py_ssize_t i;
             for (i = e + 2; i < e + 6 && i < n; i++) {
                 int h = hexval(PyUnicode_READ(kind, data, i));
-                if (h < 0) {
-                    *bail = 1;
-                    return e;
-                }
+                if (h < 0)
+                    return c_fail_s(self, t, e, i, "invalid \\u escape", "a hex digit", bail);
                 code = code * 16 + h;
             }
             if (i < e + 6) {
@@ -259,10 +225,9 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             }
             /* fall through */
         default:
-            if (!self->unknown_escapes) {
-                *bail = 1; /* the Python side reports it */
-                return e;
-            }
+            if (!self->unknown_escapes)
+                return c_fail_s(self, t, e, e + 1, "invalid escape",
+                                "one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u", bail);
             ch = k; /* JSON5: the character itself */
         }
         if (flush_hi(self) < 0 || append_char(self, ch) < 0)
@@ -306,7 +271,7 @@ c_string_start(Core *self, Text *t, Py_ssize_t pos, int is_key, PyObject *events
 
 /* A literal: true/false/null, and with the tolerances NaN, Infinity, -Infinity, True,
  * False, None (_literal() over the options' table).  A prefix of one at the end of the
- * text is held; anything else is the Python side's (which reports it). */
+ * text is held; anything else is an error. */
 static Py_ssize_t
 c_literal(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
@@ -337,7 +302,10 @@ c_literal(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
         if (self->python_literals) { words[nw] = "False"; values[nw++] = Py_False; }
         break;
     }
+    if (nw == 0) /* no literal starts so here: _value()'s error */
+        return c_fail_s(self, t, pos, pos, "unexpected character", EXPECTED[self->state], bail);
     int prefix = 0; /* the text ends inside one of the words */
+    Py_ssize_t longest = 0;
     for (int w = 0; w < nw; w++) {
         Py_ssize_t len = (Py_ssize_t)strlen(words[w]), i;
         for (i = 0; i < len && pos + i < n; i++)
@@ -347,14 +315,26 @@ c_literal(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             return put(self, values[w], events) < 0 ? -1 : pos + len;
         if (pos + i == n)
             prefix = 1;
+        if (len > longest)
+            longest = len;
     }
-    if (!prefix) {
-        *bail = 1;
-        return pos;
+    if (prefix) {
+        if (hold(self, t, pos, n, HELD_LITERAL) < 0)
+            return -1;
+        return n;
     }
-    if (hold(self, t, pos, n, HELD_LITERAL) < 0)
-        return -1;
-    return n;
+    /* The error is at the first character that differs from the first word (in the
+     * piece of text as long as the longest word). */
+    Py_ssize_t seg = n - pos < longest ? n - pos : longest;
+    Py_ssize_t len0 = (Py_ssize_t)strlen(words[0]), i = 0;
+    while (i < seg && i < len0 && PyUnicode_READ(kind, data, pos + i) == (Py_UCS4)words[0][i])
+        i++;
+    if (i == seg || i == len0)
+        i = seg;
+    PyObject *reason = nw == 1 ? PyUnicode_FromFormat("invalid literal (expected '%s')", words[0])
+                               : PyUnicode_FromFormat("invalid literal (expected '%s' or '%s')",
+                                                      words[0], words[1]);
+    return c_fail(self, t, pos, pos + i, reason, "", NULL, bail);
 }
 
 /* A hex number (LLM mode): -?0[xX][0-9a-fA-F]*, at ``pos`` (_lenient_number()). */
@@ -367,20 +347,16 @@ c_hex_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
     Py_ssize_t e = pos + (PyUnicode_READ(kind, data, pos) == '-') + 2;
     while (e < n && hexval(PyUnicode_READ(kind, data, e)) >= 0)
         e++;
-    if (e - pos > self->max_number_length) {
-        *bail = 1; /* the Python side reports the limit */
-        return pos;
-    }
+    if (e - pos > self->max_number_length)
+        return number_too_long(self, t, pos, bail);
     if (e >= n) {
         if (hold(self, t, pos, n, HELD_NUMBER) < 0)
             return -1;
         return n;
     }
     Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
-    if (last == 'x' || last == 'X') {
-        *bail = 1; /* no digit: the Python side reports it */
-        return pos;
-    }
+    if (last == 'x' || last == 'X')
+        return c_fail_s(self, t, pos, e, "incomplete hex number", "a hex digit", bail);
     char small[64], *buf = small;
     Py_ssize_t len = e - pos;
     if (len >= (Py_ssize_t)sizeof(small) && (buf = PyMem_Malloc((size_t)len + 1)) == NULL) {
@@ -400,12 +376,25 @@ c_hex_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
     return r < 0 ? -1 : e;
 }
 
+/* A number at ``pos`` (_value(), and in LLM mode _lenient_number() first). */
 static Py_ssize_t
 c_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
 {
     Py_ssize_t n = t->n;
     int kind = t->kind;
     const void *data = t->data;
+    Py_UCS4 first = PyUnicode_READ(kind, data, pos);
+    if (self->lax) {
+        Py_ssize_t z = pos + (first == '-'); /* "0x", "0X", "-0x", "-0X" */
+        if (self->hex_numbers && z + 1 < n && PyUnicode_READ(kind, data, z) == '0') {
+            Py_UCS4 x = PyUnicode_READ(kind, data, z + 1);
+            if (x == 'x' || x == 'X')
+                return c_hex_number(self, t, pos, events, bail);
+        }
+        if (self->nan_infinity && first == '-' && pos + 1 < n &&
+            PyUnicode_READ(kind, data, pos + 1) == 'I')
+            return c_literal(self, t, pos, events, bail); /* -Infinity */
+    }
     Py_ssize_t e = pos;
     for (; e < n; e++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, e);
@@ -413,41 +402,22 @@ c_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
               c == '-'))
             break;
     }
+    if (e - pos > self->max_number_length)
+        return number_too_long(self, t, pos, bail);
     int is_float;
     int shape = number_shape(kind, data, pos, e, &is_float);
-    if (e - pos > self->max_number_length || shape == 0) {
-        *bail = 1;
-        return pos;
-    }
-    if (self->lax && e < n && e - pos <= 2) { /* _lenient_number(): LLM mode */
-        Py_UCS4 x = PyUnicode_READ(kind, data, e);
-        if ((x == 'x' || x == 'X') && PyUnicode_READ(kind, data, e - 1) == '0' &&
-            (e - pos == 1 || PyUnicode_READ(kind, data, pos) == '-')) {
-            if (self->hex_numbers)
-                return c_hex_number(self, t, pos, events, bail);
-            *bail = 1;
-            return pos;
-        }
-        if (x == 'I' && e - pos == 1 && PyUnicode_READ(kind, data, pos) == '-' &&
-            self->nan_infinity)
-            return c_literal(self, t, pos, events, bail); /* -Infinity */
-    }
-    if (e >= n) {
+    if (e >= n) { /* the number may go on in the next chunk */
+        if (shape == 0)
+            return bad_number(self, t, pos, e, bail);
         if (hold(self, t, pos, n, HELD_NUMBER) < 0)
             return -1;
         return n;
     }
-    if (shape != 2) {
-        *bail = 1;
-        return pos;
-    }
+    if (shape != 2)
+        return bad_number(self, t, pos, e, bail);
     PyObject *v = number_value(kind, data, pos, e, is_float);
-    if (v == NULL) {
-        if (PyErr_Occurred())
-            return -1;
-        *bail = 1;
-        return pos;
-    }
+    if (v == NULL)
+        return -1;
     int r = put(self, v, events);
     Py_DECREF(v);
     return r < 0 ? -1 : e;
@@ -489,7 +459,58 @@ c_skip_comment(Core *self, Text *t, Py_ssize_t pos)
     return n;
 }
 
-/* The common part of _run().  Returns where it stopped (len(text) when done), -1 on error. */
+/* _value(): the value starting at text[pos], ``c``, inside a container or at the top
+ * level (with c_top or c_docs). */
+static inline Py_ssize_t
+c_value(Core *self, Text *t, Py_ssize_t pos, Py_UCS4 c, PyObject *events, int *bail)
+{
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (c == '"' || (c == '\'' && self->single_quotes))
+        return c_string_start(self, t, pos, 0, events, bail);
+    if (c == '{' || c == '[') {
+        if (depth >= self->max_depth)
+            return c_fail(self, t, pos, pos,
+                          PyUnicode_FromFormat("nesting deeper than max_depth=%zd", self->max_depth),
+                          "", "max_depth", bail);
+        if ((depth ? open_container(self, c == '{', events) : open_root(self, c == '{', events)) < 0)
+            return -1;
+        return pos + 1;
+    }
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return c_number(self, t, pos, events, bail);
+    if (c == 't' || c == 'f' || c == 'n' ||
+        (self->lax && (c == 'N' || c == 'I' || c == 'T' || c == 'F')))
+        return c_literal(self, t, pos, events, bail);
+    if (c == ']' && self->trailing_commas && self->state == ST_VALUE && depth &&
+        PyList_CheckExact(top_of(self))) { /* _lenient_value(): a trailing comma before ']' */
+        if (depth == 1 && !(self->c_top || self->c_docs)) {
+            *bail = 1; /* the top-level value ends in extraction mode: the Python side */
+            return pos;
+        }
+        return close_container(self, events) < 0 ? -1 : pos + 1;
+    }
+    return c_fail_s(self, t, pos, pos, "unexpected character", EXPECTED[self->state], bail);
+}
+
+/* _check_doc_size(): with multiple values, the document that just ended at ``pos`` must
+ * fit in max_bytes (then the next one counts from 0). */
+static inline int
+doc_size_check(Core *self, Text *t, Py_ssize_t pos)
+{
+    if (self->doc_ended < 0)
+        return 0;
+    self->doc_ended = -1;
+    if (self->used + utf8_len(t, self->doc_start, pos) > self->max_bytes)
+        return doc_too_large(self, t);
+    self->used = 0;
+    return 0;
+}
+
+/* _run(): the token loop.  Returns where it stopped (len(text) when done), -1 on error
+ * (raised where it was met).  It stops early where the bulk path may load a run of whole
+ * values (bulk_stop: _bulk_step decides, then the loop goes on) and, in extraction mode,
+ * where a top-level value starts or ends or an error may be the fence closing: the Python
+ * side (_feed_body) goes on from there. */
 static Py_ssize_t
 c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {
@@ -501,6 +522,8 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
     if (self->in_comment)
         pos = c_skip_comment(self, t, pos);
     while (pos < n && !bail) {
+        if (self->doc_ended >= 0 && doc_size_check(self, t, pos) < 0)
+            return -1;
         if (self->in_string) {
             pos = c_string(self, t, pos, events, &bail);
             if (pos < 0)
@@ -514,18 +537,41 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
         }
         Py_ssize_t depth = PyList_GET_SIZE(self->stack);
         int st = self->state;
+        if (depth == 0 && !(self->c_top || self->c_docs))
+            return pos; /* extraction: the top level is the Python side's */
+        if (c == '/' && self->comments) { /* _comment(): LLM mode */
+            if (pos + 1 >= n) {
+                if (hold(self, t, pos, n, HELD_SLASH) < 0)
+                    return -1;
+                return n;
+            }
+            Py_UCS4 k = PyUnicode_READ(kind, data, pos + 1);
+            if (k != '/' && k != '*') {
+                pos = c_fail_s(self, t, pos, pos + 1, "unexpected character after '/'",
+                               "'/' or '*'", &bail);
+                if (pos < 0)
+                    return -1;
+                continue;
+            }
+            self->in_comment = k == '/' ? 1 : 2;
+            self->comment_star = 0;
+            pos = c_skip_comment(self, t, pos + 2);
+            continue;
+        }
         if (depth == 0) {
-            /* The top-level value starts here.  An array or object opens here when the
-             * mode has no document boundaries (c_top); the rest (scalars, multiple
-             * values, extraction, what follows the value) is the Python side's. */
-            if (!(self->c_top || self->c_docs) || st != ST_VALUE || (c != '{' && c != '['))
+            /* The top level (c_top: one value, then nothing; c_docs: documents). */
+            if (st == ST_END)
+                return c_fail_s(self, t, pos, pos, "extra data after the top-level value",
+                                EXPECTED[ST_END], NULL);
+            if (st != ST_VALUE)
                 return pos;
             if (self->c_docs && !self->doc_open) { /* a document starts here */
                 self->doc_open = 1;
                 self->doc_start = pos;
                 self->used = 0;
             }
-            if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
+            if ((c == '{' || c == '[') && n - pos >= self->bulk_threshold &&
+                pos >= self->bulk_block) {
                 if (self->c_top && self->plain_keys && !self->whole_tried) {
                     Py_ssize_t r = whole_root(self, t, pos, events);
                     if (r != pos) {
@@ -538,51 +584,32 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                 self->bulk_stop = 1; /* the bulk path's scan (_bulk_step) */
                 return pos;
             }
-            if (open_root(self, c == '{', events) < 0)
+            pos = c_value(self, t, pos, c, events, &bail);
+            if (pos < 0)
                 return -1;
-            pos++;
-            continue;
-        }
-        if (c == '/' && self->comments) { /* _comment(): LLM mode */
-            if (pos + 1 >= n) {
-                if (hold(self, t, pos, n, HELD_SLASH) < 0)
-                    return -1;
-                return n;
-            }
-            Py_UCS4 k = PyUnicode_READ(kind, data, pos + 1);
-            if (k != '/' && k != '*')
-                return pos; /* the Python side reports it */
-            self->in_comment = k == '/' ? 1 : 2;
-            self->comment_star = 0;
-            pos = c_skip_comment(self, t, pos + 2);
             continue;
         }
         PyObject *top = top_of(self);
         int is_obj = PyDict_CheckExact(top);
-        /* A closing bracket that matches the innermost container (not the top-level one,
-         * whose end is a document boundary for the Python side). */
-        int closes = (depth > 1 || self->c_top || self->c_docs) && (is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE ||
-                                                         st == ST_COMMA_OR_CLOSE ||
-                                                         (st == ST_KEY && self->trailing_commas))
-                                          : c == ']' && (st == ST_VALUE_OR_CLOSE ||
-                                                         st == ST_COMMA_OR_CLOSE ||
-                                                         (st == ST_VALUE && self->trailing_commas &&
-                                                          n - pos < self->bulk_threshold)));
+        /* A closing bracket that matches the innermost container. */
+        int closes = is_obj ? c == '}' && (st == ST_KEY_OR_CLOSE || st == ST_COMMA_OR_CLOSE ||
+                                           (st == ST_KEY && self->trailing_commas))
+                            : c == ']' && (st == ST_VALUE_OR_CLOSE || st == ST_COMMA_OR_CLOSE);
         if (closes) {
+            if (depth == 1 && !(self->c_top || self->c_docs))
+                return pos; /* the top-level value ends in extraction mode: the Python side */
             if (close_container(self, events) < 0)
                 return -1;
             pos++;
-            if (depth == 1 && self->c_docs) { /* a document ended: _check_doc_size() */
-                if (self->used + utf8_len(t, self->doc_start, pos) > self->max_bytes)
-                    return raise_doc_too_large(self, t);
-                self->used = 0;
-            }
             continue;
         }
         switch (st) {
         case ST_COMMA_OR_CLOSE:
-            if (c != ',')
-                return pos;
+            if (c != ',') {
+                pos = c_fail_s(self, t, pos, pos, "unexpected character",
+                               is_obj ? "',' or '}'" : "',' or ']'", &bail);
+                break;
+            }
             pos++;
             self->state = is_obj ? ST_KEY : ST_VALUE;
             break;
@@ -592,22 +619,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                 self->bulk_stop = 1; /* a run of the array's items may load here */
                 return pos;
             }
-            if (c == '"' || (c == '\'' && self->single_quotes))
-                pos = c_string_start(self, t, pos, 0, events, &bail);
-            else if (c == '{' || c == '[') {
-                if (depth >= self->max_depth)
-                    return pos;
-                if (open_container(self, c == '{', events) < 0)
-                    return -1;
-                pos++;
-            }
-            else if (c == '-' || (c >= '0' && c <= '9'))
-                pos = c_number(self, t, pos, events, &bail);
-            else if (c == 't' || c == 'f' || c == 'n' ||
-                     (self->lax && (c == 'N' || c == 'I' || c == 'T' || c == 'F')))
-                pos = c_literal(self, t, pos, events, &bail);
-            else
-                return pos;
+            pos = c_value(self, t, pos, c, events, &bail);
             break;
         case ST_KEY_OR_CLOSE:
         case ST_KEY:
@@ -624,8 +636,13 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                     if (!(k < 0x80 && (Py_UNICODE_ISALNUM(k) || k == '_' || k == '$')))
                         break;
                 }
-                if (e - pos > self->max_key_length)
-                    return pos; /* the Python side reports the limit */
+                if (e - pos > self->max_key_length) {
+                    pos = c_fail(self, t, pos, pos,
+                                 PyUnicode_FromFormat("unquoted key longer than max_key_length=%zd",
+                                                      self->max_key_length),
+                                 "", "max_key_length", &bail);
+                    break;
+                }
                 if (e >= n) {
                     if (hold(self, t, pos, n, HELD_IDENT) < 0)
                         return -1;
@@ -635,8 +652,11 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                 pos = set_key(self, text_sub(t, pos, e)) < 0 ? -1 : e;
                 break;
             }
-            if (c != '"')
-                return pos;
+            if (c != '"') {
+                pos = c_fail_s(self, t, pos, pos, c == '}' ? "trailing comma" : "unexpected character",
+                               EXPECTED[st], &bail);
+                break;
+            }
             if (n - pos >= self->bulk_threshold && pos >= self->bulk_block) {
                 self->bulk_stop = 1; /* a run of the object's members may load here */
                 return pos;
@@ -644,8 +664,10 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             pos = c_string_start(self, t, pos, 1, events, &bail);
             break;
         case ST_COLON:
-            if (c != ':')
-                return pos;
+            if (c != ':') {
+                pos = c_fail_s(self, t, pos, pos, "unexpected character", "':' after key", &bail);
+                break;
+            }
             pos++;
             self->state = ST_VALUE;
             break;
@@ -655,5 +677,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
         if (pos < 0)
             return -1;
     }
+    if (self->doc_ended >= 0 && doc_size_check(self, t, pos) < 0)
+        return -1;
     return pos;
 }

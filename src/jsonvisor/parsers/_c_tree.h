@@ -14,10 +14,14 @@ top_prefix(Core *self)
     return PyList_GET_ITEM(self->prefixes, PyList_GET_SIZE(self->prefixes) - 1);
 }
 
-/* _child_path() with a non-empty stack. */
+/* _child_path(): the path of the value that comes next. */
 static PyObject *
 child_path(Core *self)
 {
+    if (PyList_GET_SIZE(self->stack) == 0) {
+        Py_INCREF(EMPTY_TUPLE);
+        return EMPTY_TUPLE;
+    }
     PyObject *top = top_of(self);
     if (PyDict_CheckExact(top))
         return path_plus(top_prefix(self), self->key);
@@ -163,13 +167,28 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
                                       NULL);
 }
 
-/* _put(): a value is complete at the current slot of the (non-empty) stack's top.
+static int document_done(Core *self, PyObject *value, PyObject *events);
+
+/* _put(): a value is complete at the current slot of the stack's top, or it is the
+ * top-level value (never in extraction mode, whose documents the Python side ends).
  * ``path``: the slot's path when the caller has it (an open string's), else NULL.
- * A string member of the top-level value that was not announced yet is announced here
- * (the events contract: each member that can grow starts and completes exactly once). */
+ * A string that is the top-level value or one of its members and was not announced yet
+ * is announced here (the events contract: each such value that can grow starts and
+ * completes exactly once). */
 static int
 put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
 {
+    if (PyList_GET_SIZE(self->stack) == 0) {
+        if (PyUnicode_CheckExact(value) && !(path != NULL && self->announced) &&
+            emit(events, EV_STARTED, EMPTY_TUPLE, S_STRING) < 0)
+            return -1;
+        PyObject *checked = schema_checked(self, EMPTY_TUPLE, value);
+        if (checked == NULL)
+            return -1;
+        int r = document_done(self, checked, events);
+        Py_DECREF(checked);
+        return r;
+    }
     PyObject *top = top_of(self);
     int is_dict = PyDict_CheckExact(top);
     Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
@@ -214,7 +233,8 @@ put(Core *self, PyObject *value, PyObject *events)
     return put_at(self, NULL, value, events);
 }
 
-/* _document_done() (without extraction): the top-level value is complete. */
+/* _document_done() (without extraction): the top-level value is complete.  With multiple
+ * values, doc_ended asks the token loop to check the document's size (_check_doc_size). */
 static int
 document_done(Core *self, PyObject *value, PyObject *events)
 {
@@ -241,6 +261,7 @@ document_done(Core *self, PyObject *value, PyObject *events)
         Py_INCREF(Py_None);
         set_obj(&self->root, Py_None);
         self->doc_open = 0;
+        self->doc_ended = 1;
     }
     else
         self->state = ST_END;

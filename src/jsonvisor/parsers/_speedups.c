@@ -11,15 +11,23 @@
  *
  * - Core: the base type of StreamingJsonParser.  It holds the parser's state as C fields
  *   (exposed to the Python half as typed attributes of the same names) and implements
- *   feed() (str, ASCII bytes read in place, other UTF-8 decoded incrementally), snapshot()
- *   and a parser's creation (a copy of a prototype per options).  It runs the tokens of
- *   every mode and every LLM tolerance, opens and closes top-level values and documents,
- *   passes over prose the fence finder would ignore, and with a schema decides from the
- *   compiled schema's tables.  Where a run of whole values may be loaded at once it asks
- *   the Python side (_bulk_step) and goes on after it.  At anything rarer (an error, a
- *   limit, extraction candidates and the fence finder, top-level scalars) it stops at a
- *   token boundary with the state consistent and lets the Python parser (_feed_body)
- *   continue from there, so errors and rare cases have one implementation.
+ *   feed() (str, ASCII bytes read in place, other UTF-8 decoded incrementally), snapshot(),
+ *   finish() and a parser's creation (a copy of a prototype per options).  It runs the
+ *   tokens of every mode and every LLM tolerance, opens and closes top-level values
+ *   (scalars too) and documents, passes over prose the fence finder would ignore, and
+ *   with a schema decides from the compiled schema's tables (calling the Python tracker
+ *   where they do not say).  It raises every error it meets itself, where it meets it,
+ *   built as the Python side builds it (_c_errors.h): syntax, limits, invalid UTF-8,
+ *   input after finish(); finish() repairs truncated input in C (_c_finish.h).
+ *
+ *   What it leaves to the Python side, at a token boundary with the state consistent:
+ *   - the bulk path's decision where a run of whole values may load at once (_bulk_step;
+ *     the tokens go on in C after it);
+ *   - extraction (LLM mode looking for JSON in prose and fences): looking for a value,
+ *     a candidate value on trial, where a top-level value starts and ends, an error at a
+ *     '`' (it may be the fence closing), and finish() (_finish_py), which may decide a
+ *     candidate and an open fence (_feed_body and _feed_tail go on from there);
+ *   - chunks that are neither str nor bytes (_feed_py).
  *
  * A unity build: this file includes one file per stage, in dependency order:
  *   _c_bulk.h      validate() and the boundary scanners (templates _validate.h, _scan.h)
@@ -27,8 +35,10 @@
  *   _c_text.h      the text parsed: a str, or ASCII bytes read in place
  *   _c_events.h    event tuples and paths, string growth, field tracking
  *   _c_tree.h      the value under construction: containers, inserting, keys
+ *   _c_errors.h    JsonStreamError as the Python side builds it, the number grammar
  *   _c_tokens.h    numbers, literals, strings, comments, and the token loop c_run()
- *   _c_feed.h      feed(): decoding, the hot path inside a string, positions
+ *   _c_feed.h      feed(): decoding, the hot path inside a string, limits, positions
+ *   _c_finish.h    finish(): repairs, confidence, the ParseResult; held values
  *   _c_snapshot.h  snapshot()
  */
 #define PY_SSIZE_T_CLEAN
@@ -50,6 +60,8 @@ static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as t
                                                  half's, as lists compare NaN by identity),
                                                  math.inf, -math.inf */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
+static PyObject *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
+    *S_EMPTY_SNAPSHOT;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
@@ -57,8 +69,10 @@ static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_T
 #include "_c_text.h"
 #include "_c_events.h"
 #include "_c_tree.h"
+#include "_c_errors.h"
 #include "_c_tokens.h"
 #include "_c_feed.h"
+#include "_c_finish.h"
 #include "_c_snapshot.h"
 
 PyDoc_STRVAR(feed_doc,
@@ -75,9 +89,19 @@ PyDoc_STRVAR(snapshot_doc,
 "(``copy.deepcopy``) to keep a frozen view, and do not modify it.  With\n"
 "``multiple_values=True`` it is the document in progress.");
 
+PyDoc_STRVAR(finish_doc,
+"finish($self, /, *, allow_partial=True)\n--\n\n"
+"Mark the end of the input and return the final :class:`ParseResult`.\n\n"
+"A complete value gives ``complete=True`` and ``confidence=\"high\"``.  Truncated\n"
+"input is closed off and every repair listed, unless ``allow_partial=False``,\n"
+"which raises :class:`JsonStreamError` (with ``truncated=True``) instead.\n"
+"Calling it again returns the same result.");
+
 static PyMethodDef core_methods[] = {
     {"feed", (PyCFunction)core_feed, METH_O, feed_doc},
     {"snapshot", (PyCFunction)core_snapshot, METH_NOARGS, snapshot_doc},
+    {"finish", (PyCFunction)(void (*)(void))core_finish, METH_FASTCALL | METH_KEYWORDS,
+     finish_doc},
     {"_copy_state", (PyCFunction)core_copy_state, METH_O,
      "_copy_state(proto): start as a copy of an unfed parser of the same options"},
     {NULL}
@@ -101,11 +125,17 @@ static PyTypeObject CoreType = {
 static PyObject *
 py_setup(PyObject *mod, PyObject *args)
 {
-    PyObject *started, *grew, *completed, *document, *orjson_loads, *ujson_loads;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!OO:setup", &PyType_Type, &started, &PyType_Type, &grew,
-                          &PyType_Type, &completed, &PyType_Type, &document, &orjson_loads,
-                          &ujson_loads))
+    PyObject *started, *grew, *completed, *document, *orjson_loads, *ujson_loads, *error,
+        *result, *repair;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!O!O!:setup", &PyType_Type, &started, &PyType_Type,
+                          &grew, &PyType_Type, &completed, &PyType_Type, &document, &orjson_loads,
+                          &ujson_loads, &PyType_Type, &error, &PyType_Type, &result, &PyType_Type,
+                          &repair))
         return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)error, (PyTypeObject *)PyExc_Exception)) {
+        PyErr_SetString(PyExc_TypeError, "setup: the error class must be an exception");
+        return NULL;
+    }
     PyObject *classes[4] = {started, grew, completed, document};
     for (int i = 0; i < 4; i++) {
         if (!PyType_IsSubtype((PyTypeObject *)classes[i], &PyTuple_Type)) {
@@ -127,6 +157,12 @@ py_setup(PyObject *mod, PyObject *args)
     Py_XSETREF(EV_COMPLETED, completed);
     Py_XSETREF(EV_DOCUMENT, document);
     Py_XSETREF(UJSON_LOADS, ujson_loads);
+    Py_INCREF(error);
+    Py_XSETREF(ERR_CLASS, error);
+    Py_INCREF(result);
+    Py_XSETREF(RESULT_CLASS, result);
+    Py_INCREF(repair);
+    Py_XSETREF(REPAIR_CLASS, repair);
     if (orjson_loads == Py_None)
         Py_CLEAR(ORJSON_LOADS);
     else {
@@ -149,7 +185,8 @@ static PyMethodDef module_methods[] = {
      "completed_members(events, prefix, members, base): a ValueCompleted per member"},
     {"setup", py_setup, METH_VARARGS,
      "setup(ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, "
-     "ujson_loads): the event classes to emit and the loaders of the bulk path."},
+     "ujson_loads, JsonStreamError, ParseResult, Repair): the event classes to emit, the "
+     "loaders of the bulk path, and the classes of errors and results."},
     {NULL}
 };
 
@@ -189,6 +226,29 @@ PyInit__speedups(void)
     EMPTY_TUPLE = PyTuple_New(0);
     S_SPINE = PyUnicode_InternFromString("_spine");
     S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
+    S_FINISH_PY = PyUnicode_InternFromString("_finish_py");
+    S_FINISH = PyUnicode_InternFromString("finish");
+    S_TRACK_METHOD = PyUnicode_InternFromString("track");
+    S_WARNINGS = PyUnicode_InternFromString("warnings");
+    S_LENIENT = PyUnicode_InternFromString("lenient");
+    S_EMPTY_SNAPSHOT = PyUnicode_InternFromString("_empty_snapshot");
+    S_F_VALUE = PyUnicode_InternFromString("value");
+    S_F_COMPLETE = PyUnicode_InternFromString("complete");
+    S_F_REPAIRS = PyUnicode_InternFromString("repairs");
+    S_F_CONFIDENCE = PyUnicode_InternFromString("confidence");
+    S_F_EVENTS = PyUnicode_InternFromString("events");
+    S_F_WARNINGS = PyUnicode_InternFromString("warnings");
+    S_F_MODEL = PyUnicode_InternFromString("model");
+    S_F_KIND = PyUnicode_InternFromString("kind");
+    S_F_PATH = PyUnicode_InternFromString("path");
+    S_F_DETAIL = PyUnicode_InternFromString("detail");
+    ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
+                                "excerpt", "truncated", "limit");
+    if (!S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
+        !S_EMPTY_SNAPSHOT || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
+        !S_F_EVENTS || !S_F_WARNINGS || !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL ||
+        !ERR_KWNAMES)
+        return NULL;
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
         !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE || !S_SPINE ||
         !S_FRESH_PARTS)

@@ -12,7 +12,9 @@ from typing import Any
 
 import ujson
 
+from .errors import JsonStreamError
 from .events import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
+from .result import ParseResult, Repair
 
 __all__ = ["SPEEDUPS", "orjson_loads", "speedups"]
 
@@ -30,7 +32,15 @@ def _load() -> Any:
     except ImportError:
         return None
     _speedups.setup(
-        ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, ujson.loads
+        ValueStarted,
+        StringGrew,
+        ValueCompleted,
+        DocumentCompleted,
+        orjson_loads,
+        ujson.loads,
+        JsonStreamError,
+        ParseResult,
+        Repair,
     )
     return _speedups
 

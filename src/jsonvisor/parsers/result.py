@@ -29,9 +29,10 @@ class Repair:
 
     ``kind`` is one of ``"closed_string"``, ``"closed_array"``, ``"closed_object"``,
     ``"dropped_comma"`` (these four: ``confidence="medium"``), ``"dropped_key"``,
-    ``"dropped_value"``, ``"dropped_escape"``, ``"kept_number"`` (a number cut off by the
-    end of input, kept though it may have had more digits), ``"completed_literal"`` (LLM
-    mode), ``"no_value"`` (these: ``"low"``) or ``"stripped_fence"`` (not counted);
+    ``"dropped_value"``, ``"dropped_escape"``, ``"dropped_bytes"`` (``bytes`` input that
+    ends inside a UTF-8 character), ``"kept_number"`` (a number cut off by the end of
+    input, kept though it may have had more digits), ``"completed_literal"`` (LLM mode),
+    ``"no_value"`` (these: ``"low"``) or ``"stripped_fence"`` (not counted);
     ``path`` is where it happened; ``detail`` says it in words.
     """
 

@@ -4,9 +4,12 @@ Theory of operation
 ===================
 
 Sans-IO: no Trio, no threads, no I/O.  This module is the contract; ``_speedups.c`` is a
-second implementation of its hot paths that must give identical results (tested by
+second implementation of it that must give identical results (tested by
 ``tests/test_speedups.py``, the fuzzer in ``tests/test_fuzz_invariants.py``, and every
-parser test run over both backends, see ``tests/conftest.py``).
+parser test run over both backends, see ``tests/conftest.py``).  The C one runs feed(),
+snapshot() and finish() and raises every error itself; it leaves to the methods here only
+extraction (looking for JSON in prose and fences, a candidate on trial: ``_feed_body``,
+``_finish_py``) and the bulk path's decision to load a run of values (``_bulk_step``).
 
 State.  A stack of open containers (with each one's path), the key whose value comes
 next, and ``_state``, what the innermost context expects::
@@ -24,11 +27,19 @@ and is the only input ever looked at twice.  Bytes are decoded incrementally; a 
 sequence cut by a chunk's end waits in ``_pending``.
 
 The invariant.  For every option set, the outcome (final value, ``complete``, repairs,
-confidence, or the error with its offset, line and column) is the same for every
-chunking, ``str`` or ``bytes``.  Every decision is therefore made at a point of the text,
-never at a chunk boundary: a token that reaches the end of a chunk is held, an exceeded
-``max_bytes`` is reported at the first byte too many after the text before it is parsed,
-invalid UTF-8 likewise.
+confidence, or the error with its reason, expected, found, offset, line and column) is the
+same for every chunking, ``str`` or ``bytes``.  Every decision is therefore made at a point
+of the text, never at a chunk boundary: a token that reaches the end of a chunk is held,
+an exceeded ``max_bytes`` is reported at the first byte too many after the text before it
+is parsed, invalid UTF-8 likewise.
+
+Errors and the end.  An error is a :class:`JsonStreamError` built for a point of the text
+(``_fail``: the character there, its byte offset, line and column), or for the point just
+after the input (``_fail_here``, ``_limit_exceeded``); the parser keeps it and raises it
+again for any further input and from :meth:`finish`.  :meth:`finish` takes the end of the
+input as a delimiter (a held top-level number completes), then closes off what is open,
+listing each step as a :class:`~.result.Repair` (``_repair``; bytes cut inside a character
+are dropped too), and rates the result (``complete``, ``confidence``).
 
 Events (see :mod:`.events`).  The root and each member of the root get, whatever the
 chunking, exactly one ``ValueCompleted``, preceded by exactly one ``ValueStarted`` when
@@ -537,7 +548,7 @@ class _Parser:
         """``(byte offset, line, column)`` of the end of the input consumed so far."""
         return self._consumed, self._line, self._col + 1
 
-    def finish(self, *, allow_partial: bool = True) -> ParseResult:
+    def _finish_py(self, *, allow_partial: bool = True) -> ParseResult:
         """Mark the end of the input and return the final :class:`ParseResult`.
 
         A complete value gives ``complete=True`` and ``confidence="high"``.  Truncated
@@ -576,6 +587,7 @@ class _Parser:
             raise self._fail_here(
                 "unexpected end of input", expected=self._expected_now(), truncated=True
             )
+        cut = self._cut_path() if self._pending else None
         repairs: list[Repair] = []
         self._repair(repairs, events)
         if self.multiple_values:
@@ -584,6 +596,8 @@ class _Parser:
             value = self._root if self._documents else None
         if self._documents == 0 and not repairs:
             repairs.append(Repair("no_value", (), "no JSON value in the input"))
+        if cut is not None:  # the input (bytes) ends inside a character: it is dropped
+            repairs.append(Repair("dropped_bytes", cut, "dropped an incomplete UTF-8 sequence"))
         counted = [r for r in repairs if r.kind != "stripped_fence"]
         if self._x is not None and self._x.finder.in_fence and not self._x.fence_closed:
             repairs.append(Repair("stripped_fence", (), "stripped an unterminated ``` fence"))
@@ -1439,14 +1453,11 @@ class _Parser:
         """(Called by the C half where a top-level value, an array item or an object's key
         starts with at least ``bulk_threshold`` characters left.)  What ``_run`` does
         there: load a run of whole values if one is there; return the index after it, or
-        ``pos`` when nothing loaded (the C half then takes the token path)."""
+        ``pos`` when nothing loaded (the C half then takes the token path).  The C half
+        checks the size of a document this ended (``_doc_ended``) where it goes on."""
         if not self._stack:
-            new = self._bulk_document(text, pos, events)
-        else:
-            new = self._bulk_members(text, pos, self._stack[-1].__class__ is dict, events)
-        if new > pos and self._doc_ended >= 0:
-            self._check_doc_size(text, new)  # (no extraction here: it never says stop)
-        return new
+            return self._bulk_document(text, pos, events)
+        return self._bulk_members(text, pos, self._stack[-1].__class__ is dict, events)
 
     def _bulk_document(self, text: str, pos: int, events: list[Event]) -> int:
         """Load a whole top-level value at ``pos`` in one C call if it is all here."""
@@ -1570,6 +1581,12 @@ class _Parser:
         _completed_members(events, prefix, loaded, base)
 
     # ------------------------------------------------------------------ finishing
+
+    def _cut_path(self) -> Path:
+        """Where the input ends: the open string value, or the innermost open container."""
+        if self._in_string and not self._str_is_key:
+            return self._str_path
+        return self._prefixes[-1] if self._prefixes else ()
 
     def _incomplete(self) -> bool:
         if self.multiple_values:
@@ -1867,6 +1884,7 @@ class PurePythonParser(_Parser):
 
     feed = _Parser._feed_py
     snapshot = _Parser._snapshot_py
+    finish = _Parser._finish_py
 
 
 if _speedups is not None:
