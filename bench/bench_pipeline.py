@@ -1,8 +1,9 @@
 """Pipeline benchmark: provider SSE bytes to a live partial value per delta.
 
-Run: ``python bench/bench_pipeline.py [--quick] [--only SECTION ...] [--markdown PATH]``.
-Everything runs in one process, on the same bytes for every contender, read in 4 KiB pieces
-as a socket gives them.  Prints markdown tables, with each target met or not.
+Run: ``python bench/bench_pipeline.py [--quick] [--only SECTION ...] [--markdown PATH]
+[--results PATH]``.  Everything runs in one process, on the same bytes for every contender,
+read in 4 KiB pieces as a socket gives them.  Prints markdown tables, with each target met or
+not, and merges the sections into ``bench/results.json`` (``bench/results.py``).
 
 Sections:
 
@@ -50,23 +51,31 @@ from jsonvisor.llm import (
     sse,
 )
 from jsonvisor.llm.decode import BACKEND
+from jsonvisor.mailboxes.pacing import current_pacer
 from jsonvisor.parsers import StreamingJsonParser
 from jsonvisor.supervisor import is_terminal, open_supervisor
+from results import Recorder
 
 PIECE = 4096
 RESULTS: list[tuple[str, str, str]] = []  # (target, measured, verdict)
 TABLES: list[str] = []
+RECORD: Recorder | None = None  # set by main()
 
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def target(name: str, measured: str, ok: bool) -> None:
+def target(name: str, measured: str, ok: bool, key: str | None = None) -> None:
     RESULTS.append((name, measured, verdict(ok)))
+    if RECORD is not None:  # (a target without a key: its section and number)
+        here = RECORD.sections.get(RECORD.current, {}).get("targets", [])
+        RECORD.target(key or f"{RECORD.current}.{len(here) + 1}", name, measured, ok)
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    if RECORD is not None and not title.startswith("Targets"):
+        RECORD.table(title, header, rows)
     lines = [f"**{title}**", "", "| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join("---" for _ in header) + "|")
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -361,6 +370,7 @@ def bench_providers(quick: bool) -> dict[str, float]:
         "OpenAI Chat tool-call streams >= 400 000 SSE events/s, bytes to live partial value",
         f"{chat:,.0f}/s",
         chat >= 400_000,
+        "chat_rate",
     )
     for label in ("OpenAI Responses (function calls)", "Gemini (JSON-mode text)"):
         ratio = chat / rates[label]
@@ -368,6 +378,7 @@ def bench_providers(quick: bool) -> dict[str, float]:
             f"{label.split(' (')[0]} within 1.5x of the Chat figure per event",
             f"{rates[label]:,.0f}/s: Chat is {ratio:.2f}x",
             ratio <= 1.5,
+            label.split(" (")[0].lower().replace(" ", "_") + "_vs_chat",
         )
     return rates
 
@@ -457,6 +468,7 @@ def bench_sdks(quick: bool) -> None:
             f"jsonvisor >= {target_ratio}x the {label.split(' ')[0]} SDK helper, 2 x 10 KB",
             f"{ratio:,.0f}x",
             ratio >= target_ratio,
+            f"{label.split(' ')[0]}_sdk",
         )
     table(
         "The official SDK helpers on the same bytes (from bytes, same 4 KiB reads, partial values "
@@ -545,17 +557,24 @@ async def replay(steps: list[list[Any]], sup: Any) -> None:
     """What ``drive()`` does with a stream's items, without the bytes: the supervisor's
     share of the fan-in (the items were decoded beforehand)."""
     sent: set[str] = set()
+    pacer = current_pacer()  # drive() takes its turns through the loop's pacer: so does this
     for items in steps:
-        await trio.lowlevel.checkpoint()  # as drive's read of the next piece
+        await pacer.checkpoint()  # as drive's read of the next piece
+        started = time.perf_counter()
         for item in items:
             if item.__class__ is Delta:
                 sent.add(item.msg_id)
                 try:
                     sup.send_nowait(item.msg_id, item.text)
                 except trio.WouldBlock:
+                    pacer.add_since(started, 0)
                     await sup.send(item.msg_id, item.text)
+                    started = time.perf_counter()
             elif getattr(item, "msg_id", None) in sent and not isinstance(item, MessageStart):
+                pacer.add_since(started, 0)
                 await sup.end(item.msg_id)
+                started = time.perf_counter()
+        pacer.add_since(started)
 
 
 async def fan_in(streams: list[tuple[str, bytes]], predecoded: bool) -> dict[str, float]:
@@ -609,13 +628,21 @@ async def fan_in(streams: list[tuple[str, bytes]], predecoded: bool) -> dict[str
             nursery.start_soon(consume)
             nursery.start_soon(heartbeat)
             await trio.sleep(0.05)
-            lags.clear()
             gc.collect()
             gc.freeze()  # the set-up (and the decoded items) out of the collector's way
+            await trio.sleep(2 * period)  # (that collection is the set-up's, not measured)
+            lags.clear()
             gc.callbacks.append(on_gc)
             start = time.perf_counter()
             async with trio.open_nursery() as streams_nursery:
-                for (fmt, pieces), stream_steps in zip(sources, steps, strict=True):
+                for k, ((fmt, pieces), stream_steps) in enumerate(
+                    zip(sources, steps, strict=True)
+                ):
+                    if k and not k % 50:
+                        # Streams arrive as connections do (an accept loop passes a
+                        # schedule point each time): starting a thousand tasks and their
+                        # adapters in one step would hold the loop 15-35 ms by itself.
+                        await trio.lowlevel.checkpoint()
                     if predecoded:
                         streams_nursery.start_soon(replay, stream_steps, sup)
                     else:
@@ -732,16 +759,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller workloads, fewer repeats")
     parser.add_argument("--only", nargs="*", default=[], choices=sorted(SECTIONS))
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument(
+        "--results",
+        help="merge into this results file (default: bench/results.json; --quick: none)",
+    )
     parser.add_argument("--fan-in-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--predecoded", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fan_in_child:
         fan_in_child(args.fan_in_child, args.predecoded)
         return
+    global RECORD
+    RECORD = Recorder(
+        "pipeline",
+        setup=f"SSE accelerator {'on' if sse.ACCELERATOR is not None else 'OFF'}, envelopes "
+        f"by {BACKEND}, trio {trio.__version__}",
+        quick=args.quick,
+        path=args.results,
+    )
     head = header()
     print(head)
     for name, fn in SECTIONS.items():
         if not args.only or name in args.only:
+            RECORD.section(name)
             fn(args.quick)
     load = os.getloadavg()
     table(
@@ -752,6 +792,7 @@ def main() -> None:
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
             f.write(head + "\n\n" + "\n\n".join(TABLES) + "\n")
+    RECORD.save()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
@@ -202,6 +205,41 @@ async def test_drive_over_an_async_source_that_never_yields_stays_fair() -> None
         nursery.cancel_scope.cancel()
     # the other task ran about once per SCHEDULE_INTERVAL while drive was reading
     assert ticks >= min(3, took / 0.005 / 2), (ticks, took)
+
+
+async def test_many_drives_share_the_loops_budget_per_round() -> None:
+    """Many streams with data at once: unpaced, every drive() would decode a piece in the
+    same scheduler batch; they take turns through the loop's pacer, a batch holding about
+    ROUND_BUDGET of their work (here 0.5 ms per piece)."""
+    batch = 0
+    feeds: list[int] = []
+
+    class SlowAdapter(PlainAdapter):
+        def feed(self, chunk: object) -> list[Any]:
+            feeds.append(batch)
+            end = time.perf_counter() + 0.0005
+            while time.perf_counter() < end:
+                pass
+            return super().feed(chunk)
+
+    async def probe() -> None:  # numbers the batches: one schedule point in each
+        nonlocal batch
+        while True:
+            await trio.lowlevel.checkpoint()
+            batch += 1
+
+    sups = [FakeSupervisor() for _ in range(100)]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(probe)
+        async with trio.open_nursery() as streams:
+            for k, sup in enumerate(sups):
+                streams.start_soon(drive, SlowAdapter(f"m{k}"), ["[1", ",2", ",3", "]"], sup)
+        nursery.cancel_scope.cancel()
+    assert all(sup.text == {f"m{k}": "[1,2,3]"} for k, sup in enumerate(sups))
+    assert len(feeds) == 400
+    # 4 pieces a round at 0.5 ms (8 while the pacer still guesses), a probe interval
+    # spanning two rounds: 16; unpaced, 100.
+    assert max(Counter(feeds).values()) <= 30, Counter(feeds).most_common(3)
 
 
 async def test_drive_over_a_never_yielding_source_is_cancellable() -> None:

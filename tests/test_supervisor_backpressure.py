@@ -52,7 +52,7 @@ async def test_a_blocked_consumer_stops_producers_at_the_bound() -> None:
             # fills up, and the producer waits in send().
             stats = sup.stats()
             assert stats.queued_chunks == mailbox_size
-            fan_in = sup._fan_in
+            fan_in = sup._hub.fan_in
             assert fan_in is not None
             # The fan-in holds at most its bound plus one parse step's events.
             assert events_buffer <= len(fan_in) <= events_buffer + mailbox_size + 1
@@ -166,11 +166,11 @@ async def test_end_never_waits_behind_a_full_mailbox() -> None:
 
             nursery.start_soon(blocked_producer)
             await wait_all_tasks_blocked()
-            assert sup._mailboxes["n"].senders_waiting == 1
+            assert sup._open["n"].mailbox.senders_waiting == 1
             assert sup.cancel("n")
             await wait_all_tasks_blocked()
             nursery.cancel_scope.cancel()
-        assert "n" not in sup._mailboxes
+        assert "n" not in sup._open
         assert sup.dead_letters.by_reason()["unread"] >= 2
         assert sup.dead_letters.by_reason()["finished"] >= 1
 
@@ -249,7 +249,7 @@ async def test_mailbox_bytes_bounds_big_chunks_too() -> None:
             async with anyio.create_task_group() as nursery:
                 nursery.start_soon(producer)
                 await wait_all_tasks_blocked()
-                queued = sup._mailboxes["m"].queued
+                queued = sup._open["m"].mailbox.queued
                 assert 0 < queued <= 1000 and sent < 100
                 assert sup.stats().queued_chunks == queued // 300
                 nursery.cancel_scope.cancel()
@@ -263,7 +263,7 @@ async def test_cancel_reaches_a_parser_waiting_on_a_slow_subscriber() -> None:
             await wait_all_tasks_blocked()
             await sup.send("m", ", 5, 6")  # the next step waits for room
             await wait_all_tasks_blocked()
-            msg = sup._mailboxes["m"].owner
+            msg = sup._open["m"]
             assert msg.blocked_on is stream.queue  # type: ignore[attr-defined]
             assert sup.cancel("m")
             await wait_all_tasks_blocked()

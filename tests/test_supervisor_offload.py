@@ -340,7 +340,7 @@ async def test_cancelled_message_in_each_mode_leaves_no_tasks() -> None:
             await sup.send("m", big_doc(3_000))
             await anyio.sleep(0.01)
         assert tasks_living() == before, mode
-        assert isinstance(sup._results.get("m").terminal, (Cancelled, Completed))  # type: ignore[union-attr]
+        assert isinstance(sup._hub.outcome("m").terminal, (Cancelled, Completed))  # type: ignore[union-attr]
 
 
 async def test_process_offload_on_trio_without_trio_parallel_fails_at_open(

@@ -219,8 +219,8 @@ async def test_no_leaks_over_100_000_messages() -> None:
     assert tasks_living() == before
     assert stats.messages_started == stats.messages_completed == n
     assert stats.open_mailboxes == 0 and stats.dead_letters == 0
-    assert len(sup._router.mailboxes) == 0 and sup._results.waiting == 0
-    assert sup._router.remembered == 1000 and len(sup._results) == 100
+    assert len(sup._open) == 0 and sup._hub.waiting_results == 0
+    assert len(sup._hub.finished) == 1000 and sup._hub.outcomes_kept == 100
     # Flat: 80 000 messages leave fewer than 2 000 more memory blocks (one leaked
     # object per message would be 80 000), and one of the last four runs of 5 000
     # messages grows traced memory by less than 16 KiB (a leak would show in all; a
@@ -240,7 +240,7 @@ async def test_terminal_event_kinds_have_matching_counters() -> None:
         await sup.send("cancel", "[")
         sup.cancel("cancel")
         await wait_all_tasks_blocked()
-        assert isinstance(sup._results.get("ok").terminal, Completed)  # type: ignore[union-attr]
-        assert isinstance(sup._results.get("bad").terminal, Failed)  # type: ignore[union-attr]
+        assert isinstance(sup._hub.outcome("ok").terminal, Completed)  # type: ignore[union-attr]
+        assert isinstance(sup._hub.outcome("bad").terminal, Failed)  # type: ignore[union-attr]
         s = sup.stats()
         assert (s.messages_completed, s.messages_failed, s.messages_cancelled) == (1, 1, 1)

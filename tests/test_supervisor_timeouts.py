@@ -80,7 +80,7 @@ async def test_ttl_interrupts_a_parser_waiting_for_room() -> None:
             await sup.send("m", ", 7")  # this step's events wait for room
             await anyio.sleep(2)
             assert sup.is_open("m")
-            assert sup._mailboxes["m"].owner.blocked_on is sup._fan_in  # type: ignore[attr-defined]
+            assert sup._open["m"].blocked_on is sup._hub.fan_in  # type: ignore[attr-defined]
             await anyio.sleep(2)
             assert not sup.is_open("m")
             with pytest.raises(MessageExpiredError):

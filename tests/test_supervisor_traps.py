@@ -297,7 +297,7 @@ async def test_a_reader_started_with_the_producers_loses_nothing() -> None:
                 tg.start_soon(produce, m)
             tg.start_soon(wait_all)
             tg.start_soon(lambda: collect(sup.events(), seen))
-        assert not sup._fan_in_off
+        assert not sup._hub.fan_in_switched_off
         assert len(seen) == sup.stats().events_out
     assert sum(map(is_terminal, seen)) == 10
 
@@ -386,7 +386,7 @@ async def test_results_yield_each_outcome_once_and_end() -> None:
         }
         assert len(ends) == 4 and all(is_terminal(e) for e in ends)
         # Only terminal events went through the fan-in once results() was asked for.
-        assert sup._fan_in is not None and not sup._fan_in.items
+        assert sup._hub.fan_in is not None and not sup._hub.fan_in.items
         with pytest.raises(RuntimeError, match="same fan-in"):
             sup.events()
 

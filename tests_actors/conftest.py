@@ -18,8 +18,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 pytest.importorskip("tractor", reason="the cluster tests need the 'actors' extra")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if "anyio_backend" in getattr(item, "fixturenames", ()):
+            # Run by AnyIO's plugin (test_cluster_frontends: trio and asyncio), so not by
+            # pytest-trio, whose trio mode marks every async test.
+            item.own_markers[:] = [m for m in item.own_markers if m.name != "trio"]
+            continue
         fn = getattr(item, "function", None)
         if fn is not None and inspect.iscoroutinefunction(fn):
             item.add_marker(pytest.mark.trio)

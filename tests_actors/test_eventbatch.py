@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jsonvisor import StreamingJsonParser, ValueBuilder
-from jsonvisor.cluster import WorkerLost, wire
-from jsonvisor.cluster.eventbatch import EventBatch, unpack
+from jsonvisor.cluster import WorkerLost
+from jsonvisor.cluster import _wire as wire
+from jsonvisor.cluster._eventbatch import EventBatch, unpack
 from jsonvisor.parsers import StringGrew, ValueStarted
 from jsonvisor.supervisor import Completed, MessageEvent, Restarted
 

@@ -8,7 +8,8 @@ import pickle
 import pytest
 
 from jsonvisor import JsonStreamError, StreamingJsonParser
-from jsonvisor.cluster import WorkerLost, shard, stable_hash, wire
+from jsonvisor.cluster import WorkerLost, shard, stable_hash
+from jsonvisor.cluster import _wire as wire
 from jsonvisor.supervisor import Completed, Failed, MailboxFull, MessageEvent, ParserCrashed
 
 

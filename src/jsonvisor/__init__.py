@@ -2,6 +2,8 @@
 
 - :mod:`jsonvisor.parsers`: the sans-IO incremental parser (``StreamingJsonParser``).
 - :mod:`jsonvisor.supervisor`: the supervisor (``open_supervisor``), on trio or asyncio.
+- ``jsonvisor.hub``: the message hub under the supervisor and the cluster (events,
+  results, subscriptions, dead letters), their one ``Options`` and ``FrontEnd`` protocol.
 - :mod:`jsonvisor.llm`: provider stream adapters (OpenAI, Anthropic, Gemini, SSE).
 - :mod:`jsonvisor.streams`: one stream, one loop (``stream``, ``stream_sync``: an update
   after each chunk; asyncio, Trio or plain iteration; imported on first use).

@@ -62,7 +62,8 @@ def _worker(args: argparse.Namespace) -> int:
             "pip install 'jsonvisor[actors]'",
             2,
         ) from None
-    return int(worker_main(args.extra) or 0)
+    extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
+    return int(worker_main(extra) or 0)
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -85,6 +86,10 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"] and argv[1:2] not in ([], ["-h"], ["--help"], ["--"]):
+        # The worker parses its own options (argparse's REMAINDER cannot start with one).
+        argv = ["worker", "--", *argv[1:]]
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, a usage error (already printed)

@@ -1,7 +1,7 @@
 """Importing tractor (the optional ``actors`` extra) and small helpers around its spawner.
 
 tractor 0.1.0a5 is AGPL-3.0 licensed and needs trio 0.23.x; jsonvisor's core does not
-depend on it.  Install it with ``scripts/actors_env.sh`` (see the README's cluster section).
+depend on it.  Install it with ``scripts/actors_env.sh`` (see docs/cluster.md).
 """
 
 from __future__ import annotations

@@ -7,13 +7,18 @@ Two ways to run one:
   ``python -m jsonvisor.cluster.worker ...``) starts a worker actor that registers with
   the cluster's tractor registry, where a root with ``remote_workers=M`` finds it.
 
+With a cluster key (``--auth-key-file FILE``, or ``$JSONVISOR_CLUSTER_KEY_FILE``; needed
+off loopback) a root first runs :func:`authenticate` on the connection, a mutual HMAC
+challenge-response (:mod:`jsonvisor.cluster._auth`), and the worker refuses to open
+:func:`parse_session` on a connection that has not passed it.
+
 The root opens :func:`parse_session` as a tractor context.  Over its bidirectional stream
 the root sends pickled batches of ``(msg_id, data, flags)`` (input already coalesced per
 message, ``flags`` ending or cancelling the message) and the worker answers with pickled
 batches of ``(acked, events, results, stats)``: how many of the root's ``send`` calls it
 has applied (the root's flow-control window, and its signal to send the next batch), the
 supervisor events in order as columns (``None`` if there are none; see
-:mod:`jsonvisor.cluster.eventbatch`, which also merges consecutive ``StringGrew`` events
+:mod:`jsonvisor.cluster._eventbatch`, which also merges consecutive ``StringGrew`` events
 of a message), the ``ParseResult`` of each message that completed, and now and then its
 supervisor's stats.
 When there is nothing to say it still sends a heartbeat every ``heartbeat`` seconds, so
@@ -30,6 +35,8 @@ import signal
 import socket
 import sys
 import time
+import types
+import weakref
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -37,10 +44,12 @@ import trio
 
 from ..parsers import ParseResult, StreamingJsonParser
 from ..supervisor import Completed, ResultUnavailable, Supervisor, open_supervisor
-from . import wire
+from . import _auth
+from . import _wire as wire
+from ._errors import ClusterAuthError
+from ._eventbatch import EventBatch
 from ._tractor import import_tractor
-from .eventbatch import EventBatch
-from .state import FLAG_CANCEL, FLAG_END
+from ._wire import FLAG_CANCEL, FLAG_END
 
 tractor = import_tractor()
 
@@ -48,6 +57,7 @@ __all__ = [
     "FACTORIES_ENV",
     "FLAG_CANCEL",
     "FLAG_END",
+    "authenticate",
     "main",
     "parse_session",
     "ping",
@@ -90,6 +100,62 @@ def _resolve_factory(path: str | None, options: dict[str, Any]) -> Any:
     for part in name.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+# ====================================================================== authentication
+
+_HANDSHAKE_TIMEOUT = 10.0
+_key: _auth.AuthKey | None = None
+_key_loaded = False
+_served = False  # this process runs serve_worker (a registered worker, not a child)
+_authenticated: weakref.WeakSet[Any] = weakref.WeakSet()  # connections that proved the key
+
+
+def _set_key(key: _auth.AuthKey | None) -> None:
+    global _key, _key_loaded
+    _key, _key_loaded = key, True
+
+
+def _worker_key() -> _auth.AuthKey | None:
+    """This worker's cluster key: set by :func:`serve_worker`, else (a worker the root
+    spawned) from ``$JSONVISOR_CLUSTER_KEY_FILE``, read once."""
+    if not _key_loaded:
+        _set_key(_auth.load_key(None))
+    return _key
+
+
+@tractor.context
+async def authenticate(ctx: Any, hello: Any) -> None:
+    """The handshake a root with a key runs before :func:`parse_session` (see
+    :mod:`jsonvisor.cluster._auth`): on success this connection may open sessions."""
+    key = _worker_key()
+    if key is None:
+        raise ClusterAuthError(
+            "this worker has no cluster key but the root asks for one: start the worker with "
+            "--auth-key-file FILE (the root's key file)"
+        )
+    actor = tractor.current_actor()
+    own = _auth.identity(actor.uid, actor.accept_addr if _served else None)
+    response = _auth.Response(key, own)
+    await ctx.started(response.answer(hello))
+    async with ctx.open_stream() as stream:
+        with trio.fail_after(_HANDSHAKE_TIMEOUT):
+            proof = await stream.receive()
+        try:
+            response.verify(proof)
+        except ClusterAuthError as exc:
+            await stream.send(str(exc))  # the verdict, then the error (logged here)
+            raise
+        _authenticated.add(ctx.chan)
+        await stream.send(True)
+
+
+def _require_authenticated(ctx: Any) -> None:
+    if _worker_key() is not None and ctx.chan not in _authenticated:
+        raise ClusterAuthError(
+            "refused a session: this worker has a cluster key and the root has not proved it "
+            "(open the cluster with auth_key_file= the same key file)"
+        )
 
 
 async def ping() -> dict[str, Any]:
@@ -186,11 +252,12 @@ async def _result_of(sup: Supervisor, event: Completed) -> ParseResult:
 @tractor.context
 async def parse_session(ctx: Any, config: bytes) -> None:
     """The tractor context a root opens on this worker: see the module docstring."""
+    _require_authenticated(ctx)  # before the configuration is even unpickled
     cfg = wire.loads(config)
     factory = _resolve_factory(cfg["parser_factory"], cfg["parser_options"])
-    options = dict(cfg["supervisor"])
-    # fan_in=True: the session's event loop reads every event (never switched off).
-    async with open_supervisor(factory, fan_in=True, **options) as sup:
+    options = cfg["options"]  # the root's jsonvisor.hub.Options, made for a worker
+    # Its fan_in is True: the session's event loop reads every event (never switched off).
+    async with open_supervisor(factory, options=options.replace(fan_in=True)) as sup:
         actor = tractor.current_actor()
         await ctx.started(
             {
@@ -252,6 +319,7 @@ async def serve_worker(
     name: str = "jsonvisor-worker",
     check_interval: float = 1.0,
     loglevel: str = "error",
+    auth_key_file: str | os.PathLike[str] | None = None,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run a worker actor bound to ``host:port`` that registers with ``registry``.
@@ -260,6 +328,12 @@ async def serve_worker(
     it, and runs until cancelled (unregistering on the way out).  ``task_status`` gets the
     bound ``(host, port)``.
 
+    ``auth_key_file`` (default ``$JSONVISOR_CLUSTER_KEY_FILE``): the cluster key; roots
+    must prove it before they may open a session here (and this worker proves it to
+    them).  Required, else :exc:`ClusterAuthError`, when ``host`` or the registry is not
+    a loopback address.  Only the functions roots call (``ping``, ``authenticate``,
+    ``parse_session``) are exposed to tractor's RPC.
+
     tractor 0.1.0a5's ``open_root_actor`` binds a non-registry actor to the registry's
     host, so this starts the actor runtime itself (``Actor._async_main``) to bind where
     asked; it is the one private tractor API this module uses.
@@ -267,6 +341,9 @@ async def serve_worker(
     from tractor import _state
     from tractor._actor import Actor
 
+    global _served
+    _set_key(_check_auth(registry, host, auth_key_file))
+    _served = True
     while not await _registry_up(registry, 1.0):
         await trio.sleep(0.5)
     uid_name = f"{name}@{host}:{os.getpid()}"
@@ -276,6 +353,12 @@ async def serve_worker(
         enable_modules=[_MODULE],
         loglevel=loglevel,
     )
+
+    def load_modules() -> None:
+        Actor.load_modules(actor)
+        actor._mods[_MODULE] = _RPC  # not every function of this module: the entry points
+
+    actor.load_modules = load_modules  # type: ignore[method-assign]
     tractor.log.get_console_log(loglevel)
     _state._runtime_vars["_is_root"] = True
     _state._current_actor = actor
@@ -300,6 +383,23 @@ async def serve_worker(
         _state._current_actor = None
 
 
+def _check_auth(
+    registry: tuple[str, int], host: str, auth_key_file: str | os.PathLike[str] | None
+) -> _auth.AuthKey | None:
+    """The worker's key (``auth_key_file`` or ``$JSONVISOR_CLUSTER_KEY_FILE``), or None;
+    :exc:`ClusterAuthError` if it is unusable, or missing with an address off loopback."""
+    key = _auth.load_key(auth_key_file)
+    fix = "start the worker with --auth-key-file FILE"
+    _auth.require_key(registry[0], key, f"the registry {registry[0]}:{registry[1]}", fix)
+    _auth.require_key(host, key, f"the worker's address --host {host}", fix)
+    return key
+
+
+# What tractor's RPC may call on a worker started by serve_worker (its Actor looks names
+# up in this namespace instead of the whole module).
+_RPC = types.SimpleNamespace(ping=ping, authenticate=authenticate, parse_session=parse_session)
+
+
 def _build_argparser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="jsonvisor worker",
@@ -318,6 +418,15 @@ def _build_argparser() -> argparse.ArgumentParser:
         metavar="MODULE:FUNCTION",
         help="a parser factory roots may ask for (repeatable)",
     )
+    ap.add_argument(
+        "--auth-key-file",
+        default=None,
+        metavar="FILE",
+        help=(
+            f"the cluster key, shared with the root (default ${_auth.KEY_FILE_ENV}); needed "
+            "when --registry or --host is not a loopback address (docs/cluster-trust.md)"
+        ),
+    )
     ap.add_argument("--loglevel", default="error", help="tractor log level")
     return ap
 
@@ -327,6 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_argparser().parse_args(list(sys.argv[1:] if argv is None else argv))
     allow_factories(args.allow_factory)
     registry = parse_address(args.registry)
+    try:
+        _check_auth(registry, args.host, args.auth_key_file)
+    except ClusterAuthError as exc:
+        print(f"jsonvisor worker: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
@@ -346,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     port=args.port,
                     name=args.name,
                     loglevel=args.loglevel,
+                    auth_key_file=args.auth_key_file,
                 )
             )
             print(

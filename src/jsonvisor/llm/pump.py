@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import trio
 
+from ..mailboxes.pacing import Pacer, current_pacer
 from .base import Adapter
 from .items import Delta, Item, MessageEnd, StreamError
 
@@ -33,12 +35,20 @@ class Supervisor(Protocol):
 #: The longest :func:`drive` goes on reading an async iterable without a schedule point.
 SCHEDULE_INTERVAL = 0.005
 
+_now = time.perf_counter
+
 
 class _Reader:
-    """One ``next()`` over a ReceiveStream, an async iterable or a plain iterable."""
+    """One ``next()`` over a ReceiveStream, an async iterable or a plain iterable.
 
-    def __init__(self, source: Source, receive_size: int) -> None:
+    Each chunk it returns comes with a turn of the loop's :class:`Pacer`: once the
+    scheduler round's budget of work is spent (a thousand streams each handing over a
+    piece in the same batch), it waits in the pacer's line before returning the chunk.
+    """
+
+    def __init__(self, source: Source, receive_size: int, pacer: Pacer) -> None:
         self._size = receive_size
+        self._pacer = pacer
         self._stream: trio.abc.ReceiveStream | None = None
         self._aiter: AsyncIterator[Any] | None = None
         self._iter: Iterator[Any] = iter(())
@@ -54,9 +64,14 @@ class _Reader:
 
     async def next(self) -> Any | None:
         """The next chunk, or ``None`` at the end."""
+        pacer = self._pacer
         if self._stream is not None:
             data = await self._stream.receive_some(self._size)
-            return data or None
+            if not data:
+                return None
+            if not pacer.ready():
+                await pacer.wait_turn()
+            return data
         if self._aiter is not None:
             # an async iterator need not yield (an SDK's stream of buffered chunks): be a
             # cancellation point each time and a schedule point every few milliseconds
@@ -67,10 +82,13 @@ class _Reader:
             else:
                 await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                return await self._aiter.__anext__()
+                chunk = await self._aiter.__anext__()
             except StopAsyncIteration:
                 return None
-        await trio.lowlevel.checkpoint()
+            if not pacer.ready():
+                await pacer.wait_turn()
+            return chunk
+        await pacer.checkpoint()  # (a turn too: it waits in line once the round is spent)
         return next(self._iter, None)
 
 
@@ -83,9 +101,13 @@ async def aiter_items(
     async iterable (for example an SDK's stream of chunks, or ``httpx``'s
     ``aiter_bytes()``) or a plain iterable of chunks.
     """
-    reader = _Reader(source, receive_size)
+    pacer = current_pacer()
+    reader = _Reader(source, receive_size, pacer)
     while (chunk := await reader.next()) is not None:
-        for item in adapter.feed(chunk):
+        started = _now()
+        items = adapter.feed(chunk)
+        pacer.add_since(started)
+        for item in items:
             yield item
     for item in adapter.close():
         yield item
@@ -116,8 +138,13 @@ async def drive(
     sent: set[str] = set()
     errors: list[StreamError] = []
     send_nowait = getattr(supervisor, "send_nowait", None)
+    # Each piece read is a turn of the loop's pacer: its work (the adapter's decoding and
+    # the hand-over to the supervisor, not the waits in send/end) is reported to it.
+    pacer = current_pacer()
+    started = _now()
 
     async def handle(items: list[Item]) -> None:
+        nonlocal started
         for item in items:
             if on_item is not None:
                 on_item(item)
@@ -129,24 +156,33 @@ async def drive(
                         continue
                     except trio.WouldBlock:  # a full mailbox: wait for room
                         pass
+                pacer.add_since(started, 0)
                 await supervisor.send(item.msg_id, item.text)
+                started = _now()
                 continue
             if isinstance(item, StreamError):
                 errors.append(item)
             if isinstance(item, (MessageEnd, StreamError)) and item.msg_id in sent:
                 sent.discard(item.msg_id)
+                pacer.add_since(started, 0)
                 await supervisor.end(item.msg_id)
+                started = _now()
 
-    reader = _Reader(source, receive_size)
+    reader = _Reader(source, receive_size, pacer)
     while True:
         try:
             chunk = await reader.next()
             if chunk is None:
                 break
+            started = _now()
             items = adapter.feed(chunk)  # (raises only for what is no chunk at all)
         except Exception:
+            started = _now()
             await handle(adapter.close())
             raise
         await handle(items)
+        pacer.add_since(started)
+    started = _now()
     await handle(adapter.close())
+    pacer.add_since(started)
     return errors

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Hashable
 
 from .lowlevel import READY, BusyResourceError, Hub, Lot, Token, current_hub
+from .pacing import Pacer
 
 __all__ = ["Chunk", "Mailbox", "MailboxFull"]
 
@@ -58,6 +59,10 @@ class Mailbox:
             any one chunk fits).  None: no limit.
         hub: the backend's scheduling primitives (:mod:`jsonvisor.mailboxes.lowlevel`);
             None: the backend running when a task first waits on this mailbox.
+        pacer: the loop's :class:`~jsonvisor.mailboxes.pacing.Pacer`, or None.  With
+            one, a chunk that arrives once the scheduler round's budget is spent does not
+            wake the consumer at once: it is put in the pacer's line, woken on its turn
+            (:attr:`paced` then holds its token: see :meth:`input_waiter`).
 
     Attributes:
         msg_id: as given.
@@ -70,6 +75,8 @@ class Mailbox:
         closed: :meth:`close` was called: the mailbox is gone for good.
         owner: a free slot for whoever runs the consumer (the supervisor keeps its
             per-message record there, so one dictionary lookup routes a chunk).
+        pacer: as given (may be set later, before the consumer first waits).
+        paced: the consumer's token while its wake-up is the pacer's, else None.
     """
 
     __slots__ = (
@@ -83,6 +90,8 @@ class Mailbox:
         "max_queued",
         "msg_id",
         "owner",
+        "paced",
+        "pacer",
         "queued",
     )
 
@@ -92,11 +101,14 @@ class Mailbox:
         capacity: int,
         max_queued: int | None = None,
         hub: Hub | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, not {capacity!r}")
         if max_queued is not None and max_queued < 1:
             raise ValueError(f"max_queued must be at least 1 or None, not {max_queued!r}")
+        self.pacer = pacer
+        self.paced: Token | None = None
         self.msg_id = msg_id
         self.capacity = capacity
         self.max_queued = max_queued
@@ -148,9 +160,17 @@ class Mailbox:
         chunks.append(chunk)
         receiver = self._receiver
         if receiver is not None:
-            self._receiver = None
-            self._hub.wake(receiver)  # type: ignore[union-attr]
+            self._wake_receiver(receiver)
         return True
+
+    def _wake_receiver(self, receiver: Token) -> None:
+        """Wake the consumer now, or on its turn if the pacer's round is spent."""
+        self._receiver = None
+        pacer = self.pacer
+        if pacer is not None and pacer.defer_wake(receiver):
+            self.paced = receiver
+        else:
+            self._hub.wake(receiver)  # type: ignore[union-attr]
 
     def _the_hub(self) -> Hub:
         hub = self._hub
@@ -195,6 +215,9 @@ class Mailbox:
         awaits it at once, and so holds no extra coroutine frame while it waits.
 
         The consumer is registered when this is *called*: ``await mailbox.input_waiter()``.
+        With a :attr:`pacer`, a consumer that finds :attr:`paced` set after the wait was
+        woken on its turn: it clears it and calls ``pacer.resumed(token)``, and if the wait
+        raised, ``pacer.forget(token)``.
         """
         if self.chunks or self.ended or self.closed:
             return _READY
@@ -214,7 +237,11 @@ class Mailbox:
         """
         receiver = self._receiver
         if receiver is None:
-            return False
+            receiver = self.paced
+            # In the pacer's line: taken out and woken here.  Already let in: too late.
+            if receiver is None or not self.pacer.withdraw(receiver):  # type: ignore[union-attr]
+                return False
+            self.paced = None
         self._receiver = None
         hub = self._hub
         assert hub is not None
@@ -226,6 +253,9 @@ class Mailbox:
     def _abort_wait(self, token: Token) -> None:
         if self._receiver is token:
             self._receiver = None
+        elif self.paced is token:
+            self.paced = None
+            self.pacer.forget(token)  # type: ignore[union-attr]
 
     def take_all(self) -> list[Chunk]:
         """Remove and return every queued chunk, oldest first; wake blocked producers."""
@@ -251,7 +281,6 @@ class Mailbox:
     def _wake_all(self) -> None:
         receiver = self._receiver
         if receiver is not None:
-            self._receiver = None
-            self._hub.wake(receiver)  # type: ignore[union-attr]
+            self._wake_receiver(receiver)
         if self._senders is not None and self._senders:
             self._senders.unpark_all()

@@ -8,9 +8,9 @@ exactly the open mailboxes plus at most ``remember`` IDs.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable
 
+from .finished import FinishedIds
 from .lowlevel import Hub
 from .mailbox import Chunk, Mailbox
 
@@ -48,7 +48,7 @@ class Router:
         self.remember = max(0, remember)
         self._hub = hub
         self.mailboxes: dict[Hashable, Mailbox] = {}
-        self._finished: OrderedDict[Hashable, None] = OrderedDict()
+        self._finished = FinishedIds(self.remember)
 
     def __len__(self) -> int:
         return len(self.mailboxes)
@@ -83,17 +83,12 @@ class Router:
         letters).  Returns ``[]`` if the ID was not open.
         """
         mailbox = self.mailboxes.pop(msg_id, None)
-        if self.remember:
-            finished = self._finished
-            finished[msg_id] = None
-            finished.move_to_end(msg_id)
-            if len(finished) > self.remember:
-                finished.popitem(last=False)
+        self._finished.add(msg_id)
         return [] if mailbox is None else mailbox.close()
 
     def forget(self, msg_id: Hashable) -> bool:
         """Forget that ``msg_id`` finished, so it may be used again; True if it was known."""
-        return self._finished.pop(msg_id, 0) is None
+        return self._finished.discard(msg_id)
 
     @property
     def remembered(self) -> int:

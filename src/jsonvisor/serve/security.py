@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 import re
 import stat
 from pathlib import Path
 
+from .._net import is_loopback
 from ..paths import parse_path
 from ..watch import Watcher
 from .errors import ConfigError, HTTPError
@@ -41,17 +41,6 @@ MAX_ID_LENGTH = 200
 ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~:@+\-]{0,199}")
 MIN_TOKEN_LENGTH = 16
 MAX_WATCH_PATH = 256
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and the loopback addresses (127.0.0.0/8, ::1)."""
-    host = host.strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def read_token(path: str | os.PathLike[str]) -> str:

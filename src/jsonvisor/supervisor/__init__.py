@@ -11,9 +11,39 @@ It runs under trio (first-class) and asyncio, directly or through AnyIO:
 >>> trio.run(main)  # or asyncio.run(main()), or anyio.run(main)  # doctest: +SKIP
 {'x': [1, 2, 3]}
 
-See :func:`open_supervisor` for the options and :class:`Supervisor` for the API.
+See :func:`open_supervisor` for the options and :class:`Supervisor` for the API.  The
+events, streams and delivery errors are those of the message hub underneath
+(``jsonvisor.hub``), re-exported here; so is the ``jsonvisor.hub.Options``
+object and the ``jsonvisor.hub.FrontEnd`` protocol a supervisor and a cluster share.
 """
 
+from ..hub import (
+    TERMINAL_EVENTS,
+    Cancelled,
+    Completed,
+    EventStream,
+    Expired,
+    Failed,
+    FanIn,
+    FanInSwitchedOff,
+    FrontEnd,
+    MessageCancelledError,
+    MessageEvent,
+    MessageExpiredError,
+    ModelValidationError,
+    OffloadMode,
+    Options,
+    OverflowPolicy,
+    Restarted,
+    ResultStream,
+    ResultUnavailable,
+    Subscription,
+    SupervisorError,
+    SupervisorEvent,
+    TerminalEvent,
+    WatchEvent,
+    is_terminal,
+)
 from ..mailboxes import (
     BusyResourceError,
     ClosedResourceError,
@@ -23,42 +53,10 @@ from ..mailboxes import (
     MailboxFull,
     WouldBlock,
 )
-from .core import (
-    FanIn,
-    OverflowPolicy,
-    Parser,
-    ParserFactory,
-    ParserSpec,
-    Supervisor,
-    open_supervisor,
-)
-from .errors import (
-    FanInSwitchedOff,
-    MessageCancelledError,
-    MessageExpiredError,
-    ModelValidationError,
-    ParserCrashed,
-    ParserFactoryError,
-    RestartIntensityExceeded,
-    ResultUnavailable,
-    SupervisorError,
-)
-from .events import (
-    TERMINAL_EVENTS,
-    Cancelled,
-    Completed,
-    Expired,
-    Failed,
-    MessageEvent,
-    Restarted,
-    SupervisorEvent,
-    TerminalEvent,
-    WatchEvent,
-    is_terminal,
-)
-from .offload import OffloadMode
-from .stats import SupervisorStats
-from .streams import EventStream, ResultStream, Subscription
+from ._errors import ParserCrashed, ParserFactoryError, RestartIntensityExceeded
+from ._factory import Parser, ParserFactory, ParserSpec
+from ._stats import SupervisorStats
+from ._supervisor import Supervisor, open_supervisor
 
 __all__ = [
     "TERMINAL_EVENTS",
@@ -74,12 +72,14 @@ __all__ = [
     "Failed",
     "FanIn",
     "FanInSwitchedOff",
+    "FrontEnd",
     "MailboxFull",
     "MessageCancelledError",
     "MessageEvent",
     "MessageExpiredError",
     "ModelValidationError",
     "OffloadMode",
+    "Options",
     "OverflowPolicy",
     "Parser",
     "ParserCrashed",

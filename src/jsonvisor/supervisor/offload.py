@@ -35,13 +35,14 @@ import inspect
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.to_process
 import anyio.to_thread
 
+from ..hub import OffloadMode
 from ..mailboxes import Chunk
 from ..mailboxes.lowlevel import Hub
 from ..parsers import Event, JsonStreamError
@@ -59,9 +60,6 @@ __all__ = [
     "utf8_len",
     "young_collection",
 ]
-
-OffloadMode = Literal["inline", "thread", "process"]
-"""Where large inputs are parsed: see the module documentation."""
 
 T = TypeVar("T")
 

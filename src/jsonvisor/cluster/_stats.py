@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..hub import MessageStats
+
 __all__ = ["ClusterStats", "WorkerInfo"]
 
 
@@ -33,13 +35,14 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True)
-class ClusterStats:
+class ClusterStats(MessageStats):
     """Counters of a cluster at one moment (``Cluster.stats()``).
 
-    The first group has the meaning of the same fields of ``SupervisorStats``, counted by
-    the root (message counts, chunks and events as the application sees them; a replay is
-    not counted twice).  The worker fields add up the latest counters each live worker's
-    supervisor reported (they reset when a worker is replaced).
+    The fields of ``jsonvisor.hub.MessageStats`` have the meaning of the same fields
+    of ``SupervisorStats``, counted by the root (message counts, chunks and events as the
+    application sees them; a replay is not counted twice).  The worker fields add up the
+    latest counters each live worker's supervisor reported (they reset when a worker is
+    replaced).
 
     Attributes:
         open_mailboxes: messages open now (started, not yet finished).
@@ -70,20 +73,11 @@ class ClusterStats:
         ipc_recv_seconds: time spent unpickling and dispatching received batches.
         worker_chunks_in / worker_events_out / worker_crashes: added up from the workers'
             own supervisors.
+        workers_refused: workers that failed the key handshake (``auth_key_file``) and
+            were never sent anything.
         per_worker: one :class:`WorkerInfo` per slot.
     """
 
-    open_mailboxes: int
-    messages_started: int
-    messages_completed: int
-    messages_failed: int
-    messages_expired: int
-    messages_cancelled: int
-    chunks_in: int
-    bytes_in: int
-    events_out: int
-    dead_letters: int
-    restarts: int
     workers: int
     workers_up: int
     workers_started: int
@@ -104,17 +98,8 @@ class ClusterStats:
     worker_chunks_in: int
     worker_events_out: int
     worker_crashes: int
+    workers_refused: int = 0
     per_worker: tuple[WorkerInfo, ...] = field(default=(), repr=False)
-
-    @property
-    def messages_finished(self) -> int:
-        """Messages that have ended, whatever their terminal event."""
-        return (
-            self.messages_completed
-            + self.messages_failed
-            + self.messages_expired
-            + self.messages_cancelled
-        )
 
     @property
     def ipc_cost_per_batch(self) -> float:

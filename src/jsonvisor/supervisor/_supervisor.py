@@ -1,6 +1,8 @@
 """The supervisor: one task per message, fed from its mailbox, restarted when it crashes.
 
-:func:`open_supervisor` opens a task group and yields a :class:`Supervisor`.  It runs under
+:func:`open_supervisor` opens a task group and yields a :class:`Supervisor`: the front end
+that feeds a ``jsonvisor.hub.MessageHub`` (events, subscriptions, results, dead
+letters) from local parser tasks.  It runs under
 trio (the first-class backend) and under asyncio, directly or through AnyIO: task groups,
 cancel scopes, sleeps and worker threads are AnyIO's, and the waiting on the hot paths is
 :mod:`jsonvisor.mailboxes.lowlevel`'s (``trio.lowlevel`` itself on trio, and a trio nursery
@@ -27,19 +29,45 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import inspect
 import math
 import pickle
 import sys
 import time
-import warnings
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import anyio
 
-from ..mailboxes import Chunk, DeadLetter, DeadLetterBox, Mailbox, MailboxFull, Router
+from ..hub import (
+    DEFAULTS,
+    SCHEDULE_INTERVAL,
+    Cancelled,
+    Completed,
+    EventQueue,
+    EventStream,
+    Expired,
+    Failed,
+    FanIn,
+    MessageEvent,
+    MessageHub,
+    MessageRecord,
+    ModelValidationError,
+    OffloadMode,
+    Options,
+    Outcome,
+    OverflowPolicy,
+    RestartBudget,
+    Restarted,
+    ResultStream,
+    Subscription,
+    SupervisorEvent,
+    TerminalEvent,
+    WatchEvent,
+    as_watch,
+    options_from,
+)
+from ..mailboxes import Chunk, DeadLetter, DeadLetterBox, Mailbox, MailboxFull
 from ..mailboxes.lowlevel import (
     BusyResourceError,
     ClosedResourceError,
@@ -48,29 +76,12 @@ from ..mailboxes.lowlevel import (
     WouldBlock,
     current_hub,
 )
-from ..parsers import Event, JsonStreamError, ParseResult, StreamingJsonParser
-from .errors import (
-    FanInSwitchedOff,
-    ModelValidationError,
-    ParserCrashed,
-    ParserFactoryError,
-    RestartIntensityExceeded,
-    ResultUnavailable,
-)
-from .events import (
-    TERMINAL_EVENTS,
-    Cancelled,
-    Completed,
-    Expired,
-    Failed,
-    MessageEvent,
-    Restarted,
-    SupervisorEvent,
-    TerminalEvent,
-    WatchEvent,
-)
+from ..mailboxes.pacing import Pacer, current_pacer
+from ..parsers import Event, JsonStreamError, ParseResult
+from ._errors import ParserCrashed, ParserFactoryError, RestartIntensityExceeded
+from ._factory import Parser, ParserFactory, ParserSpec, as_factory, describe, missing_methods
+from ._stats import SupervisorStats
 from .offload import (
-    OffloadMode,
     broken_worker_errors,
     check_process_offload,
     feed_in_process,
@@ -81,123 +92,14 @@ from .offload import (
     utf8_len,
     young_collection,
 )
-from .restarts import RestartBudget
-from .results import Outcome, ResultRegistry
-from .stats import SupervisorStats
-from .streams import SCHEDULE_INTERVAL, EventQueue, EventStream, ResultStream, Subscription
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = [
-    "FanIn",
-    "OverflowPolicy",
-    "Parser",
-    "ParserFactory",
-    "ParserSpec",
-    "Supervisor",
-    "open_supervisor",
-]
-
-OverflowPolicy = Literal["block", "raise", "drop"]
-"""What ``send`` does when a message's mailbox is full: wait for room (``"block"``), raise
-``MailboxFull`` (``"raise"``), or drop the chunk to dead letters and fail the message with
-``MailboxFull`` (``"drop"``: a stream with a hole in it cannot be parsed correctly)."""
-
-
-class Parser(Protocol):
-    """What the supervisor needs from a parser (``StreamingJsonParser`` has it)."""
-
-    def feed(self, chunk: Chunk) -> list[Event]:
-        """Consume input; return the events it caused."""
-
-    def finish(self) -> ParseResult:
-        """End of input: the final result."""
-
-    def snapshot(self) -> Any:
-        """The partial value so far."""
-
-
-ParserFactory = Callable[[Hashable], Parser]
-"""Makes the parser of one message, given its ID (called again on every restart)."""
-
-ParserSpec = ParserFactory | type | Mapping[str, Any] | None
-"""What ``open_supervisor(parser=...)`` takes: a :data:`ParserFactory`, a parser class
-(called with no arguments), a mapping of ``StreamingJsonParser`` options, or None
-(``StreamingJsonParser()``)."""
-
-FanIn = bool | Literal["auto"]
-"""``open_supervisor(fan_in=...)``: ``"auto"`` (the default), True or False; see there."""
+__all__ = ["Supervisor", "open_supervisor"]
 
 _now = time.perf_counter
-_OVERFLOW_POLICIES = ("block", "raise", "drop")
 _EMIT_BATCH = 4096  # events delivered in one step at most
-_UNREAD_FAN_IN_WARNING = 1.0  # seconds a parser waits on a never-read fan-in before a warning
-_OFFLOAD_MODES = ("inline", "thread", "process")
-_FAN_IN_MODES = (True, False, "auto")
-_PARSER_METHODS = ("feed", "finish", "snapshot")
-
-
-def _default_parser(msg_id: Hashable) -> StreamingJsonParser:
-    return StreamingJsonParser()
-
-
-def _describe(obj: object) -> str:
-    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
-    return f"{getattr(obj, '__module__', '?')}.{name}"
-
-
-def _missing_methods(obj: object) -> list[str]:
-    return [m for m in _PARSER_METHODS if not callable(getattr(obj, m, None))]
-
-
-def _as_factory(parser: ParserSpec) -> ParserFactory:
-    """``parser=`` as a factory, checked now: a wrong one is a configuration error.
-
-    A class is called with no arguments, a mapping builds ``StreamingJsonParser(**it)``
-    (one is built here, so wrong options fail at once), and a factory must accept the
-    message ID as its one positional argument.
-    """
-    if parser is None:
-        return _default_parser
-    if isinstance(parser, Mapping):
-        options = dict(parser)
-        try:
-            StreamingJsonParser(**options)
-        except (TypeError, ValueError) as exc:
-            error = ParserFactoryError(f"the options {options!r} are not valid: {exc}")
-            raise error from exc
-
-        def from_options(msg_id: Hashable) -> StreamingJsonParser:
-            return StreamingJsonParser(**options)
-
-        return from_options
-    if isinstance(parser, type):
-        missing = _missing_methods(parser)
-        if missing:
-            raise ParserFactoryError(
-                f"the class {_describe(parser)} has no {'/'.join(missing)} method"
-            )
-        cls = parser
-
-        def from_class(msg_id: Hashable) -> Parser:
-            return cls()  # type: ignore[no-any-return]
-
-        return from_class
-    if not callable(parser):
-        raise ParserFactoryError(f"{parser!r} is not callable")
-    try:
-        signature = inspect.signature(parser)
-    except (TypeError, ValueError):  # a builtin without a signature: trust it
-        return parser
-    try:
-        signature.bind(object())
-    except TypeError as exc:
-        raise ParserFactoryError(
-            f"the factory {_describe(parser)}{signature} cannot be called with the "
-            f"message ID ({exc})"
-        ) from None
-    return parser
 
 
 def _schema_outcome(
@@ -260,17 +162,16 @@ class _Aborted(BaseException):
     """
 
 
-_NOTHING_KEPT: tuple[()] = ()
-
-
-class _Message:
-    """The supervisor's record of one open message (kept in ``Mailbox.owner``).
+class _Message(MessageRecord):
+    """The supervisor's record of one open message (kept in ``Mailbox.owner`` and in the
+    hub's ``open``); ``jsonvisor.hub.MessageRecord`` holds its subscribers and its
+    replay buffer (the input fed so far).
 
     There is deliberately no cancel scope per message (a scope costs about 800 bytes):
     a message is ended early by setting ``abort_with`` and waking its task with
     :class:`_Aborted` from whatever it is blocked on (``blocked_on``: its mailbox, an event
-    queue -- then ``waiter`` is its wake-up token there --, or the cancel scope of an
-    offloaded feed or a restart's back-off).
+    queue or the pacer's line -- then ``waiter`` is its wake-up token there --, or the
+    cancel scope of an offloaded feed or a restart's back-off).
     """
 
     __slots__ = (
@@ -280,133 +181,101 @@ class _Message:
         "busy",
         "crashes",
         "mailbox",
-        "msg_id",
         "no_offload",
         "parser",
         "restarts",
-        "retained",
-        "retained_bytes",
         "streak",
-        "subscribers",
+        "turn_started",
         "waiter",
         "waits",
         "watcher",
     )
 
     def __init__(self, msg_id: Hashable, mailbox: Mailbox) -> None:
-        self.msg_id = msg_id
+        super().__init__(msg_id)
         self.mailbox = mailbox
         self.waiter: Token | None = None
         self.blocked_on: object = None
         self.waits = 0  # how many times it has waited for input (for idle expiry)
         self.parser: Parser | None = None
         self.watcher: Any = None  # a Watcher of the watched paths (open_supervisor(watch=))
-        # Input fed so far, for a replay: pieces of geometrically decreasing size (a list
-        # once there is any), or None once it outgrew max_bytes.
-        self.retained: list[Chunk] | tuple[()] | None = _NOTHING_KEPT
-        self.retained_bytes = 0
         self.budget: RestartBudget | None = None
         self.restarts = 0
         self.crashes = 0
         self.streak = 0  # crashes since the parser last took input without one
         self.abort_with: Outcome | None = None
-        self.subscribers: list[Subscription] | None = None
         self.busy = False
         self.no_offload = False
+        self.turn_started = 0.0  # when its current turn of work began (for the pacer)
 
 
 class Supervisor:
     """Per-message mailboxes and parser tasks, fanned in.  Made by :func:`open_supervisor`.
 
-    Message IDs are any hashable values.  All methods must be called from the event-loop
-    thread that runs the supervisor (trio's or asyncio's).
+    A ``jsonvisor.hub.FrontEnd``, like ``Cluster``.  Message IDs are any hashable
+    values.  All methods must be called from the event-loop thread that runs the
+    supervisor (trio's or asyncio's).
     """
 
     def __init__(
         self,
         task_group: Any,
         parser: ParserFactory,
-        hub: Hub,
-        *,
-        mailbox_size: int,
-        mailbox_bytes: int | None,
-        overflow: OverflowPolicy,
-        offload: OffloadMode,
-        offload_threshold: int,
-        slice_size: int,
-        idle_timeout: float | None,
-        ttl: float | None,
-        max_restarts: int | None,
-        restart_window: float,
-        restart_backoff: float,
-        max_restart_backoff: float,
-        max_total_restarts: int | None,
-        total_restart_window: float,
-        max_bytes: int,
-        fan_in: FanIn,
-        events_buffer: int,
-        keep_results: int,
-        remember_finished: int,
-        allow_partial: bool,
-        defer_gc: bool,
-        on_dead_letter: Callable[[DeadLetter], object] | None,
-        watch: Any = None,
+        backend: Hub,
+        options: Options,
+        on_dead_letter: Callable[[DeadLetter], object] | None = None,
     ) -> None:
         self._task_group = task_group
         self._factory = parser
         self._parser_types: set[type] = set()  # classes the factory made that are parsers
-        self._hub = hub
-        self._checkpoint = hub.checkpoint
-        self._checkpoint_if_cancelled = hub.checkpoint_if_cancelled
-        self._cancel_shielded_checkpoint = hub.cancel_shielded_checkpoint
-        self._router = Router(mailbox_size, remember_finished, mailbox_bytes, hub)
-        self._mailboxes = self._router.mailboxes
-        self._overflow = overflow
-        self._offload = offload
-        self._offload_threshold = offload_threshold
-        self._slice_size = slice_size
-        self._idle_timeout = idle_timeout
-        self._ttl = ttl
-        self._max_restarts = max_restarts
-        self._restart_window = restart_window
-        self._restart_backoff = restart_backoff
-        self._max_restart_backoff = max_restart_backoff
-        self._total_budget = RestartBudget(max_total_restarts, total_restart_window)
-        self._max_bytes = max_bytes
-        self._fan_in: EventQueue | None = EventQueue(events_buffer, hub) if fan_in else None
-        self._fan_in_auto = fan_in == "auto"
-        self._fan_in_off = False  # "auto": it filled up unread and was switched off
-        self._fan_in_reader: str | None = None  # "events" or "results", once one was asked
-        self._terminals_only = False  # only results() reads it: parser events skip it
-        self._events_buffer = events_buffer
-        self._results = ResultRegistry(keep_results)
-        self._allow_partial = allow_partial
-        self._defer_gc = defer_gc
-        self._dead = DeadLetterBox(on_dead_letter=on_dead_letter)
+        self._backend = backend
+        self.options = options
+        # Where every message goes on its way to the user: events, subscriptions,
+        # results, terminal accounting, dead letters, the memory of finished IDs.
+        self._hub = hub = MessageHub(
+            backend,
+            fan_in=options.fan_in,
+            events_buffer=options.events_buffer,
+            keep_results=options.keep_results,
+            remember_finished=options.remember_finished,
+            on_dead_letter=on_dead_letter,
+        )
+        self._open: dict[Hashable, _Message] = hub.open  # the hot path reads it directly
+        # The loop's budget of work per scheduler round, shared with every other paced
+        # task (see jsonvisor.mailboxes.pacing): a message takes its turn through it.
+        self._pacer: Pacer = current_pacer(backend)
+        self._checkpoint = backend.checkpoint
+        self._checkpoint_if_cancelled = backend.checkpoint_if_cancelled
+        self._cancel_shielded_checkpoint = backend.cancel_shielded_checkpoint
+        self._mailbox_size = options.mailbox_size
+        self._mailbox_bytes = options.mailbox_bytes
+        self._overflow = options.overflow
+        self._offload = options.offload
+        self._offload_threshold = options.offload_threshold
+        self._slice_size = options.slice_size
+        self._idle_timeout = options.idle_timeout
+        self._ttl = options.ttl
+        self._max_restarts = options.max_restarts
+        self._restart_window = options.restart_window
+        self._restart_backoff = options.restart_backoff
+        self._max_restart_backoff = options.max_restart_backoff
+        self._total_budget = RestartBudget(
+            options.max_total_restarts, options.total_restart_window
+        )
+        self._max_bytes = options.max_bytes
+        self._allow_partial = options.allow_partial
+        self._defer_gc = options.defer_gc
         # open_supervisor(watch=...): a Watcher to copy per parser options (its schema)
-        self._watch = watch
+        self._watch = options.watch_spec
         self._watchers: dict[Any, Any] = {}
-        self._pending_subs: dict[Hashable, list[Subscription]] = {}
-        self._closed = False
-        self._input_closed = False
         self._escalated = False
         # Idle and ttl deadlines: a heap of (deadline, seq, message, wait number or -1 for
         # ttl), served by one reaper task (no timer per message).
         self._timers: list[tuple[float, int, _Message, int]] = []
         self._timer_seq = 0
         self._reaper_scope: anyio.CancelScope | None = None
-        self._fan_in_read = False  # events() or results() was called (else: see _publish)
         self._last_schedule = _now()
-        # Counters (see SupervisorStats).
-        self._started = 0
-        self._completed = 0
-        self._failed = 0
-        self._expired = 0
-        self._cancelled = 0
-        self._chunks_in = 0
-        self._bytes_in = 0
-        self._events_out = 0
-        self._restarts = 0
+        # The supervisor's own counters (the hub keeps the messages', see SupervisorStats).
         self._crashes = 0
         self._errors = 0
         self._offloaded = 0
@@ -476,14 +345,15 @@ class Supervisor:
 
     def end_nowait(self, msg_id: Hashable) -> None:
         """:meth:`end` without a checkpoint."""
-        if self._closed:
+        hub = self._hub
+        if hub.closed:
             raise ClosedResourceError("the supervisor is closed")
-        mailbox = self._mailboxes.get(msg_id)
-        if mailbox is None:
-            if self._router.is_finished(msg_id):
+        msg = self._open.get(msg_id)
+        if msg is None:
+            if msg_id in hub.finished:
                 return
-            mailbox = self._open(msg_id)
-        mailbox.end()
+            msg = self._open_message(msg_id)
+        msg.mailbox.end()
 
     def close_input(self) -> None:
         """No new messages: the producers are done starting them.
@@ -496,27 +366,12 @@ class Supervisor:
         this when the producers are done, and ``async for`` over either of them ends by
         itself.  Idempotent.
         """
-        if self._input_closed:
-            return
-        self._input_closed = True
-        mailboxes = self._mailboxes
-        self._results.wake_waiters(lambda msg_id: msg_id not in mailboxes)
-        pending, self._pending_subs = self._pending_subs, {}
-        for subscriptions in pending.values():  # their messages can never start now
-            for subscription in subscriptions:
-                subscription.queue.close()
-        if not mailboxes:
-            self._input_done()
+        self._hub.close_input()
 
     @property
     def input_closed(self) -> bool:
         """True after :meth:`close_input` (or once the supervisor is closing)."""
-        return self._input_closed or self._closed
-
-    def _input_done(self) -> None:
-        """Input is closed and no message is open: no event can come any more."""
-        if self._fan_in is not None:
-            self._fan_in.close()
+        return self._hub.input_closed or self._hub.closed
 
     def cancel(self, msg_id: Hashable) -> bool:
         """Cancel message ``msg_id`` now; it ends with ``Cancelled(msg_id, "cancelled")``.
@@ -526,11 +381,8 @@ class Supervisor:
         letters.  Returns False if the message is not open or is already ending
         abnormally.
         """
-        mailbox = self._mailboxes.get(msg_id)
-        if mailbox is None:
-            return False
-        msg: _Message = mailbox.owner  # type: ignore[assignment]
-        if msg.abort_with is not None:
+        msg = self._open.get(msg_id)
+        if msg is None or msg.abort_with is not None:
             return False
         self._abort(msg, Cancelled(msg_id, "cancelled"))
         return True
@@ -551,9 +403,7 @@ class Supervisor:
         the same fan-in), and :exc:`FanInSwitchedOff` if the default ``fan_in="auto"``
         fan-in filled up before this was called and was switched off.
         """
-        self._claim_fan_in("events")
-        assert self._fan_in is not None
-        return EventStream(self._fan_in)
+        return self._hub.events()
 
     def results(self) -> ResultStream:
         """Each message's terminal event (``Completed``, ``Failed``, ``Expired`` or
@@ -565,29 +415,7 @@ class Supervisor:
         :meth:`events` does: call :meth:`close_input` when the producers are done.
         Raises as :meth:`events` does (``RuntimeError`` after :meth:`events`).
         """
-        self._claim_fan_in("results")
-        assert self._fan_in is not None
-        return ResultStream(self._fan_in)
-
-    def _claim_fan_in(self, reader: str) -> None:
-        if self._fan_in_off:
-            raise FanInSwitchedOff(self._events_buffer)
-        if self._fan_in is None:
-            raise RuntimeError(
-                f"this supervisor has fan_in=False, so {reader}() is not available: use "
-                "subscribe() or result(), or open it with fan_in=True or 'auto'"
-            )
-        if self._fan_in_reader not in (None, reader):
-            raise RuntimeError(
-                "events() and results() read the same fan-in, so use one of them: "
-                "events() yields the terminal events too"
-            )
-        self._fan_in_read = True
-        if self._fan_in_reader is None:
-            self._fan_in_reader = reader
-            if reader == "results":
-                self._terminals_only = True
-                self._fan_in.keep_only(TERMINAL_EVENTS)  # events queued before
+        return self._hub.results()
 
     def subscribe(self, msg_id: Hashable) -> Subscription:
         """One message's events, as ``async with sup.subscribe(msg_id) as stream:``.
@@ -598,30 +426,7 @@ class Supervisor:
         :exc:`ResultUnavailable` if that is no longer kept).  Its buffer is bounded like
         the fan-in: a slow subscriber slows that message only.
         """
-        if self._closed:
-            raise ClosedResourceError("the supervisor is closed")
-        queue = EventQueue(self._events_buffer, self._hub)
-        subscription = Subscription(msg_id, queue, self._unsubscribe)
-        mailbox = self._mailboxes.get(msg_id)
-        if mailbox is not None:
-            msg: _Message = mailbox.owner  # type: ignore[assignment]
-            if msg.subscribers is None:
-                msg.subscribers = []
-            msg.subscribers.append(subscription)
-            return subscription
-        outcome = self._results.get(msg_id)
-        if outcome is not None:
-            queue.push(outcome.terminal)
-            queue.close()
-        elif self._router.is_finished(msg_id):
-            raise ResultUnavailable(msg_id)
-        elif self._input_closed:
-            raise ClosedResourceError(
-                f"input is closed (close_input()): message {msg_id!r} will never start"
-            )
-        else:
-            self._pending_subs.setdefault(msg_id, []).append(subscription)
-        return subscription
+        return self._hub.subscribe(msg_id)
 
     async def result(self, msg_id: Hashable) -> ParseResult:
         """Wait for message ``msg_id`` to end; return its :class:`ParseResult`.
@@ -634,22 +439,7 @@ class Supervisor:
         :class:`~jsonvisor.mailboxes.ClosedResourceError` if the supervisor closes, or
         its input is closed (:meth:`close_input`), before a message with this ID started.
         """
-        live = msg_id in self._mailboxes
-        if live and self._fan_in_stuck():
-            await self._unstick_fan_in()
-        if self._input_closed and not live and self._results.get(msg_id) is None:
-            await self._checkpoint()
-            if self._router.is_finished(msg_id):
-                raise ResultUnavailable(msg_id)
-            raise ClosedResourceError(
-                f"input is closed (close_input()): message {msg_id!r} will never start"
-            )
-        return await self._results.result(
-            msg_id,
-            live=live,
-            finished=self._router.is_finished(msg_id),
-            owner="supervisor",
-        )
+        return await self._hub.result(msg_id)
 
     def snapshot(self, msg_id: Hashable) -> Any:
         """The live partial value of open message ``msg_id`` (the parser's ``snapshot()``).
@@ -658,45 +448,45 @@ class Supervisor:
         :class:`~jsonvisor.mailboxes.BusyResourceError` (trio's and AnyIO's) while its
         input is being parsed in a worker thread or process.
         """
-        mailbox = self._mailboxes.get(msg_id)
-        if mailbox is None:
+        msg = self._open.get(msg_id)
+        if msg is None:
             raise KeyError(msg_id)
-        msg: _Message = mailbox.owner  # type: ignore[assignment]
         if msg.busy:
             raise BusyResourceError(f"message {msg_id!r} is being parsed off the loop")
         return None if msg.parser is None else msg.parser.snapshot()
 
     def is_open(self, msg_id: Hashable) -> bool:
         """True while message ``msg_id`` has a mailbox (started, not yet finished)."""
-        return msg_id in self._mailboxes
+        return msg_id in self._open
 
     @property
     def dead_letters(self) -> DeadLetterBox:
         """Every chunk that reached no parser: counts by reason and the latest ones."""
-        return self._dead
+        return self._hub.dead
 
     @property
     def closed(self) -> bool:
         """True once the supervisor is shutting down or has shut down."""
-        return self._closed
+        return self._hub.closed
 
     def stats(self) -> SupervisorStats:
         """A snapshot of the counters (see :class:`SupervisorStats`)."""
+        hub = self._hub
         return SupervisorStats(
-            open_mailboxes=len(self._mailboxes),
-            queued_chunks=sum(len(m.chunks) for m in self._mailboxes.values()),
-            messages_started=self._started,
-            messages_completed=self._completed,
-            messages_failed=self._failed,
-            messages_expired=self._expired,
-            messages_cancelled=self._cancelled,
-            chunks_in=self._chunks_in,
-            bytes_in=self._bytes_in,
-            events_out=self._events_out,
-            restarts=self._restarts,
+            open_mailboxes=len(self._open),
+            queued_chunks=sum(len(m.mailbox.chunks) for m in self._open.values()),
+            messages_started=hub.started,
+            messages_completed=hub.completed,
+            messages_failed=hub.failed,
+            messages_expired=hub.expired,
+            messages_cancelled=hub.cancelled,
+            chunks_in=hub.chunks_in,
+            bytes_in=hub.bytes_in,
+            events_out=hub.events_out,
+            restarts=hub.restarts,
             crashes=self._crashes,
             errors=self._errors,
-            dead_letters=self._dead.total,
+            dead_letters=hub.dead.total,
             offloaded=self._offloaded,
         )
 
@@ -706,28 +496,30 @@ class Supervisor:
         """Route one chunk without waiting; False if it must wait for room (block)."""
         cls = chunk.__class__
         if cls is str or cls is bytes:
-            mailbox = self._mailboxes.get(msg_id)
-            if mailbox is not None and mailbox.put_nowait(chunk):
-                self._chunks_in += 1
+            msg = self._open.get(msg_id)
+            if msg is not None and msg.mailbox.put_nowait(chunk):
+                self._hub.chunks_in += 1
                 return True
         else:
             chunk = _as_chunk(chunk)
         return self._deliver_slow(msg_id, chunk)
 
     def _deliver_slow(self, msg_id: Hashable, chunk: Chunk) -> bool:
-        if self._closed:
+        hub = self._hub
+        if hub.closed:
             raise ClosedResourceError("the supervisor is closed")
-        mailbox = self._mailboxes.get(msg_id)
-        if mailbox is None:
-            if self._router.is_finished(msg_id):
-                self._dead.add(msg_id, chunk, "finished")
+        msg = self._open.get(msg_id)
+        if msg is None:
+            if msg_id in hub.finished:
+                hub.dead.add(msg_id, chunk, "finished")
                 return True
-            mailbox = self._open(msg_id)
-        elif mailbox.ended:
-            self._dead.add(msg_id, chunk, "ended")
+            msg = self._open_message(msg_id)
+        elif msg.mailbox.ended:
+            hub.dead.add(msg_id, chunk, "ended")
             return True
+        mailbox = msg.mailbox
         if mailbox.put_nowait(chunk):
-            self._chunks_in += 1
+            hub.chunks_in += 1
             return True
         policy = self._overflow
         if policy == "block":
@@ -735,39 +527,37 @@ class Supervisor:
         error = MailboxFull(msg_id, mailbox.capacity, mailbox.max_queued)
         if policy == "raise":
             raise error
-        self._dead.add(msg_id, chunk, "overflow")
-        self._abort(mailbox.owner, Failed(msg_id, error))  # type: ignore[arg-type]
+        hub.dead.add(msg_id, chunk, "overflow")
+        self._abort(msg, Failed(msg_id, error))
         return True
 
     async def _send_blocking(self, msg_id: Hashable, chunk: Chunk) -> None:
+        hub = self._hub
         while True:
-            mailbox = self._mailboxes.get(msg_id)
-            if mailbox is None or mailbox.ended or mailbox.fits(len(chunk)):
+            msg = self._open.get(msg_id)
+            if msg is None or msg.mailbox.ended or msg.mailbox.fits(len(chunk)):
                 if self._deliver(msg_id, chunk):
                     return
                 continue
-            if self._fan_in_stuck():
-                await self._unstick_fan_in()
+            if hub.fan_in_stuck():
+                await hub.unstick_fan_in()
                 continue
-            await mailbox.wait_room()
+            await msg.mailbox.wait_room()
 
-    def _open(self, msg_id: Hashable) -> Mailbox:
-        if self._input_closed:
-            raise ClosedResourceError(
-                f"input is closed (close_input()): message {msg_id!r} cannot start"
-            )
-        mailbox = self._router.open(msg_id)
+    def _open_message(self, msg_id: Hashable) -> _Message:
+        """A new message: its mailbox, its record in the hub, its task."""
+        mailbox = Mailbox(
+            msg_id, self._mailbox_size, self._mailbox_bytes, self._backend, self._pacer
+        )
         msg = _Message(msg_id, mailbox)
         mailbox.owner = msg
+        self._hub.open_message(msg)  # (refused after close_input())
         if self._ttl is not None:
-            self._add_timer(self._hub.current_time() + self._ttl, msg, -1)
-        if self._pending_subs:
-            msg.subscribers = self._pending_subs.pop(msg_id, None)
-        self._started += 1
+            self._add_timer(self._backend.current_time() + self._ttl, msg, -1)
         self._task_group.start_soon(
             self._run_message, msg, name=f"jsonvisor message {msg_id!r}"
         )
-        return mailbox
+        return msg
 
     def _abort(self, msg: _Message, terminal: TerminalEvent) -> None:
         """End ``msg`` abnormally with ``terminal``: no more input, interrupt its task.
@@ -783,6 +573,8 @@ class Supervisor:
             return
         if blocked is mailbox:
             mailbox.interrupt(_Aborted())
+        elif blocked is self._pacer:
+            self._pacer.interrupt(msg.waiter, _Aborted())  # (False if already let in)
         elif isinstance(blocked, EventQueue):
             blocked.interrupt(msg.waiter, _Aborted())
         elif isinstance(blocked, anyio.CancelScope):
@@ -794,7 +586,7 @@ class Supervisor:
         timers = self._timers
         self._timer_seq += 1
         heapq.heappush(timers, (deadline, self._timer_seq, msg, wait))
-        if len(timers) > 2 * len(self._mailboxes) + 64:
+        if len(timers) > 2 * len(self._open) + 64:
             # Drop the entries of finished messages and of idle waits that ended.
             timers[:] = [t for t in timers if self._timer_live(t[2], t[3])]
             heapq.heapify(timers)
@@ -814,7 +606,7 @@ class Supervisor:
                 self._reaper_scope = scope
                 await anyio.sleep_forever()
             self._reaper_scope = None
-            now = self._hub.current_time()
+            now = self._backend.current_time()
             while timers and timers[0][0] <= now:
                 _, _, msg, wait = heapq.heappop(timers)
                 if msg.mailbox.closed or msg.abort_with is not None:
@@ -825,17 +617,6 @@ class Supervisor:
                     mailbox = msg.mailbox
                     if not mailbox.chunks and not mailbox.ended:
                         self._abort(msg, Expired(msg.msg_id, "idle"))
-
-    def _unsubscribe(self, subscription: Subscription) -> None:
-        msg_id = subscription.msg_id
-        mailbox = self._mailboxes.get(msg_id)
-        subs = self._pending_subs.get(msg_id)
-        if mailbox is not None:
-            subs = mailbox.owner.subscribers  # type: ignore[attr-defined]
-        if subs and subscription in subs:
-            subs.remove(subscription)
-            if not subs and mailbox is None:
-                del self._pending_subs[msg_id]
 
     # ================================================================== message tasks
 
@@ -848,6 +629,8 @@ class Supervisor:
         outcome: Outcome | None = None
         mailbox = msg.mailbox
         idle = self._idle_timeout
+        pacer = self._pacer
+        msg.turn_started = _now()
         try:
             try:
                 if msg.abort_with is None:
@@ -857,27 +640,44 @@ class Supervisor:
                         raise
                     except Exception as exc:
                         await self._restart(msg, exc)
+                    pacer.add_since(msg.turn_started, 0)  # making the parser was work too
                 first = True
                 while True:
                     if not mailbox.chunks and not mailbox.ended:
                         msg.waits += 1
                         if idle is not None:
-                            self._add_timer(self._hub.current_time() + idle, msg, msg.waits)
+                            self._add_timer(self._backend.current_time() + idle, msg, msg.waits)
                         msg.blocked_on = mailbox
-                        await mailbox.input_waiter()
+                        try:
+                            await mailbox.input_waiter()
+                        except BaseException:
+                            self._leave_line(mailbox)
+                            raise
                         msg.blocked_on = None
-                    elif not first:
-                        await self._checkpoint()  # more work already: let others run first
+                        token = mailbox.paced
+                        if token is not None:  # woken on its turn (see Mailbox.pacer)
+                            mailbox.paced = None
+                            pacer.resumed(token)
+                        elif not pacer.ready() and msg.abort_with is None:
+                            await self._turn(msg)  # the round's budget is spent: wait
+                    else:
+                        if not first and pacer.ready():
+                            await self._checkpoint()  # more work already: others first
+                        if not pacer.ready() and msg.abort_with is None:
+                            await self._turn(msg)  # the round's budget is spent: wait
                     first = False
                     if msg.abort_with is not None:
                         break
+                    msg.turn_started = _now()
                     chunks = mailbox.take_all()
                     if chunks:
                         for data in _coalesce(chunks):
                             await self._feed(msg, data)
                     if mailbox.ended and not mailbox.chunks:
                         outcome = await self._finish(msg)
+                        pacer.add_since(msg.turn_started)
                         break
+                    pacer.add_since(msg.turn_started)
             except _MessageFailed as failure:
                 outcome = Outcome(Failed(msg.msg_id, failure.error), None)
             except _Aborted:
@@ -907,18 +707,18 @@ class Supervisor:
         except TypeError as exc:
             self._errors += 1
             failure = ParserFactoryError(
-                f"{_describe(self._factory)} raised TypeError: {exc}", msg.msg_id
+                f"{describe(self._factory)} raised TypeError: {exc}", msg.msg_id
             )
             failure.__cause__ = exc
             raise _MessageFailed(failure) from None
         cls = parser.__class__
         if cls not in self._parser_types:
-            missing = _missing_methods(parser)
+            missing = missing_methods(parser)
             if missing:
                 self._errors += 1
                 raise _MessageFailed(
                     ParserFactoryError(
-                        f"{_describe(self._factory)} returned {parser!r}, which has no "
+                        f"{describe(self._factory)} returned {parser!r}, which has no "
                         f"{'/'.join(missing)} method",
                         msg.msg_id,
                     )
@@ -927,10 +727,43 @@ class Supervisor:
         return parser
 
     async def _pause(self, msg: _Message) -> None:
-        """A checkpoint in the middle of a message's work; ends the task if it was aborted."""
-        await self._checkpoint()
+        """A checkpoint in the middle of a message's work, which ends its turn (see
+        :meth:`_turn`); ends the task if it was aborted."""
+        pacer = self._pacer
+        pacer.add_since(msg.turn_started)
+        if pacer.ready():
+            await self._checkpoint()
+        else:
+            await self._turn(msg)
+        msg.turn_started = _now()
         if msg.abort_with is not None:
             raise _Aborted
+
+    def _leave_line(self, mailbox: Mailbox) -> None:
+        """The wait for input ended with an exception: if its wake-up was the pacer's, the
+        turn will not be taken (and a lead it was given must be passed on)."""
+        token = mailbox.paced
+        if token is not None:
+            mailbox.paced = None
+            self._pacer.forget(token)
+
+    async def _turn(self, msg: _Message) -> None:
+        """Wait for a turn of work: the round's budget (the loop's :class:`Pacer`, shared
+        by every message and every paced task) is spent.
+
+        A thousand messages with input each take a short step, but a scheduler batch
+        runs them all before the loop looks at its timers again; waiting in the pacer's
+        line instead keeps each batch to about ``ROUND_BUDGET`` of parsing (see
+        :mod:`jsonvisor.mailboxes.pacing`).  Meanwhile chunks pile up in the mailbox, so
+        the turn, when it comes, takes them in one bigger step.  ``cancel()``, an expiry
+        or shutdown end the wait.
+        """
+        msg.blocked_on = pacer = self._pacer
+        msg.waiter = token = self._backend.token()
+        try:
+            await pacer.wait_turn(token, consumer=True)
+        finally:
+            msg.blocked_on = None
 
     async def _feed(self, msg: _Message, data: Chunk) -> None:
         """Feed one piece of input and deliver its events; restart on a crash."""
@@ -967,8 +800,8 @@ class Supervisor:
         if msg.streak:
             msg.streak = 0  # the parser took input: the next crash restarts at once
         nbytes = utf8_len(piece)
-        self._bytes_in += nbytes
-        self._retain(msg, piece, nbytes)
+        self._hub.bytes_in += nbytes
+        msg.retain(piece, nbytes, self._max_bytes)
         if events:
             await self._emit(msg, events)
 
@@ -1016,7 +849,7 @@ class Supervisor:
                 raise _Aborted
             if end > start:
                 msg.streak = 0
-                self._bytes_in += nbytes
+                self._hub.bytes_in += nbytes
                 self._retain_slice(msg, data, start, end, nbytes)
                 start = end
             if events:
@@ -1036,7 +869,7 @@ class Supervisor:
                 with scope:
                     msg.blocked_on = scope
                     parser, events, nbytes, error = await run_in_process(
-                        self._hub, feed_in_process, msg.parser, data
+                        self._backend, feed_in_process, msg.parser, data
                     )
             except (pickle.PicklingError, TypeError, AttributeError):
                 # This parser does not travel between processes: parse here instead.
@@ -1054,7 +887,7 @@ class Supervisor:
             if error is None:
                 msg.parser = parser
                 msg.streak = 0
-                self._bytes_in += nbytes
+                self._hub.bytes_in += nbytes
                 self._retain_slice(msg, data, 0, len(data), nbytes)
                 if events:
                     await self._emit(msg, events)
@@ -1065,41 +898,15 @@ class Supervisor:
             await self._restart(msg, error)
 
     def _retain_slice(self, msg: _Message, data: Chunk, start: int, end: int, nbytes: int) -> None:
-        """:meth:`_retain` of ``data[start:end]``, without copying it if it will not be kept."""
+        """Keep ``data[start:end]`` for a replay (see :meth:`MessageRecord.retain`), without
+        copying it if it will not be kept."""
         if msg.retained is None:
             return
         if msg.retained_bytes + nbytes > self._max_bytes:
             msg.retained = None
             return
         whole = start == 0 and end == len(data)
-        self._retain(msg, data if whole else data[start:end], nbytes)
-
-    def _retain(self, msg: _Message, piece: Chunk, nbytes: int) -> None:
-        """Keep ``piece`` for a replay.
-
-        Pieces are merged (the last two, while the older is not longer) once there are
-        16, so a message keeps O(log n) pieces and each byte is copied O(log n) times.
-        """
-        kept = msg.retained
-        if kept is None:
-            return
-        msg.retained_bytes += nbytes
-        if msg.retained_bytes > self._max_bytes:
-            msg.retained = None
-            return
-        if kept.__class__ is tuple:
-            msg.retained = [piece]
-            return
-        assert isinstance(kept, list)
-        kept.append(piece)
-        if len(kept) < 16:
-            return
-        while len(kept) > 1:
-            last = kept[-1]
-            prev = kept[-2]
-            if prev.__class__ is not last.__class__ or len(prev) > len(last):
-                break
-            kept[-2:] = [prev + last]  # type: ignore[operator]
+        msg.retain(data if whole else data[start:end], nbytes, self._max_bytes)
 
     async def _finish(self, msg: _Message) -> Outcome | None:
         while True:
@@ -1156,7 +963,7 @@ class Supervisor:
             msg.crashes += 1
             msg.streak += 1
             msg.parser = None
-            now = self._hub.current_time()
+            now = self._backend.current_time()
             if msg.retained is None:
                 failure = ParserCrashed(
                     msg.msg_id, msg.crashes, f"input over max_bytes={self._max_bytes}, no replay"
@@ -1178,7 +985,7 @@ class Supervisor:
                 budget = self._total_budget
                 escalation = RestartIntensityExceeded(budget.max_restarts or 0, budget.window)
                 raise escalation from error
-            self._restarts += 1
+            self._hub.restarts += 1
             msg.restarts += 1
             await self._back_off(msg)
             try:
@@ -1211,7 +1018,7 @@ class Supervisor:
         with anyio.CancelScope() as scope:
             msg.blocked_on = scope
             try:
-                await self._hub.sleep(delay)
+                await self._backend.sleep(delay)
             finally:
                 msg.blocked_on = None
         if msg.abort_with is not None:
@@ -1219,7 +1026,7 @@ class Supervisor:
 
     async def _replay(self, msg: _Message, parser: Parser) -> None:
         """Feed a new parser the input its predecessor had consumed, discarding events."""
-        pieces = list(msg.retained or ())
+        pieces = msg.replay_input()
         size = self._slice_size
         with gc_deferred(self._defer_gc and sum(map(len, pieces)) > size):
             budget = size
@@ -1282,119 +1089,37 @@ class Supervisor:
         return proto.fresh()
 
     async def _publish(self, msg: _Message, events: list[SupervisorEvent]) -> None:
-        self._events_out += len(events)
-        fan_in = self._fan_in
-        if fan_in is not None and not self._terminals_only:
-            while fan_in.full:
-                if self._fan_in_read:
-                    msg.blocked_on = fan_in
-                    msg.waiter = token = self._hub.token()
-                    await fan_in.wait_room(token)
-                    msg.blocked_on = None
-                else:
-                    await self._wait_unread_fan_in(msg, fan_in)
-                if msg.abort_with is not None:
-                    raise _Aborted
-            fan_in.push_many(events)  # (ignored if it was switched off meanwhile)
-        if msg.subscribers:
-            for subscription in list(msg.subscribers):
-                queue = subscription.queue
-                while queue.full:
-                    msg.blocked_on = queue
-                    msg.waiter = token = self._hub.token()
-                    await queue.wait_room(token)
-                    msg.blocked_on = None
-                    if msg.abort_with is not None:
-                        raise _Aborted
-                queue.push_many(events)
+        hub = self._hub
+        if not hub.deliver_nowait(msg, events):  # (room everywhere: no waiting)
+            await hub.publish(msg, events, self._wait_room)
 
-    def _switch_off_fan_in(self) -> None:
-        """``fan_in="auto"``: the fan-in filled up and nobody ever asked for it.
-
-        Rather than make every parser wait for a reader that may never come (a program
-        that only awaits ``result()``), drop its events and stop delivering to it;
-        ``events()`` and ``results()`` then raise :exc:`FanInSwitchedOff`.
-        """
-        fan_in = self._fan_in
-        self._fan_in = None
-        self._fan_in_off = True
-        if fan_in is not None:
-            fan_in.discard()  # (this wakes the parsers waiting for room)
-
-    def _fan_in_stuck(self) -> bool:
-        """``fan_in="auto"``, full, and nobody asked for it: parsers wait on it."""
-        fan_in = self._fan_in
-        return (
-            fan_in is not None and fan_in.full and self._fan_in_auto and not self._fan_in_read
-        )
-
-    async def _unstick_fan_in(self) -> None:
-        """A task is about to wait for something only the parsers can give (room in a
-        mailbox, a result) while they are stuck on a fan-in nobody asked for: that wait
-        could be for ever.  Let every task that can run do so first (a reader started
-        with the producers asks now), then switch the fan-in off if it is still stuck."""
-        await self._checkpoint()
-        if self._fan_in_stuck():
-            self._switch_off_fan_in()
-
-    async def _wait_unread_fan_in(self, msg: _Message, fan_in: EventQueue) -> None:
-        """Wait for room in a full fan-in nobody asked for yet, a second at most; then,
-        with ``fan_in="auto"``, switch it off, and with True, warn (once) and go on
-        waiting."""
-        msg.blocked_on = fan_in
-        msg.waiter = token = self._hub.token()
-        with anyio.move_on_after(_UNREAD_FAN_IN_WARNING) as scope:
-            await fan_in.wait_room(token)
-        msg.blocked_on = None
-        if scope.cancelled_caught and not self._fan_in_read:
-            if self._fan_in_auto:
-                self._switch_off_fan_in()
-            else:
-                self._warn_unread_fan_in()
-
-    def _warn_unread_fan_in(self) -> None:
-        self._fan_in_read = True  # warn once
-        warnings.warn(
-            "the supervisor's fan-in is full and events() was never called: with "
-            "fan_in=True parsers wait until it is read; open the supervisor with "
-            "fan_in='auto' (the default) or False if you only use subscribe() or result()",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    async def _wait_room(self, msg: _Message, queue: EventQueue) -> None:
+        """Wait for room in the full fan-in or subscription ``queue`` (the hub's policy
+        for a fan-in nobody reads applies): interruptible by :meth:`_abort`, and no part
+        of the message's turn of work."""
+        self._pacer.add_since(msg.turn_started, 0)  # waiting is no work
+        msg.blocked_on = queue
+        msg.waiter = token = self._backend.token()
+        try:
+            await self._hub.wait_room(queue, token)
+        finally:
+            msg.blocked_on = None
+        msg.turn_started = _now()
+        if msg.abort_with is not None:
+            raise _Aborted
 
     def _teardown(self, msg: _Message, outcome: Outcome) -> None:
-        """Close and remove the message's mailbox and deliver its terminal event."""
-        msg_id = msg.msg_id
-        left = self._router.retire(msg_id)
+        """Close the message's mailbox (its queued chunks become dead letters) and hand
+        its terminal event to the hub."""
+        hub = self._hub
+        left = msg.mailbox.close()
         if left:
-            self._bytes_in += sum(map(utf8_len, left))
-            self._dead.add_many(msg_id, left, "unread")
-        terminal = outcome.terminal
-        cls = terminal.__class__
-        if cls is Completed:
-            self._completed += 1
-        elif cls is Failed:
-            self._failed += 1
-        elif cls is Expired:
-            self._expired += 1
-        else:
-            self._cancelled += 1
-        self._events_out += 1
-        if self._fan_in is not None:
-            self._fan_in.push(terminal)  # never waits: at most one per message
-        subscribers = msg.subscribers
-        if subscribers:
-            for subscription in subscribers:
-                subscription.queue.push(terminal)
-                subscription.queue.close()
-        msg.subscribers = None
+            hub.bytes_in += sum(map(utf8_len, left))
+            hub.dead.add_many(msg.msg_id, left, "unread")
         msg.parser = None
-        msg.retained = None
         msg.waiter = None
         msg.blocked_on = None
-        self._results.record(msg_id, outcome)
-        if self._input_closed and not self._mailboxes:
-            self._input_done()
+        hub.finish(msg, outcome)
 
     # ================================================================== lifetime
 
@@ -1404,9 +1129,9 @@ class Supervisor:
 
     def _begin_close(self) -> None:
         """Refuse new input and cancel every open message (``Cancelled("shutdown")``)."""
-        self._closed = True
-        for mailbox in self._mailboxes.values():
-            msg: _Message = mailbox.owner  # type: ignore[assignment]
+        self._hub.closed = True
+        for msg in self._open.values():
+            mailbox = msg.mailbox
             if msg.abort_with is None:
                 # A task about to finish its message must not complete it now; blocked
                 # tasks are woken by the cancellation below.
@@ -1416,59 +1141,49 @@ class Supervisor:
 
     def _end_close(self) -> None:
         """Every task is gone: end the streams and wake whoever still waits."""
-        self._closed = True
-        if self._fan_in is not None:
-            self._fan_in.close()
-        pending, self._pending_subs = self._pending_subs, {}
-        for subscriptions in pending.values():
-            for subscription in subscriptions:
-                subscription.queue.close()
-        self._results.close()
-
-
-def _check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, not {value!r}")
-    if isinstance(value, float) and math.isnan(value):
-        raise ValueError(f"{name} must be a positive number, not {value!r}")
+        self._hub.end()
 
 
 @asynccontextmanager
 async def open_supervisor(
     parser: ParserSpec = None,
     *,
-    mailbox_size: int = 256,
-    mailbox_bytes: int | None = 1 << 20,
-    overflow: OverflowPolicy = "block",
-    offload: OffloadMode = "inline",
-    offload_threshold: int = 1 << 20,
-    slice_size: int = 64 * 1024,
-    idle_timeout: float | None = None,
-    ttl: float | None = None,
-    max_restarts: int | None = 3,
-    restart_window: float = 5.0,
-    restart_backoff: float = 0.01,
-    max_restart_backoff: float = 1.0,
-    max_total_restarts: int | None = 100,
-    total_restart_window: float = 5.0,
-    max_bytes: int = 5 * 1024 * 1024,
-    fan_in: FanIn = "auto",
-    events_buffer: int = 1024,
-    keep_results: int = 1000,
-    remember_finished: int = 10_000,
-    allow_partial: bool = True,
-    defer_gc: bool = True,
+    options: Options | None = None,
+    mailbox_size: int = DEFAULTS.mailbox_size,
+    mailbox_bytes: int | None = DEFAULTS.mailbox_bytes,
+    overflow: OverflowPolicy = DEFAULTS.overflow,
+    offload: OffloadMode = DEFAULTS.offload,
+    offload_threshold: int = DEFAULTS.offload_threshold,
+    slice_size: int = DEFAULTS.slice_size,
+    idle_timeout: float | None = DEFAULTS.idle_timeout,
+    ttl: float | None = DEFAULTS.ttl,
+    max_restarts: int | None = DEFAULTS.max_restarts,
+    restart_window: float = DEFAULTS.restart_window,
+    restart_backoff: float = DEFAULTS.restart_backoff,
+    max_restart_backoff: float = DEFAULTS.max_restart_backoff,
+    max_total_restarts: int | None = DEFAULTS.max_total_restarts,
+    total_restart_window: float = DEFAULTS.total_restart_window,
+    max_bytes: int = DEFAULTS.max_bytes,
+    fan_in: FanIn = DEFAULTS.fan_in,
+    events_buffer: int = DEFAULTS.events_buffer,
+    keep_results: int = DEFAULTS.keep_results,
+    remember_finished: int = DEFAULTS.remember_finished,
+    allow_partial: bool = DEFAULTS.allow_partial,
+    defer_gc: bool = DEFAULTS.defer_gc,
     on_dead_letter: Callable[[DeadLetter], object] | None = None,
-    watch: str | Iterable[str] | None = None,
-    watch_text: bool = False,
+    watch: str | Iterable[str] | None = DEFAULTS.watch,
+    watch_text: bool = DEFAULTS.watch_text,
 ) -> AsyncIterator[Supervisor]:
     """Run a :class:`Supervisor` for the duration of the ``async with`` block.
 
     Works under trio and under asyncio (directly or through AnyIO); the backend is the one
     running.  ``offload="process"`` uses trio-parallel on trio and ``anyio.to_process``
     on asyncio.
+
+    Every option but ``parser`` and ``on_dead_letter`` is a field of one frozen
+    ``jsonvisor.hub.Options`` (its defaults are these, and ``open_cluster``'s):
+    pass them as keywords, or one ``options=`` object (then leave the keywords out).
+    Wrong values raise ``ValueError`` here.
 
     Args:
         parser: ``parser(msg_id)`` makes a message's parser; called again on a restart.
@@ -1545,83 +1260,44 @@ async def open_supervisor(
     enclosing scope.  If the supervisor fails (:exc:`RestartIntensityExceeded`), the
     block is cancelled and the error propagates from ``async with``.
     """
-    for name, number in (
-        ("mailbox_size", mailbox_size),
-        ("offload_threshold", offload_threshold),
-        ("slice_size", slice_size),
-        ("restart_window", restart_window),
-        ("max_restart_backoff", max_restart_backoff),
-        ("total_restart_window", total_restart_window),
-        ("max_bytes", max_bytes),
-        ("events_buffer", events_buffer),
-    ):
-        _check_positive(name, number)
-    if not (
-        isinstance(restart_backoff, (int, float))
-        and not isinstance(restart_backoff, bool)
-        and restart_backoff >= 0
-    ):
-        raise ValueError(f"restart_backoff must be a number >= 0, not {restart_backoff!r}")
-    if fan_in not in _FAN_IN_MODES or fan_in.__class__ not in (bool, str):
-        raise ValueError(f"fan_in must be True, False or 'auto', not {fan_in!r}")
-    _check_positive("idle_timeout", idle_timeout, allow_none=True)
-    _check_positive("mailbox_bytes", mailbox_bytes, allow_none=True)
-    _check_positive("ttl", ttl, allow_none=True)
-    watch_spec = None
-    if watch is not None:
-        from ..watch import Watcher  # (checks the paths now: a bad one is refused at open)
-
-        Watcher(watch, text=watch_text)
-        watch_spec = (watch if isinstance(watch, str) else tuple(watch), bool(watch_text))
-    if overflow not in _OVERFLOW_POLICIES:
-        raise ValueError(f"overflow must be one of {_OVERFLOW_POLICIES}, not {overflow!r}")
-    if offload not in _OFFLOAD_MODES:
-        raise ValueError(f"offload must be one of {_OFFLOAD_MODES}, not {offload!r}")
-    for name, count in (
-        ("max_restarts", max_restarts),
-        ("max_total_restarts", max_total_restarts),
-        ("keep_results", keep_results),
-        ("remember_finished", remember_finished),
-    ):
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ValueError(f"{name} must be a non-negative int, not {count!r}")
-    factory = _as_factory(parser)
-    hub = current_hub()
-    if offload == "process":
-        check_process_offload(hub)
+    opts = options_from(
+        options,
+        {
+            "mailbox_size": mailbox_size,
+            "mailbox_bytes": mailbox_bytes,
+            "overflow": overflow,
+            "offload": offload,
+            "offload_threshold": offload_threshold,
+            "slice_size": slice_size,
+            "idle_timeout": idle_timeout,
+            "ttl": ttl,
+            "max_restarts": max_restarts,
+            "restart_window": restart_window,
+            "restart_backoff": restart_backoff,
+            "max_restart_backoff": max_restart_backoff,
+            "max_total_restarts": max_total_restarts,
+            "total_restart_window": total_restart_window,
+            "max_bytes": max_bytes,
+            "fan_in": fan_in,
+            "events_buffer": events_buffer,
+            "keep_results": keep_results,
+            "remember_finished": remember_finished,
+            "allow_partial": allow_partial,
+            "defer_gc": defer_gc,
+            "watch": as_watch(watch),
+            "watch_text": watch_text,
+        },
+    )
+    factory = as_factory(parser)
+    backend = current_hub()
+    if opts.offload == "process":
+        check_process_offload(backend)
 
     single: BaseException | None = None
     supervisor: Supervisor | None = None
     try:
-        async with hub.open_task_group() as task_group:
-            sup = supervisor = Supervisor(
-                task_group,
-                factory,
-                hub,
-                mailbox_size=mailbox_size,
-                mailbox_bytes=mailbox_bytes,
-                overflow=overflow,
-                offload=offload,
-                offload_threshold=offload_threshold,
-                slice_size=slice_size,
-                idle_timeout=idle_timeout,
-                ttl=ttl,
-                max_restarts=max_restarts,
-                restart_window=restart_window,
-                restart_backoff=restart_backoff,
-                max_restart_backoff=max_restart_backoff,
-                max_total_restarts=max_total_restarts,
-                total_restart_window=total_restart_window,
-                max_bytes=max_bytes,
-                fan_in=fan_in,
-                events_buffer=events_buffer,
-                keep_results=keep_results,
-                remember_finished=remember_finished,
-                allow_partial=allow_partial,
-                defer_gc=defer_gc,
-                on_dead_letter=on_dead_letter,
-                watch=watch_spec,
-            )
+        async with backend.open_task_group() as task_group:
+            sup = supervisor = Supervisor(task_group, factory, backend, opts, on_dead_letter)
             sup._start()
             try:
                 yield sup

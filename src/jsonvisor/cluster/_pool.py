@@ -1,9 +1,9 @@
 """The root's worker pool: a runner per slot keeps a worker in it, replacing lost ones.
 
 Each slot's runner starts (or finds, for remote slots) a worker actor, runs a
-:class:`~jsonvisor.cluster.link.Link` to it, and when the link reports the worker lost,
+:class:`~jsonvisor.cluster._link.Link` to it, and when the link reports the worker lost,
 prepares the replay of the slot's live messages (or fails them) and starts a replacement.
-A mixin of :class:`jsonvisor.cluster.core.Cluster`.
+It works on the cluster's shared :class:`~jsonvisor.cluster._state.ClusterState`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from typing import Any
 
 import trio
 
+from ..hub import Cancelled, Failed, Restarted
 from ..mailboxes import Chunk
-from ..supervisor import Cancelled, Failed, Restarted
-from ..supervisor.restarts import RestartBudget
+from ._delivery import Delivery
+from ._errors import ClusterError, WorkerLost, WorkerUnavailable
+from ._link import Link
+from ._live import join_chunks
+from ._procwatch import kill_process
+from ._slot import Slot
+from ._state import ClusterState
 from ._tractor import import_tractor, spawn_tweaks
-from .errors import ClusterError, WorkerLost, WorkerUnavailable
-from .link import Link
-from .procwatch import kill_process
-from .state import FLAG_END, Counters, Live, Options, Slot, join_chunks
+from ._wire import FLAG_END
 
 __all__ = ["WorkerPool"]
 
@@ -29,26 +32,24 @@ _WORKER_MODULE = "jsonvisor.cluster.worker"
 
 
 class WorkerPool:
-    """Starting, finding, watching and replacing worker actors (a mixin of ``Cluster``)."""
+    """Starting, finding, watching and replacing worker actors.
 
-    # Provided by Cluster.
-    _an: Any
-    _budget: RestartBudget
-    _links: dict[int, Link]
-    _live: dict[Hashable, Live]
-    _nursery: trio.Nursery
-    _remote_bad: set[str]
-    _remote_in_use: set[str]
-    _slots: list[Slot]
-    closing: bool
-    counters: Counters
-    options: Options
-    registry: tuple[str, int]
+    ``nursery`` runs the slots' runners and links; ``actor_nursery`` is tractor's, for
+    the local workers.
+    """
+
+    def __init__(
+        self, state: ClusterState, delivery: Delivery, nursery: trio.Nursery, actor_nursery: Any
+    ) -> None:
+        self.state = state
+        self._delivery = delivery
+        self._nursery = nursery
+        self._an = actor_nursery
 
     async def start(self) -> None:
         """Start every slot's runner and wait until each has a ready worker."""
         async with trio.open_nursery() as starting:
-            for slot in self._slots:
+            for slot in self.state.slots:
                 ready = trio.Event()
                 self._nursery.start_soon(self._run_slot, slot, ready)
                 starting.start_soon(ready.wait)
@@ -58,7 +59,8 @@ class WorkerPool:
         replay: tuple[int, list[Any]] | None = None
         lost_at: float | None = None
         failures = 0
-        while not self.closing:
+        state = self.state
+        while not state.closing:
             try:
                 connect, name, pid, local = await self._acquire(slot, lost_at is not None)
             except WorkerUnavailable as exc:
@@ -70,8 +72,17 @@ class WorkerPool:
                 await trio.sleep(min(0.5 * failures, 5.0))
                 continue
             slot.generation += 1
-            link = Link(self, slot, connect, name=name, pid=pid, local=local, replay=replay)
-            self._links[slot.index] = link
+            link = Link(
+                state,
+                slot,
+                connect,
+                self._delivery.dispatch,
+                name=name,
+                pid=pid,
+                local=local,
+                replay=replay,
+            )
+            state.links[slot.index] = link
             self._nursery.start_soon(link.run, name=f"jsonvisor link {name}")
             async with trio.open_nursery() as wait:
 
@@ -93,21 +104,22 @@ class WorkerPool:
                 await trio.sleep(min(0.2 * failures, 2.0))
                 continue
             failures = 0
-            self.counters.workers_started += 1
+            self.state.counters.workers_started += 1
             if lost_at is not None:
-                self.counters.replacements += 1
-                self.counters.last_recovery = (link.ready_at or trio.current_time()) - lost_at
+                self.state.counters.replacements += 1
+                self.state.counters.last_recovery = (link.ready_at or trio.current_time()) - lost_at
             first_ready.set()
             replay = None
             await link.lost.wait()
-            if self.closing:
+            if self.state.closing:
                 return
             lost_at = trio.current_time()
             replay = self._handle_loss(slot, link)
-            if not self._budget.allow(lost_at):
+            budget = state.budget
+            if not budget.allow(lost_at):
                 raise ClusterError(
-                    f"worker restart intensity exceeded: more than {self._budget.max_restarts} "
-                    f"workers lost within {self._budget.window} s (last: {link.name} "
+                    f"worker restart intensity exceeded: more than {budget.max_restarts} "
+                    f"workers lost within {budget.window} s (last: {link.name} "
                     f"{link.reason}: {link.detail})"
                 )
 
@@ -116,22 +128,25 @@ class WorkerPool:
     ) -> tuple[Callable[[], Any], str, int | None, bool]:
         """A worker for ``slot``: ``(connect, name, pid, is_local_child)``."""
         if slot.kind == "remote":
-            timeout = self.options.discovery_timeout
-            if replacing and self.options.local_fallback:
-                timeout = min(timeout, self.options.heartbeat_timeout)
+            timeout = self.state.settings.discovery_timeout
+            if replacing and self.state.settings.local_fallback:
+                timeout = min(timeout, self.state.settings.heartbeat_timeout)
             found = await self._find_remote(timeout)
             if found is not None:
                 return found
-            if not (replacing and self.options.local_fallback):
+            if not (replacing and self.state.settings.local_fallback):
+                c = self.state.counters
+                refused = f" ({c.workers_refused} refused; last: {c.last_refusal})"
                 raise WorkerUnavailable(
-                    f"no free worker named {self.options.worker_name}@... in the registry "
-                    f"{self.registry[0]}:{self.registry[1]} within {timeout} s"
+                    f"no free worker named {self.state.settings.worker_name}@... in the registry "
+                    f"{self.state.registry[0]}:{self.state.registry[1]} within {timeout} s"
+                    + (refused if c.workers_refused else "")
                 )
         return await self._spawn_local(slot)
 
     async def _spawn_local(self, slot: Slot) -> tuple[Callable[[], Any], str, int | None, bool]:
         name = f"jsonvisor-local-{slot.index}-g{slot.generation + 1}"
-        options = self.options
+        options = self.state.settings
         try:
             with trio.fail_after(options.spawn_timeout):
                 with spawn_tweaks(options.import_main, options.factory_env):
@@ -155,11 +170,11 @@ class WorkerPool:
     ) -> tuple[Callable[[], Any], str, int | None, bool] | None:
         """A registered, unused worker (health-checked by the link), or None."""
         tractor = import_tractor()
-        prefix = self.options.worker_name + "@"
+        prefix = self.state.settings.worker_name + "@"
         with trio.move_on_after(timeout):
             while True:
                 try:
-                    async with tractor.get_arbiter(*self.registry) as arb:
+                    async with tractor.get_arbiter(*self.state.registry) as arb:
                         entries = await arb.run_from_ns("self", "get_registry")
                 except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
                     entries = {}
@@ -167,12 +182,12 @@ class WorkerPool:
                     name, _, uuid = key.rpartition(".")
                     if not name.startswith(prefix):
                         continue
-                    if uuid in self._remote_in_use or uuid in self._remote_bad:
+                    if uuid in self.state.remote_in_use or uuid in self.state.remote_bad:
                         continue
-                    self._remote_in_use.add(uuid)  # reserved before any await
+                    self.state.remote_in_use.add(uuid)  # reserved before any await
                     if not await self._reachable(tuple(_addr)):
-                        self._remote_in_use.discard(uuid)
-                        self._remote_bad.add(uuid)
+                        self.state.remote_in_use.discard(uuid)
+                        self.state.remote_bad.add(uuid)
                         await self._unregister(name, uuid)
                         continue
                     return self._remote_connect(uuid), name, None, False
@@ -180,7 +195,7 @@ class WorkerPool:
         return None
 
     async def _reachable(self, addr: tuple[Any, ...]) -> bool:
-        with trio.move_on_after(self.options.ping_timeout):
+        with trio.move_on_after(self.state.settings.ping_timeout):
             try:
                 stream = await trio.open_tcp_stream(addr[0], int(addr[1]))
             except OSError:
@@ -194,12 +209,12 @@ class WorkerPool:
         tractor = import_tractor()
         with trio.move_on_after(1.0):
             with contextlib.suppress(Exception):
-                async with tractor.get_arbiter(*self.registry) as arb:
+                async with tractor.get_arbiter(*self.state.registry) as arb:
                     await arb.run_from_ns("self", "unregister_actor", uid=(name, uuid))
 
     def _remote_connect(self, uuid: str) -> Callable[[], Any]:
         tractor = import_tractor()
-        registry = self.registry
+        registry = self.state.registry
 
         @contextlib.asynccontextmanager
         async def connect() -> AsyncIterator[Any]:
@@ -209,48 +224,51 @@ class WorkerPool:
                         raise WorkerUnavailable(f"worker {uuid} left the registry")
                     yield portal
             finally:
-                self._remote_in_use.discard(uuid)
-                self._remote_bad.add(uuid)  # a lost remote worker is not picked again
+                self.state.remote_in_use.discard(uuid)
+                self.state.remote_bad.add(uuid)  # a lost remote worker is not picked again
 
         return connect
 
     def _handle_loss(self, slot: Slot, link: Link) -> tuple[int, list[Any]]:
         """A worker was lost: fail or prepare to replay each of its live messages."""
-        c = self.counters
+        state = self.state
+        hub = state.hub
+        c = state.counters
         c.workers_lost += 1
         if link.reason == "hung":
             c.workers_hung += 1
-        limit = self.options.replay_bytes
+        limit = state.settings.replay_bytes
         _, pending, flags = slot.take_batch()
         items: list[tuple[Hashable, Chunk | None, int]] = []
-        for live in [lv for lv in self._live.values() if lv.slot == slot.index]:
+        for live in state.live_in(slot):
             msg_id = live.msg_id
             live.queue = None
             queued = pending.get(msg_id)
+            size = 0
             if queued:  # accepted by send(), never batched: count it now
-                c.chunks_in += len(queued)
+                hub.chunks_in += len(queued)
                 size = sum(map(len, queued))
-                c.bytes_in += size
-                live.nbytes += size
+                hub.bytes_in += size
             error = WorkerLost(msg_id, link.name, link.reason, link.detail)
             if live.cancel_requested:
-                self._finish(live, Cancelled(msg_id, "cancelled"), None)
+                state.finish(live, Cancelled(msg_id, "cancelled"), None)
                 continue
-            if limit is None or live.retained is None or live.nbytes > limit:
+            if limit is None or live.retained is None or live.retained_bytes + size > limit:
                 c.lost_messages += 1
-                self._finish(live, Failed(msg_id, error), None)
+                state.finish(live, Failed(msg_id, error), None)
                 continue
-            pieces = list(live.retained)
+            pieces = live.replay_input()
             # Did the lost worker get anything of this message (input, or its end)?
             was_sent = bool(pieces) or (live.ended and not flags.get(msg_id, 0) & FLAG_END)
             pieces.extend(queued or ())
             data = join_chunks(pieces) if pieces else None
             live.retained = [data] if data is not None else []
+            live.retained_bytes += size
             if was_sent:
                 live.replays += 1
                 c.replayed += 1
-                c.restarts += 1
-                self._emit_now(live, Restarted(msg_id, live.replays, error))
+                hub.restarts += 1
+                hub.emit_now(live, Restarted(msg_id, live.replays, error))
             items.append((msg_id, data, FLAG_END if live.ended else 0))
         slot.unacked = len(items)
         if slot.room:
@@ -259,17 +277,18 @@ class WorkerPool:
 
     def _fail_slot(self, slot: Slot, reason: str, detail: str) -> None:
         """No worker for ``slot``: end its live messages with ``Failed(WorkerLost)``."""
+        state = self.state
+        hub = state.hub
         _, pending, _ = slot.take_batch()
         slot.unacked = 0
-        c = self.counters
-        for live in [lv for lv in self._live.values() if lv.slot == slot.index]:
+        for live in state.live_in(slot):
             live.queue = None
             queued = pending.get(live.msg_id)
             if queued:
-                c.chunks_in += len(queued)
-                c.bytes_in += sum(map(len, queued))
-            c.lost_messages += 1
+                hub.chunks_in += len(queued)
+                hub.bytes_in += sum(map(len, queued))
+            state.counters.lost_messages += 1
             error = WorkerLost(live.msg_id, f"slot {slot.index}", reason, detail)
-            self._finish(live, Failed(live.msg_id, error), None)
+            state.finish(live, Failed(live.msg_id, error), None)
         if slot.room:
             slot.room.unpark_all()

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from ..mailboxes.lowlevel import EndOfStream, Hub, Lot, Token, current_hub
-from .events import TERMINAL_EVENTS, SupervisorEvent, TerminalEvent
+from ._events import TERMINAL_EVENTS, SupervisorEvent, TerminalEvent
 
 __all__ = ["SCHEDULE_INTERVAL", "EventQueue", "EventStream", "ResultStream", "Subscription"]
 

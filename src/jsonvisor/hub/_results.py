@@ -17,8 +17,8 @@ import anyio.lowlevel
 
 from ..mailboxes.lowlevel import ClosedResourceError
 from ..parsers import ParseResult
-from .errors import MessageCancelledError, MessageExpiredError, ResultUnavailable
-from .events import Cancelled, Completed, Expired, Failed, TerminalEvent
+from ._errors import MessageCancelledError, MessageExpiredError, ResultUnavailable
+from ._events import Cancelled, Completed, Expired, Failed, TerminalEvent
 
 __all__ = ["Outcome", "ResultRegistry"]
 

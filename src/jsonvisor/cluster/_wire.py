@@ -22,7 +22,12 @@ try:  # tractor's transport encodes messages with msgspec (a dependency of tract
 except ImportError:  # pragma: no cover - without tractor, blobs travel as plain bytes
     _Ext = None
 
-__all__ = ["SafeUnpickler", "dumps", "loads", "unwrap", "wrap"]
+__all__ = ["FLAG_CANCEL", "FLAG_END", "SafeUnpickler", "dumps", "loads", "unwrap", "wrap"]
+
+FLAG_END = 1
+"""Batch flag: the message's input ends after this item's data."""
+FLAG_CANCEL = 2
+"""Batch flag: cancel the message."""
 
 _PROTOCOL = 5
 _FRAME_CODE = 74  # the msgpack extension type code of a wrapped batch
@@ -49,7 +54,7 @@ _SAFE_BUILTINS = frozenset(
 _SAFE_OTHER = frozenset({("copyreg", "_reconstructor"), ("copyreg", "__newobj__")})
 # Callables that jsonvisor classes name in their ``__reduce__``, and ours below.
 _SAFE_FUNCTIONS = frozenset(
-    {("jsonvisor.parsers.errors", "_rebuild"), ("jsonvisor.cluster.wire", "_rebuild_exception")}
+    {("jsonvisor.parsers.errors", "_rebuild"), ("jsonvisor.cluster._wire", "_rebuild_exception")}
 )
 
 

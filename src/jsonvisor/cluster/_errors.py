@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from ..supervisor.errors import SupervisorError
+from ..hub import SupervisorError
 
-__all__ = ["ClusterError", "WorkerLost", "WorkerUnavailable"]
+__all__ = ["ClusterAuthError", "ClusterError", "WorkerLost", "WorkerUnavailable"]
 
 
 class ClusterError(SupervisorError):
@@ -36,3 +36,13 @@ class WorkerLost(ClusterError):
 
 class WorkerUnavailable(ClusterError):
     """A worker could not be started or found (spawn failure, registry lookup timed out)."""
+
+
+class ClusterAuthError(ClusterError):
+    """The cluster key is missing or unusable, or a peer failed to prove it.
+
+    Raised by ``open_cluster`` and the worker at start (a key file that cannot be read,
+    is too short or readable by others; an address off loopback without a key), and for
+    a handshake that fails: a worker or root that does not know the key is refused before
+    any message text is sent to it (see ``docs/cluster-trust.md``).
+    """

@@ -28,8 +28,8 @@ from collections.abc import Hashable
 from itertools import repeat
 from typing import Any
 
+from ..hub import MessageEvent, SupervisorEvent
 from ..parsers import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
-from ..supervisor import MessageEvent, SupervisorEvent
 
 __all__ = ["KINDS", "EventBatch", "Packed", "message_events"]
 
