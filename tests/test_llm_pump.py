@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -144,6 +145,41 @@ async def test_drive_uses_send_nowait_and_waits_only_when_refused(name: str) -> 
     assert sup.text == {k: v["text"] for k, v in want.items()}  # in order, nothing lost
     assert sorted(sup.ended) == sorted(want)
     assert sup.calls["send"] == sup.calls["refused"] > 0
+
+
+class CountingSupervisor(FakeSupervisor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends = 0
+
+    def send_nowait(self, msg_id: str, chunk: str) -> None:
+        self.sends += 1
+        self.text[msg_id] = self.text.get(msg_id, "") + chunk
+
+
+@pytest.mark.parametrize("name", sorted(RECORDINGS))
+async def test_drive_sends_a_run_of_one_messages_deltas_as_one_chunk(name: str) -> None:
+    # Deltas of one message read together go as one chunk (the parser's outcome is the
+    # same for every chunking): far fewer sends, the same text in the same order, and
+    # on_item still sees every delta.
+    data = load_recording(name)
+    pieces = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+
+    async def reads() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            await trio.lowlevel.checkpoint()
+            yield piece
+
+    sup = CountingSupervisor()
+    seen: list[object] = []
+    adapter = adapter_for(RECORDINGS[name])
+    assert await drive(adapter, reads(), sup, on_item=seen.append) == []
+    deltas = [i for i in seen if isinstance(i, Delta)]
+    assert sup.text == {k: v["text"] for k, v in EXPECTED[name].items()}
+    assert sum(len(d.text) for d in deltas) == sum(map(len, sup.text.values()))
+    # At most one send per message per read, plus one per switch between messages.
+    switches = sum(a.msg_id != b.msg_id for a, b in itertools.pairwise(deltas))
+    assert sup.sends <= min(len(deltas), len(pieces) + switches + len(sup.text))
 
 
 async def test_drive_into_a_real_supervisor_with_tiny_mailboxes() -> None:

@@ -123,10 +123,12 @@ async def drive(
 ) -> list[StreamError]:
     """Pump ``source`` through ``adapter`` into ``supervisor``; return the errors seen.
 
-    Each ``Delta`` becomes ``supervisor.send_nowait(msg_id, text)`` when the supervisor has
-    it (jsonvisor's does; ``await supervisor.send(...)`` when its mailbox is full), else
-    ``await supervisor.send(msg_id, text)``; every read of ``source`` is a checkpoint (an
-    async iterable's at least every :data:`SCHEDULE_INTERVAL`).  A message's
+    Each run of consecutive ``Delta`` items of one message from one read of ``source``
+    becomes one ``supervisor.send_nowait(msg_id, text)`` of their joined text (the parser's
+    outcome is the same for every chunking; ``on_item`` still sees each delta) when the
+    supervisor has it (jsonvisor's does; ``await supervisor.send(...)`` when its mailbox is
+    full), else ``await supervisor.send(msg_id, text)``; every read of ``source`` is a
+    checkpoint (an async iterable's at least every :data:`SCHEDULE_INTERVAL`).  A message's
     ``MessageEnd`` or ``StreamError`` becomes ``await supervisor.end(msg_id)`` (only for
     messages that were sent text: the parser's finish marks truncation).  ``on_item`` sees
     every item first.  A malformed provider event is a ``StreamError`` like any other (the
@@ -145,19 +147,35 @@ async def drive(
 
     async def handle(items: list[Item]) -> None:
         nonlocal started
-        for item in items:
+        n = len(items)
+        i = 0
+        while i < n:
+            item = items[i]
+            i += 1
             if on_item is not None:
                 on_item(item)
             if isinstance(item, Delta):
-                sent.add(item.msg_id)
+                msg_id, text = item.msg_id, item.text
+                # A run of one message's deltas from this read goes as one chunk: the
+                # parser's outcome is the same for every chunking, and one send per run
+                # instead of per delta is most of the hand-over's cost.
+                if i < n and items[i].__class__ is Delta and items[i].msg_id == msg_id:
+                    texts = [text]
+                    while i < n and items[i].__class__ is Delta and items[i].msg_id == msg_id:
+                        if on_item is not None:
+                            on_item(items[i])
+                        texts.append(items[i].text)
+                        i += 1
+                    text = "".join(texts)
+                sent.add(msg_id)
                 if send_nowait is not None:
                     try:
-                        send_nowait(item.msg_id, item.text)
+                        send_nowait(msg_id, text)
                         continue
                     except trio.WouldBlock:  # a full mailbox: wait for room
                         pass
                 pacer.add_since(started, 0)
-                await supervisor.send(item.msg_id, item.text)
+                await supervisor.send(msg_id, text)
                 started = _now()
                 continue
             if isinstance(item, StreamError):
