@@ -617,3 +617,32 @@ def test_no_memory_growth_over_errors_and_repairs() -> None:
     finally:
         tracemalloc.stop()
     assert grown < 8 * 1024, grown  # a leaked object per parse would be 25 000 of them
+
+
+_UTF8_PIECES = [
+    "a", "é", "€", "😀", "東", "\u07ff", "\u0800", "\uffff", "\U00010000", "\U0010ffff",
+]  # fmt: skip
+_BAD_UTF8 = [
+    b"\x80", b"\xbf", b"\xc0\xaf", b"\xc1\xbf", b"\xe0\x80\x80", b"\xe0\x9f\xbf",
+    b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf",
+    b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff", b"\xe2\x82", b"\xf0\x9f\x98",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_UTF8_PIECES).map(str.encode),
+            st.sampled_from(_BAD_UTF8),
+        ),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_bytes_decoded_by_hand_or_by_the_codec_end_alike(pieces: list[bytes], lenient: bool):
+    # Short bytes chunks are decoded by hand (utf8_small), longer ones by the codec: valid,
+    # invalid and cut sequences, fed whole, per byte and at random, give what the Python
+    # backend's incremental decoder gives, error positions included.
+    text = b'{"k": "' + b"".join(pieces) + b'", "n": [1, "\xc3\xa9"]}'
+    check(text, {"lenient": lenient} if lenient else {})

@@ -333,9 +333,11 @@ core_feed(Core *self, PyObject *chunk)
                PyBytes_AS_STRING(chunk), (size_t)PyBytes_GET_SIZE(chunk));
     }
     Py_ssize_t used = 0;
-    PyObject *text =
-        PyUnicode_DecodeUTF8Stateful(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), "strict",
-                                     &used);
+    PyObject *text = utf8_small((const unsigned char *)PyBytes_AS_STRING(data),
+                                PyBytes_GET_SIZE(data), &used);
+    if (text == NULL && !PyErr_Occurred())
+        text = PyUnicode_DecodeUTF8Stateful(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
+                                            "strict", &used);
     if (text == NULL) {
         Py_ssize_t start = 0, end = 0;
         if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {

@@ -91,6 +91,70 @@ text_sub(Text *t, Py_ssize_t s, Py_ssize_t e)
     return ascii_str((const char *)t->data + s, e - s);
 }
 
+/* A short UTF-8 text decoded by hand (the codec's set-up costs more than a token's few
+ * bytes): the str of p[0:*used], where *used stops before a sequence cut by the end.
+ * NULL, with no error set, for anything but plain valid UTF-8 or a long text: the caller
+ * then asks the codec, which decides (and words any error) exactly as before. */
+#define UTF8_SMALL 64
+static PyObject *
+utf8_small(const unsigned char *p, Py_ssize_t n, Py_ssize_t *used)
+{
+    if (n > UTF8_SMALL)
+        return NULL;
+    Py_UCS4 buf[UTF8_SMALL], maxc = 0;
+    Py_ssize_t k = 0, i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        Py_UCS4 cp;
+        int len;
+        if (c < 0x80) {
+            buf[k++] = c;
+            if (c > maxc)
+                maxc = c;
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4, cp = c & 0x07;
+        else
+            return NULL;
+        if (i + len > n) { /* cut by the end: wait, when what is there may still be valid */
+            if (i + 1 < n && (c == 0xE0 || c == 0xED || c == 0xF0 || c == 0xF4))
+                return NULL; /* (its second byte has a narrower range: the codec judges) */
+            for (Py_ssize_t j = i + 1; j < n; j++)
+                if ((p[j] & 0xC0) != 0x80)
+                    return NULL;
+            break;
+        }
+        for (int j = 1; j < len; j++) {
+            unsigned b = p[i + j];
+            if ((b & 0xC0) != 0x80)
+                return NULL;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return NULL;
+        buf[k++] = cp;
+        if (cp > maxc)
+            maxc = cp;
+        i += len;
+    }
+    PyObject *s = PyUnicode_New(k, maxc);
+    if (s == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(s);
+    void *out = PyUnicode_DATA(s);
+    for (Py_ssize_t j = 0; j < k; j++)
+        PyUnicode_WRITE(kind, out, j, buf[j]);
+    *used = i;
+    return s;
+}
+
 /* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
 static Py_ssize_t
 utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)
