@@ -114,6 +114,8 @@ HEADLINE = [
     ("supervisor (asyncio)", "supervisor-asyncio", "send_many"),
     ("adapters", "pipeline", "chat_rate"),
     ("adapters", "pipeline", "openai_sdk"),
+    ("adapters + supervisor", "pipeline", "fanin.1"),
+    ("adapters + supervisor", "pipeline", "fanin.2"),
     ("cluster", "cluster", "two_workers"),
 ]
 
