@@ -358,3 +358,57 @@ async def test_terminal_event_of_a_cancelled_message_is_cancelled(
     assert isinstance(events[-1], Cancelled) and events[-1].reason == "cancelled"
     assert sum(map(is_terminal, events)) == 1
 
+
+
+# ---------------------------------------------------------------------- options at work
+
+
+async def test_send_many_and_the_counters_agree(open_front: OpenFront) -> None:
+    with anyio.fail_after(60):
+        async with open_front() as front:
+            docs = {f"m{i}": doc(i) for i in range(6)}
+            await front.send_many((k, p) for k, text in docs.items() for p in pieces(text, 5))
+            await front.send_many([("bad", "{]")])
+            for k in [*docs, "bad"]:
+                await front.end(k)
+            for k, text in docs.items():
+                assert (await front.result(k)).value == json.loads(text)
+            with pytest.raises(JsonStreamError):
+                await front.result("bad")
+            stats = front.stats()
+            assert stats.messages_started == 7 and stats.open_mailboxes == 0
+            assert (stats.messages_completed, stats.messages_failed) == (6, 1)
+            assert stats.chunks_in >= sum(len(pieces(t, 5)) for t in docs.values())
+
+
+async def test_parser_options_reach_every_message(open_front: OpenFront) -> None:
+    # LLM mode through the parser option: prose and a fence around the answer.
+    answer = 'Sure, here it is:\n```json\n{"city": \'Paris\', days: 3,}\n```\nAnything else?'
+    with anyio.fail_after(60):
+        async with open_front(parser={"lenient": True}) as front:
+            for piece in pieces(answer, 4):
+                await front.send("llm", piece)
+            await front.end("llm")
+            result = await front.result("llm")
+            assert result.value == {"city": "Paris", "days": 3}
+
+
+async def test_an_idle_message_expires(open_front: OpenFront) -> None:
+    from jsonvisor.supervisor import Expired, MessageExpiredError
+
+    with anyio.fail_after(60):
+        async with open_front(idle_timeout=0.2) as front:
+            await front.send("slow", '{"a": [1, ')
+            with pytest.raises(MessageExpiredError):
+                await front.result("slow")
+            terminal = [ev async for ev in _terminals(front, "slow")]
+            assert [type(ev) for ev in terminal] == [Expired]
+            assert front.stats().messages_expired == 1
+
+
+async def _terminals(front: Any, msg_id: str) -> Any:
+    """The terminal events of ``msg_id`` still in the fan-in (read without waiting)."""
+    async for ev in front.events():
+        if is_terminal(ev) and ev.msg_id == msg_id:
+            yield ev
+            return
