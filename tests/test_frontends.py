@@ -412,3 +412,42 @@ async def _terminals(front: Any, msg_id: str) -> Any:
         if is_terminal(ev) and ev.msg_id == msg_id:
             yield ev
             return
+
+
+async def test_bytes_split_inside_characters_and_mixed_with_text(open_front: OpenFront) -> None:
+    raw = json.dumps({"k": "\u00e9t\u00e9 \U0001f680 \u6771\u4eac"}, ensure_ascii=False).encode()
+    with anyio.fail_after(60):
+        async with open_front() as front:
+            for i in range(len(raw)):
+                await front.send(1, bytearray(raw[i : i + 1]))
+            await front.send(2, raw[:5])
+            await front.send(2, raw[5:].decode())
+            await front.end(1)
+            await front.end(2)
+            assert (await front.result(1)).value == json.loads(raw)
+            assert (await front.result(2)).value == json.loads(raw)
+
+
+async def test_a_chunk_of_the_wrong_type_is_refused(open_front: OpenFront) -> None:
+    with anyio.fail_after(60):
+        async with open_front() as front:
+            with pytest.raises(TypeError):
+                await front.send("a", 42)
+            assert not front.is_open("a")
+
+
+async def test_many_interleaved_streams_through_small_mailboxes(open_front: OpenFront) -> None:
+    docs = {f"m{i}": doc(i) for i in range(40)}
+    queues = {m: pieces(text, 2) for m, text in docs.items()}
+    with anyio.fail_after(120):
+        async with open_front(mailbox_size=4) as front:
+            for r in range(max(map(len, queues.values()))):
+                for m, q in queues.items():
+                    if r < len(q):
+                        await front.send(m, q[r])
+            for m in docs:
+                await front.end(m)
+            for m, text in docs.items():
+                assert (await front.result(m)).value == json.loads(text)
+            stats = front.stats()
+            assert stats.messages_completed == len(docs) and stats.dead_letters == 0
