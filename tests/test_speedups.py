@@ -298,7 +298,11 @@ def test_the_c_fields_keep_their_types() -> None:
     type or a deleted one is refused where it is set, not met later in C."""
     p = StreamingJsonParser()
     p.feed('{"a": [1, "x')
-    for name, bad in (("_stack", None), ("_pieces", ()), ("_str_path", []), ("_held", b"")):
+    from jsonvisor.parsers.extract import Extraction
+
+    bad_fields = (("_stack", None), ("_pieces", ()), ("_str_path", []), ("_held", b""),
+                  ("_x", Extraction()))  # (the C half's extraction state is its own type)
+    for name, bad in bad_fields:
         with pytest.raises(TypeError, match=f"parser field {name} must be"):
             setattr(p, name, bad)
     with pytest.raises(AttributeError, match="cannot delete"):
@@ -524,8 +528,11 @@ def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
         assert got == expected, (run, got, expected)
 
 
-def test_finish_defers_to_python_only_for_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one deferral of finish(): extraction (a candidate on trial, an open fence)."""
+def test_finish_defers_to_python_only_to_restore_a_value_in_prose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one deferral of finish(): in extraction mode, a fenced candidate still on trial
+    that would replace a value found in prose (the value in prose is restored)."""
     from jsonvisor.parsers.streaming import _Parser
 
     calls: list[str] = []
@@ -544,7 +551,47 @@ def test_finish_defers_to_python_only_for_extraction(monkeypatch: pytest.MonkeyP
     p = StreamingJsonParser(lenient=True)
     p.feed('Sure: ```json\n{"a": [1, "x')
     assert p.finish().value == {"a": [1, "x"]}
+    p = StreamingJsonParser(lenient=True)
+    p.feed('Sure: ```json\n{a: [1, 2')  # a candidate on trial, all there is
+    assert p.finish().value == {"a": [1, 2]}
+    assert calls == []
+    p = StreamingJsonParser(lenient=True)
+    p.feed('Here {"a": 1} or ```json\n{b: [2')  # a fenced one would replace {"a": 1}
+    assert p.finish().value == {"a": 1}
     assert calls == ["StreamingJsonParser"]
+
+
+# The Python side's implementations of finish() (extraction mode: C's, see above).
+PYTHON_FINISH = ("_finish_py", "_repair", "_incomplete", "_cut_path")
+
+
+def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """finish() in extraction mode is the C half's (a candidate on trial released, an
+    unterminated fence stripped): with the Python implementations made to raise, the C
+    backend ends every input as the Python one does (computed before)."""
+    from jsonvisor.parsers.streaming import _Parser
+
+    runs = [
+        (options, chunks, allow_partial)
+        for options in EXTRACT_END_OPTIONS
+        for text in END_INPUTS[::2] + SEEK_TEXTS + ['Sure: ```json\n{a: [1, 2', "``` json\n["]
+        for chunks in _end_chunkings(text)
+        for allow_partial in (True, False)
+    ]
+    want = [_end(PurePythonParser, *run) for run in runs]
+
+    def forbidden(name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"the C backend called the Python side's {name}()")
+
+        return method
+
+    for name in PYTHON_FINISH:
+        assert hasattr(_Parser, name), name
+        monkeypatch.setattr(_Parser, name, forbidden(name))
+    for run, expected in zip(runs, want, strict=True):
+        got = _end(StreamingJsonParser, *run)
+        assert got == expected, (run, got, expected)
 
 
 def test_c_errors_are_remembered_and_raised_again() -> None:
@@ -646,3 +693,121 @@ def test_bytes_decoded_by_hand_or_by_the_codec_end_alike(pieces: list[bytes], le
     # backend's incremental decoder gives, error positions included.
     text = b'{"k": "' + b"".join(pieces) + b'", "n": [1, "\xc3\xa9"]}'
     check(text, {"lenient": lenient} if lenient else {})
+
+
+# ------------------------------------------------------------------ extraction in C
+#
+# In extraction mode the C half runs the fence finder itself (_c_extract.h: the parser's
+# ``_x`` is a C Extraction, read in place) and seeks in C: prose before the first value,
+# between values and after a value found in prose (a fence may still replace it); it runs
+# the tokens of a value on trial, snapshot() while seeking or with a value on trial, and
+# finish().  A trial begins, and a failed one is rejected, on the Python side
+# (_begin_trial, _extracting; see the header of _speedups.c for every deferral).
+
+SEEK_TEXTS = [
+    "Sure, here it is. Use `ls` and ``x`` inline, {name} and [1] in prose.\nA ```python\n"
+    "print({1: 2})\n```\nthen ```` JSON \n{\"a\": [1, {\"b\": \"c\"}]}\n```` and more `words`.",
+    'Text {not json} then ```json\n{"a": 1}\n``` after `x` {y} [z]\n```json\n[2]\n```',
+    'Here: {"a": [1, 2]} then ```js\n{"b": "c"}\n``` bye',
+    '{"a": 1}\n```\n```json\n{"b": 2}\n```',
+    "No JSON here at all, just ``` ticks `` and `code` ```text\nx\n```\nand ````\n````",
+    '```json {"a": 1}``` and `{"b": [2]}` {"c": 3}\n',
+]
+# The Python side's implementations of what now runs in C in extraction mode.
+PYTHON_SEEKING = ("_quiet_now", "_snapshot_py", "_feed_py", "_feed_str", "_feed_text")
+
+
+SEEK_OPTIONS: list[dict[str, Any]] = [
+    {"lenient": True},
+    {"extract": True, "multiple_values": True},
+    {"lenient": True, "max_bytes": 70},
+]
+
+
+@pytest.mark.parametrize("options", SEEK_OPTIONS, ids=_options_id)
+def test_extraction_seeks_in_c(monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]) -> None:
+    """The C backend seeks with its own fence finder: with the pure-Python finder made to
+    raise, and the Python snapshot too, every text above ends exactly as on the Python
+    backend (computed before), whatever the chunking; and where the C half only seeks
+    (prose, no value found), the Python side's feed is never entered."""
+    from jsonvisor.parsers.extract import Extractor
+    from jsonvisor.parsers.streaming import _Parser
+
+    runs = [(options, chunks, True) for text in SEEK_TEXTS for chunks in _end_chunkings(text)]
+    want = [_end(PurePythonParser, *run) for run in runs]
+    prose = "Intro with `code`, ``x``, a ```python\nfence {1: [2]}\n``` and ` `` ``` ticks\n" * 3
+    prose_chunks = [prose[i : i + 5] for i in range(0, len(prose), 5)]
+    prose_want = [_end(PurePythonParser, options, prose_chunks[:k], True) for k in (5, 30)]
+
+    def forbidden(name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"the C backend called the Python side's {name}()")
+
+        return method
+
+    for name in ("find", "quiet", "reset", "skip_block"):
+        monkeypatch.setattr(Extractor, name, forbidden(name))
+    monkeypatch.setattr(_Parser, "_snapshot_py", forbidden("_snapshot_py"))
+    for run, expected in zip(runs, want, strict=True):
+        got = _end(StreamingJsonParser, *run)
+        assert got == expected, (run, got, expected)
+    for name in (*PYTHON_SEEKING, "_extracting", "_feed_body", "_feed_tail", "_begin_trial"):
+        monkeypatch.setattr(_Parser, name, forbidden(name))
+    for k, expected in zip((5, 30), prose_want, strict=True):
+        assert _end(StreamingJsonParser, options, prose_chunks[:k], True) == expected
+    assert type(StreamingJsonParser(**options)._x).__module__.endswith("_speedups")
+
+
+TRIAL_TEXTS = [
+    "Sure: {a: [1, 2, 3, 4, 5, 6, 7, 8], b: {c: [true, null, 'x']}, d: -1.5e3} done",
+    "Use {x y} or [1 2] or {'k': 'v'} then ```json\n{k: [1, 2\n``` and {z}",
+    "Set {name} and {id: 1, tags: [a]} or ```\n{note: 'a'\n, n: [NaN, 0x1F]}\n```",
+    "A {/* c */ k: // x\n 1,} [,] {'a': {'b': ['c', ]}}",
+    # (a document on trial loaded whole by the bulk path, then the next one: fuzzer-found)
+    "[1] " + "Some explanation. " * 30 + "\n```json\n[0,0]",
+]
+
+
+@pytest.mark.parametrize("options", SEEK_OPTIONS, ids=_options_id)
+def test_a_candidate_on_trial_runs_in_c(
+    monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
+) -> None:
+    """The tokens of a value on trial run in C, their events held in the candidate: with
+    the Python side's feed made to raise, every text ends as on the Python backend
+    (computed before), and fed one character at a time, the Python token loop runs only
+    where a candidate starts, ends or fails (a few times per value, not per chunk)."""
+    from jsonvisor.parsers.streaming import _Parser
+
+    runs = [
+        (options, chunks, True)
+        for text in TRIAL_TEXTS
+        for chunks in [*_end_chunkings(text), [text[:1], text[1:]]]
+    ]
+    want = [_end(PurePythonParser, *run) for run in runs]
+
+    def forbidden(name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"the C backend called the Python side's {name}()")
+
+        return method
+
+    for name in ("_feed_py", "_feed_str", "_feed_text"):
+        monkeypatch.setattr(_Parser, name, forbidden(name))
+    for run, expected in zip(runs, want, strict=True):
+        got = _end(StreamingJsonParser, *run)
+        assert got == expected, (run, got, expected)
+    calls = []
+    run_py = _Parser._run
+
+    def spy(self: Any, *args: Any) -> Any:
+        calls.append(args[1])
+        return run_py(self, *args)
+
+    monkeypatch.setattr(_Parser, "_run", spy)
+    text = TRIAL_TEXTS[0]
+    p = StreamingJsonParser(lenient=True)
+    for c in text:
+        p.feed(c)
+    assert len(calls) <= 3, calls  # the value starts and ends (and the prose after it)
+    assert p.finish().value == {"a": [1, 2, 3, 4, 5, 6, 7, 8], "b": {"c": [True, None, "x"]},
+                                "d": -1500.0}  # fmt: skip

@@ -188,9 +188,11 @@ doc_too_large(Core *self, Text *t)
  * Returns -1.  ``reason`` is stolen.
  *
  * ``at`` is where the token that met it starts.  In extraction mode a failure at a '`'
- * may be the fence closing around an unfinished value, which is not an error: there the
- * error is left to the Python side (_extracting() decides), which parses again from
- * ``at``; c_fail then returns ``at`` with *bail set (the state as it was at ``at``). */
+ * may be the fence closing around an unfinished value, which is not an error, and one in
+ * a value on trial (a candidate) rejects it unless it was proven: there the error is left
+ * to the Python side (_extracting() decides), which parses again from ``at``; c_fail then
+ * returns ``at`` with *bail set (the state as it was at ``at``).  An exceeded limit is
+ * never "not JSON": it is raised here (but at a '`', as it may be the fence closing). */
 static Py_ssize_t
 c_fail(Core *self, Text *t, Py_ssize_t at, Py_ssize_t i, PyObject *reason, const char *expected,
        const char *limit, int *bail)
@@ -208,7 +210,9 @@ c_fail(Core *self, Text *t, Py_ssize_t at, Py_ssize_t i, PyObject *reason, const
         expected = "";
         limit = "max_bytes";
     }
-    if (self->extract && bail != NULL && i < t->n && PyUnicode_READ(t->kind, t->data, i) == '`') {
+    if (self->extract && bail != NULL &&
+        ((i < t->n && PyUnicode_READ(t->kind, t->data, i) == '`') ||
+         (limit == NULL && self->candidate != Py_None))) {
         Py_DECREF(reason);
         *bail = 1;
         return at;

@@ -7,9 +7,12 @@
  * finish() keeps if the input ends there.
  * Part of the unity build of _speedups.c (included once, in order).
  *
- * finish() runs here in every mode but extraction, where the end of the input also
- * decides the candidate value on trial and an open fence (the Python side's Extraction
- * and Candidate): there it is _finish_py().  With a schema, the tracker (a Python object,
+ * finish() runs here in every mode.  In extraction mode the end of the input also decides
+ * the candidate value on trial (it is all there is: its events are released) and an open
+ * fence (a stripped_fence repair, which does not count against the result); only a fenced
+ * candidate that would replace a value found in prose (its ``saved``: it never does
+ * unproven, and the value in prose is restored) is left to _finish_py().  With a schema,
+ * the tracker (a Python object,
  * SchemaTracker) is called as the Python side calls it: finish(value), track(events),
  * warnings. */
 
@@ -74,6 +77,13 @@ add_repair(Repairs *fix, const char *kind, PyObject *path, PyObject *detail)
     if (strncmp(kind, "closed_", 7) != 0 && strcmp(kind, "dropped_comma") != 0)
         fix->severe = 1;
     return ok;
+}
+
+/* list += a sequence (0, or -1 with an error set). */
+static int
+list_extend(PyObject *list, PyObject *items)
+{
+    return PyList_SetSlice(list, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, items);
 }
 
 /* A borrowed reference, as a new one. */
@@ -362,7 +372,17 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
         if ((allow_partial = PyObject_IsTrue(args[k])) < 0)
             return NULL;
     }
-    if (!all_ready(self) || self->extract) { /* extraction: the Python side's */
+    int restore = 0; /* a fenced candidate that would replace a value in prose */
+    if (all_ready(self) && self->extract && self->error == Py_None &&
+        self->result == Py_None && self->candidate != Py_None) {
+        PyObject *saved = PyObject_GetAttr(self->candidate, S_SAVED);
+        if (saved == NULL)
+            return NULL;
+        restore = saved != Py_None;
+        Py_DECREF(saved);
+    }
+    if (!all_ready(self) || (self->extract && (self->x == Py_None || restore))) {
+        /* (the Python side's: _reject_trial() restores the value in prose) */
         PyObject *call[2] = {(PyObject *)self, nkw ? args[0] : NULL};
         return PyObject_VectorcallMethod(S_FINISH_PY, call, 1, kwnames);
     }
@@ -374,7 +394,8 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
         return ref(self->result);
     self->hot = 0;
     int pending = PyBytes_GET_SIZE(self->pending) != 0;
-    if (self->state == ST_END && self->schema == Py_None && !pending && !self->multiple_values) {
+    if (self->state == ST_END && self->schema == Py_None && !pending && !self->multiple_values &&
+        self->x == Py_None) {
         /* one whole value and nothing after it: nothing to repair or report */
         PyObject *result = parse_result(ref(self->root), 1, ref(EMPTY_TUPLE), "high",
                                         ref(EMPTY_TUPLE), ref(EMPTY_TUPLE), ref(Py_None));
@@ -392,6 +413,13 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     PyObject *tracker = NULL, *result = NULL, *cut = NULL;
     if (events == NULL || fix.list == NULL)
         goto done;
+    if (self->candidate != Py_None) { /* _flush_trial(): unproven, but all there is */
+        PyObject *held = PyObject_GetAttr(self->candidate, S_F_EVENTS);
+        int r = held == NULL ? -1 : list_extend(events, held);
+        Py_XDECREF(held);
+        if (r < 0 || set_obj(&self->candidate, ref(Py_None)) < 0)
+            goto done;
+    }
     if (self->held_kind == HELD_NUMBER && PyList_GET_SIZE(self->stack) == 0) {
         PyObject *number = complete_number(self, self->held);
         if (number != NULL) { /* the end of input is a delimiter */
@@ -432,6 +460,13 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     }
     int counted = PyList_GET_SIZE(fix.list) != 0;
     const char *confidence = !counted ? "high" : fix.severe ? "low" : "medium";
+    if (self->x != Py_None) { /* an unterminated JSON fence (not counted) */
+        XObj *x = (XObj *)self->x;
+        if ((x->fenced || x->state == X_INFO) && !x->fence_closed &&
+            add_repair(&fix, "stripped_fence", ref(EMPTY_TUPLE),
+                       PyUnicode_FromString("stripped an unterminated ``` fence")) < 0)
+            goto done;
+    }
     if (self->schema != Py_None) { /* the tracker's side: checks, warnings, the model */
         tracker = PyObject_GetAttr((PyObject *)self, S_TRACKER);
         PyObject *pair = tracker == NULL ? NULL

@@ -110,6 +110,30 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
         return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     int plain = self->candidate == Py_None && !self->seeking; /* no extraction state */
     int in_value = self->in_string && !self->str_is_key;      /* an open string value */
+    if (!plain && !(in_value && direct)) {
+        /* Extraction: a value on trial is not shown (the value in prose it would replace
+         * is); nothing is before a value is found; else as without extraction. */
+        if (self->candidate != Py_None) {
+            PyObject *saved = PyObject_GetAttr(self->candidate, S_SAVED);
+            if (saved == NULL)
+                return NULL;
+            if (saved == Py_None) {
+                Py_DECREF(saved);
+                return empty_snapshot(self);
+            }
+            if (PyTuple_CheckExact(saved) && PyTuple_GET_SIZE(saved) > 0) {
+                PyObject *shown = PyTuple_GET_ITEM(saved, 0);
+                Py_INCREF(shown);
+                Py_DECREF(saved);
+                return shown;
+            }
+            Py_DECREF(saved);
+            return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
+        }
+        if (PyList_GET_SIZE(self->stack) == 0 && (self->multiple_values || self->documents == 0))
+            return empty_snapshot(self);
+        plain = 1; /* (seeking a fence after a value in prose: that value) */
+    }
     if (plain && !in_value) {
         if (!self->hold_numbers &&
             (self->held_kind == HELD_NUMBER || self->held_kind == HELD_LITERAL))

@@ -16,7 +16,8 @@ typedef struct {
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
         *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache,
         *qprefix, *qchildren, /* (caches: the last prefix looked up, its children table, */
-        *kprefix, *kknown;    /* and the last object's prefix and the keys it knows) */
+        *kprefix, *kknown,    /* and the last object's prefix and the keys it knows) */
+        *x;                   /* extraction: None or an Extraction (_c_extract.h) */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -77,7 +78,7 @@ static PyMemberDef core_members[] = {
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown) X(x)
 
 /* The object fields, as attributes of the Python half: each keeps its type (a list, a
  * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them
@@ -100,7 +101,8 @@ static PyMemberDef core_members[] = {
     X(done, "_done", IS_ANY, "")                                                      \
     X(last_document, "_last_document", IS_ANY, "")                                    \
     X(quick, "_quick", IS_ANY, "")                                                    \
-    X(kt_cache, "_kt_cache", IS_ANY, "")
+    X(kt_cache, "_kt_cache", IS_ANY, "")                                              \
+    X(x, "_x", IS_X_OR_NONE, "None or an Extraction")
 
 #define FIELD_ACCESSORS(field, name, check, what)                                     \
     static PyObject *core_get_##field(Core *self, void *closure)                           \
@@ -215,15 +217,14 @@ core_copy_state(Core *self, PyObject *proto_obj)
         Py_XDECREF(mine);
         return NULL;
     }
-    PyObject *x = PyDict_GetItemWithError(mine, S_X);
-    PyObject *tracker = x == NULL ? NULL : PyDict_GetItemWithError(mine, S_TRACKER);
-    if (tracker == NULL) {
+    PyObject *tracker = PyDict_GetItemWithError(mine, S_TRACKER);
+    if (tracker == NULL || self->x == NULL) {
         Py_DECREF(mine);
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_AttributeError, "_copy_state: the prototype lacks _x or _tracker");
         return NULL;
     }
-    if (x != Py_None) { /* extraction: the Python side makes its parts */
+    if (self->x != Py_None) { /* extraction: the Python side makes its parts (a new _x) */
         Py_DECREF(mine);
         return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
     }

@@ -246,7 +246,11 @@ c_string_start(Core *self, Text *t, Py_ssize_t pos, int is_key, PyObject *events
     const void *data = t->data;
     Py_UCS4 q = PyUnicode_READ(kind, data, pos);
     Py_ssize_t e = plain_run_q(t, pos + 1, q);
-    if (e < n && PyUnicode_READ(kind, data, e) == q) { /* a simple string, all here */
+    int simple = e < n && PyUnicode_READ(kind, data, e) == q;
+    if (q == '"' && (is_key || !simple) && self->candidate != Py_None &&
+        PyObject_SetAttr(self->candidate, S_QUOTED, Py_True) < 0)
+        return -1; /* a value on trial is JSON (Candidate.quoted, as _run/_start_string) */
+    if (simple) { /* a simple string, all here */
         PyObject *s = text_sub(t, pos + 1, e);
         if (s == NULL)
             return -1;

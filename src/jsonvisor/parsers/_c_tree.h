@@ -233,8 +233,10 @@ put(Core *self, PyObject *value, PyObject *events)
     return put_at(self, NULL, value, events);
 }
 
-/* _document_done() (without extraction): the top-level value is complete.  With multiple
- * values, doc_ended asks the token loop to check the document's size (_check_doc_size). */
+/* _document_done(): the top-level value is complete.  With multiple values, doc_ended
+ * asks the token loop to check the document's size (_check_doc_size).  In extraction
+ * mode (where the Python side ends documents while feeding, and finish()'s repairs here)
+ * the fence finder then looks for the next value, or notes where this one was found. */
 static int
 document_done(Core *self, PyObject *value, PyObject *events)
 {
@@ -262,9 +264,16 @@ document_done(Core *self, PyObject *value, PyObject *events)
         set_obj(&self->root, Py_None);
         self->doc_open = 0;
         self->doc_ended = 1;
+        if (self->extract && self->x != Py_None) {
+            self->seeking = 1;
+            x_reset((XObj *)self->x);
+        }
     }
-    else
+    else {
         self->state = ST_END;
+        if (self->x != Py_None)
+            ((XObj *)self->x)->prose_doc = !((XObj *)self->x)->fenced;
+    }
     return 0;
 }
 

@@ -20,17 +20,31 @@
  *   built as the Python side builds it (_c_errors.h): syntax, limits, invalid UTF-8,
  *   input after finish(); finish() repairs truncated input in C (_c_finish.h).
  *
+ *   In extraction mode (LLM mode looking for JSON in prose and fences) it seeks in C:
+ *   the fence finder is a C object (_c_extract.h: the parser's ``_x``, which the Python
+ *   half uses through the same methods as extract.Extraction), run here on prose before
+ *   the first value, between values and after a value found in prose.  The tokens of a
+ *   value on trial run here too, their events held in the candidate's list (and its
+ *   ``quoted`` proof set where a double-quoted string begins); snapshot() while seeking
+ *   or with a value on trial, and finish() (an unproven candidate released, an
+ *   unterminated fence stripped) are C's.
+ *
  *   What it leaves to the Python side, at a token boundary with the state consistent:
  *   - the bulk path's decision where a run of whole values may load at once (_bulk_step;
  *     the tokens go on in C after it);
- *   - extraction (LLM mode looking for JSON in prose and fences): looking for a value,
- *     a candidate value on trial, where a top-level value starts and ends, an error at a
- *     '`' (it may be the fence closing), and finish() (_finish_py), which may decide a
- *     candidate and an open fence (_feed_body and _feed_tail go on from there);
+ *   - in extraction mode: beginning a trial where the finder found a value
+ *     (_begin_trial, which may put a value found in prose aside) and the rest of that
+ *     text (_feed_body); the top level (where a value starts and ends, trailing prose:
+ *     _feed_body); an error in a value on trial or at a '`' (c_fail bails; _extracting()
+ *     parses again from the token and rejects the candidate, resuming the search at the
+ *     failing character, or ends the input at a closing fence, or raises); the end of a
+ *     feed while a value is on trial (_feed_tail: released once proven); finish() when a
+ *     fenced candidate on trial would replace a value in prose (_finish_py restores it);
  *   - chunks that are neither str nor bytes (_feed_py).
  *
  * A unity build: this file includes one file per stage, in dependency order:
  *   _c_bulk.h      validate() and the boundary scanners (templates _validate.h, _scan.h)
+ *   _c_extract.h   extraction's state and the fence finder (extract.py's Extraction)
  *   _c_state.h     the Core object, its fields, GC support, creation from a prototype
  *   _c_text.h      the text parsed: a str, or ASCII bytes read in place
  *   _c_events.h    event tuples and paths, string growth, field tracking
@@ -53,18 +67,19 @@ enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT, HELD_S
 static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
 static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
-static PyObject *S_X, *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
+static PyObject *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
 static PyObject *S_DOC_TOO_LARGE, *S_FRESH, *S_BULK_STEP, *S_STARTED, *S_COMPLETED;
 static PyObject *EV_DOCUMENT, *ORJSON_LOADS, *UJSON_LOADS; /* (set by setup()) */
 static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as the Python
                                                  half's, as lists compare NaN by identity),
                                                  math.inf, -math.inf */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
-static PyObject *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
+static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BEGIN_TRIAL, *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
     *S_EMPTY_SNAPSHOT;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
+#include "_c_extract.h"
 #include "_c_state.h"
 #include "_c_text.h"
 #include "_c_events.h"
@@ -198,7 +213,7 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&CoreType) < 0)
+    if (PyType_Ready(&CoreType) < 0 || PyType_Ready(&XType) < 0)
         return NULL;
     S_OBJECT = PyUnicode_InternFromString("object");
     S_ARRAY = PyUnicode_InternFromString("array");
@@ -215,7 +230,6 @@ PyInit__speedups(void)
     S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
     S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
     S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    S_X = PyUnicode_InternFromString("_x");
     S_TRACKER = PyUnicode_InternFromString("_tracker");
     S_APPEND = PyUnicode_InternFromString("append");
     S_DOC_TOO_LARGE = PyUnicode_InternFromString("_doc_too_large");
@@ -227,6 +241,12 @@ PyInit__speedups(void)
     S_SPINE = PyUnicode_InternFromString("_spine");
     S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
     S_FINISH_PY = PyUnicode_InternFromString("_finish_py");
+    S_BEGIN_TRIAL = PyUnicode_InternFromString("_begin_trial");
+    S_SAVED = PyUnicode_InternFromString("saved");
+    S_QUOTED = PyUnicode_InternFromString("quoted");
+    S_EVENTS = PyUnicode_InternFromString("events");
+    S_PROVEN = PyUnicode_InternFromString("proven");
+    S_FLUSH_TRIAL = PyUnicode_InternFromString("_flush_trial");
     S_FINISH = PyUnicode_InternFromString("finish");
     S_TRACK_METHOD = PyUnicode_InternFromString("track");
     S_WARNINGS = PyUnicode_InternFromString("warnings");
@@ -244,13 +264,13 @@ PyInit__speedups(void)
     S_F_DETAIL = PyUnicode_InternFromString("detail");
     ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
                                 "excerpt", "truncated", "limit");
-    if (!S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
+    if (!S_PROVEN || !S_FLUSH_TRIAL || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_BEGIN_TRIAL || !S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
         !S_EMPTY_SNAPSHOT || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
         !S_F_EVENTS || !S_F_WARNINGS || !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL ||
         !ERR_KWNAMES)
         return NULL;
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
-        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_X || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE || !S_SPINE ||
+        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE || !S_SPINE ||
         !S_FRESH_PARTS)
         return NULL;
     PyObject *math = PyImport_ImportModule("math");
@@ -271,6 +291,12 @@ PyInit__speedups(void)
     Py_INCREF(&CoreType);
     if (PyModule_AddObject(m, "Core", (PyObject *)&CoreType) < 0) {
         Py_DECREF(&CoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&XType);
+    if (PyModule_AddObject(m, "Extraction", (PyObject *)&XType) < 0) {
+        Py_DECREF(&XType);
         Py_DECREF(m);
         return NULL;
     }

@@ -18,6 +18,12 @@ States::
 A run of backticks is counted across chunks in ``_ticks``; it is judged when the first
 character after it arrives: three or more open (in PROSE) or close (in CLOSING) a fence,
 fewer are inline code and change nothing.
+
+The C backend has its own :class:`Extraction` (``_speedups.Extraction``, in
+``_c_extract.h``): one object with the attributes and methods of both classes here
+(``finder`` is the object itself), run in place by the C half while it seeks and used by
+the Python half through the same calls.  Tests hold the two finders identical
+(``tests/test_extract.py``).
 """
 
 from __future__ import annotations

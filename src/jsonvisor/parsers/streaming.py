@@ -7,9 +7,14 @@ Sans-IO: no Trio, no threads, no I/O.  This module is the contract; ``_speedups.
 second implementation of it that must give identical results (tested by
 ``tests/test_speedups.py``, the fuzzer in ``tests/test_fuzz_invariants.py``, and every
 parser test run over both backends, see ``tests/conftest.py``).  The C one runs feed(),
-snapshot() and finish() and raises every error itself; it leaves to the methods here only
-extraction (looking for JSON in prose and fences, a candidate on trial: ``_feed_body``,
-``_finish_py``) and the bulk path's decision to load a run of values (``_bulk_step``).
+snapshot() and finish() and raises every error itself.  In extraction mode it seeks with
+its own fence finder (its ``_x`` is a C ``Extraction``, used here through the same methods
+as :class:`~.extract.Extraction`) and runs the tokens of a value on trial; it leaves to the
+methods here the start of a trial and the top level (``_begin_trial``, ``_feed_body``),
+an error in a value on trial or at a closing fence (``_extracting`` decides), the end of a
+feed with a value on trial (``_feed_tail``), and ``finish()`` only when a fenced value on
+trial would replace one found in prose (``_finish_py``); and the bulk path's decision to
+load a run of values (``_bulk_step``).
 
 State.  A stack of open containers (with each one's path), the key whose value comes
 next, and ``_state``, what the innermost context expects::
@@ -220,6 +225,9 @@ class _Parser:
     raises the same error for any further input.
     """
 
+    #: The class of the extraction state (the C half has its own, read in place).
+    _Extraction: Any = Extraction
+
     def __init__(
         self,
         *,
@@ -290,7 +298,7 @@ class _Parser:
         self._pieces = []
         self._done = deque()
         self._spine = []
-        self._x = Extraction() if self._extract else None  # type: ignore[assignment]
+        self._x = self._Extraction() if self._extract else None  # type: ignore[assignment]
         if self._tracker is not None:
             self._tracker = self._tracker.fresh()
 
@@ -359,7 +367,7 @@ class _Parser:
         self._doc_ended = -1
         # LLM mode: looking for where JSON starts; every value found is only a candidate
         # (its events held back) until it proves to be JSON; after the value, ignore input.
-        self._x: Extraction = Extraction() if self._extract else None  # type: ignore[assignment]
+        self._x: Extraction = self._Extraction() if self._extract else None  # type: ignore[assignment]
         self._seeking = self._extract
         self._candidate: Candidate | None = None  # the value on trial, if any
         self._quiet = self._quiet_now()  # (for the C half: see _quiet_now)
@@ -1891,6 +1899,7 @@ if _speedups is not None:
 
     class StreamingJsonParser(_speedups.Core, _Parser):  # type: ignore[misc]
         __doc__ = _Parser.__doc__
+        _Extraction = _speedups.Extraction
 
 else:
 
