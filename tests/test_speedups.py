@@ -489,6 +489,15 @@ def _end_chunkings(text: str | bytes) -> list[list[Any]]:
     return out
 
 
+def _forbidden(name: str) -> Any:
+    """A stand-in for a Python implementation the C backend must not call."""
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"the C backend called the Python side's {name}()")
+
+    return method
+
+
 # The Python side's implementations of what runs in C without extraction.
 PYTHON_ONLY = (
     "_finish_py", "_repair", "_complete_number", "_number_prefix", "_literal_fit",
@@ -514,15 +523,9 @@ def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    def forbidden(name: str) -> Any:
-        def method(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"the C backend called the Python side's {name}()")
-
-        return method
-
     for name in PYTHON_ONLY:
         assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, forbidden(name))
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
@@ -580,15 +583,9 @@ def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) ->
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    def forbidden(name: str) -> Any:
-        def method(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"the C backend called the Python side's {name}()")
-
-        return method
-
     for name in PYTHON_FINISH:
         assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, forbidden(name))
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
@@ -739,20 +736,14 @@ def test_extraction_seeks_in_c(monkeypatch: pytest.MonkeyPatch, options: dict[st
     prose_chunks = [prose[i : i + 5] for i in range(0, len(prose), 5)]
     prose_want = [_end(PurePythonParser, options, prose_chunks[:k], True) for k in (5, 30)]
 
-    def forbidden(name: str) -> Any:
-        def method(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"the C backend called the Python side's {name}()")
-
-        return method
-
     for name in ("find", "quiet", "reset", "skip_block"):
-        monkeypatch.setattr(Extractor, name, forbidden(name))
-    monkeypatch.setattr(_Parser, "_snapshot_py", forbidden("_snapshot_py"))
+        monkeypatch.setattr(Extractor, name, _forbidden(name))
+    monkeypatch.setattr(_Parser, "_snapshot_py", _forbidden("_snapshot_py"))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
     for name in (*PYTHON_SEEKING, "_extracting", "_feed_body", "_feed_tail", "_begin_trial"):
-        monkeypatch.setattr(_Parser, name, forbidden(name))
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for k, expected in zip((5, 30), prose_want, strict=True):
         assert _end(StreamingJsonParser, options, prose_chunks[:k], True) == expected
     assert type(StreamingJsonParser(**options)._x).__module__.endswith("_speedups")
@@ -785,14 +776,8 @@ def test_a_candidate_on_trial_runs_in_c(
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    def forbidden(name: str) -> Any:
-        def method(*args: Any, **kwargs: Any) -> Any:
-            raise AssertionError(f"the C backend called the Python side's {name}()")
-
-        return method
-
     for name in ("_feed_py", "_feed_str", "_feed_text"):
-        monkeypatch.setattr(_Parser, name, forbidden(name))
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
