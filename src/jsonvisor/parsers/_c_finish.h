@@ -300,14 +300,11 @@ repair(Core *self, Repairs *fix, PyObject *events)
                 goto done;
             self->hi = -1;
         }
-        PyObject *value = PyUnicode_Join(S_EMPTY, self->pieces);
+        PyObject *value = pieces_text(self->pieces); /* (as c_string() ends a string) */
         if (value == NULL)
             goto done;
         self->in_string = 0;
-        if (set_obj(&self->pieces, PyList_New(0)) < 0) {
-            Py_DECREF(value);
-            goto done;
-        }
+        pieces_reset(self->pieces, NULL);
         int bad;
         if (self->str_is_key) {
             bad = add_repair(fix, "dropped_key", path_plus(top_prefix(self), value),
