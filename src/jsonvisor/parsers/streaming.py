@@ -981,9 +981,7 @@ class _Parser:
         if c == '"':
             m = _SIMPLE_STRING.match(text, pos)
             if m is not None:
-                if len(self._stack) <= 1:  # a member of the top level: announce it
-                    events.append(ValueStarted(self._child_path(), "string"))
-                self._put(m.group(1), events)
+                self._put_string(m.group(1), events, False)
                 return m.end()
             self._start_string(False, self._child_path(), '"')
             return pos + 1
@@ -1081,9 +1079,7 @@ class _Parser:
         if c == "'" and tol.single_quotes:
             m = _SIMPLE_STRING_SQ.match(text, pos)
             if m is not None:
-                if len(self._stack) <= 1:  # a member of the top level: announce it
-                    events.append(ValueStarted(self._child_path(), "string"))
-                self._put(m.group(1), events)
+                self._put_string(m.group(1), events, False)
                 return m.end()
             self._start_string(False, self._child_path(), "'")
             return pos + 1
@@ -1237,9 +1233,7 @@ class _Parser:
                     else:
                         self._set_key(value)
                 else:
-                    if not self._announced and len(self._stack) <= 1:
-                        events.append(ValueStarted(self._str_path, "string"))
-                    self._put(value, events)
+                    self._put_string(value, events, self._announced)
                 return e + 1
             if c != "\\":
                 if not self.tolerances.control_characters:
@@ -1310,6 +1304,13 @@ class _Parser:
         else:
             top.append(value)
         self._prov = False
+
+    def _put_string(self, value: str, events: list[Event], announced: bool) -> None:
+        """A string value is complete: the top-level value or a member of it that was not
+        announced yet is announced first (the events contract; ``put_at`` in C)."""
+        if not announced and len(self._stack) <= 1:
+            events.append(ValueStarted(self._child_path(), "string"))
+        self._put(value, events)
 
     def _put(self, value: Any, events: list[Event]) -> None:
         """A scalar (or string) value is complete at the current position."""
@@ -1692,9 +1693,7 @@ class _Parser:
                 self._state = _COMMA_OR_CLOSE
             else:
                 repairs.append(Repair("closed_string", self._str_path, "closed an open string"))
-                if not self._announced and len(self._stack) <= 1:
-                    events.append(ValueStarted(self._str_path, "string"))
-                self._put(value, events)
+                self._put_string(value, events, self._announced)
         if self._stack:
             st = self._state
             if dropped:
