@@ -591,6 +591,74 @@ def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) ->
         assert got == expected, (run, got, expected)
 
 
+# The Python side's bulk path (C's own since the bulk step moved to _c_bulkstep.h).
+PYTHON_BULK = (
+    "_bulk_step", "_bulk_document", "_bulk_members", "_bulk_limit", "_learn_spine",
+    "_add_members", "_whole_document", "_whole",
+)  # fmt: skip
+
+_ITEMS = [{"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}} for i in range(12)]
+BULK_DOCS: list[str] = [
+    json.dumps({"items": _ITEMS, "total": 12, "note": "d\u00e9j\u00e0 vu \U0001f600"}),
+    json.dumps(_ITEMS, separators=(",", ":")),
+    json.dumps({"a": {"b": {"c": _ITEMS}}}, indent=2),
+    "\n".join(json.dumps(item) for item in _ITEMS) + "\n",  # (multiple values)
+    json.dumps({"deep": [[[[[[[[1]]]]]]]], "wide": _ITEMS}),
+    json.dumps({"bad": _ITEMS[:3]})[:-1] + ", 01]}",  # a lax number: the token path refuses it
+]
+
+
+def _events_and_end(cls: type, options: dict[str, Any], chunks: list[Any]) -> Any:
+    """Every feed's events and snapshot, then how the parse ends."""
+    p = cls(**options)
+    seen: list[Any] = []
+    try:
+        for chunk in chunks:
+            seen.append(repr(p.feed(chunk)))
+            seen.append(repr(p.snapshot()))
+        r = p.finish()
+        seen.append(("result", repr(r.value), r.complete, r.repairs, repr(r.events)))
+    except JsonStreamError as e:
+        seen.append(("error", sorted(vars(e).items())))
+    return seen
+
+
+def test_bulk_path_runs_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path (a run of whole values found, checked and loaded at once) is the C
+    half's: with the Python implementations made to raise, the C backend gives every
+    event, snapshot and result the Python one does, for documents cut anywhere, a key
+    transform, a schema, several values, a depth limit and separators it must guess."""
+    from jsonvisor.parsers.streaming import _Parser
+
+    option_sets: list[dict[str, Any]] = [
+        {},
+        {"bulk_threshold": 2},
+        {"key_transform": "camel"},
+        {"key_transform": "snake", "bulk_threshold": 8},
+        {"schema": CARD_SCHEMA},
+        {"max_depth": 5},
+        {"lenient": True, "extract": False},
+    ]
+    runs = []
+    for options in option_sets:
+        for doc in BULK_DOCS:
+            opts = {**options, "multiple_values": doc.endswith("\n")}
+            for data in (doc, doc.encode()):
+                size = max(1, len(data) // 7)
+                runs.append((opts, [data]))
+                runs.append((opts, [data[: len(data) // 2]]))  # cut in the middle
+                runs.append((opts, [data[i : i + size] for i in range(0, len(data), size)]))
+                runs.append((opts, [data[i : i + 300] for i in range(0, len(data), 300)]))
+    want = [_events_and_end(PurePythonParser, *run) for run in runs]
+
+    for name in PYTHON_BULK:
+        assert hasattr(_Parser, name), name
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
+    for run, expected in zip(runs, want, strict=True):
+        got = _events_and_end(StreamingJsonParser, *run)
+        assert got == expected, run
+
+
 def test_c_errors_are_remembered_and_raised_again() -> None:
     """An error raised by the C token loop is the parser's error from then on: further
     input and finish() raise the same object; the input after finish() is refused anew

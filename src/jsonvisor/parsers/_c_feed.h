@@ -200,20 +200,11 @@ feed_text(Core *self, Text *chunk, int decoded)
         sink = (Py_INCREF(events), events);
     Py_ssize_t pos = pass_over ? n : seek ? c_seek(self, t, 0, events) : c_run(self, t, 0, sink);
     while (pos >= 0 && pos < n && self->bulk_stop) {
-        /* The bulk path may load a run of whole values here: the Python side decides
-         * (_bulk_step), then the tokens go on here. */
+        /* The bulk path may load a run of whole values here (_c_bulkstep.h), then the
+         * tokens go on. */
         self->bulk_stop = 0;
-        PyObject *text = text_str(t);
-        PyObject *idx = text == NULL ? NULL : PyLong_FromSsize_t(pos);
-        PyObject *r = idx == NULL ? NULL
-                                  : PyObject_CallMethodObjArgs((PyObject *)self, S_BULK_STEP,
-                                                               text, idx, sink, NULL);
-        Py_XDECREF(idx);
-        if (r == NULL)
-            goto fail;
-        Py_ssize_t after = PyLong_AsSsize_t(r);
-        Py_DECREF(r);
-        if (after < 0 && PyErr_Occurred())
+        Py_ssize_t after = c_bulk_step(self, t, pos, sink);
+        if (after < 0)
             goto fail;
         if (after <= pos) { /* nothing loaded: the token path, no second attempt here */
             after = pos;

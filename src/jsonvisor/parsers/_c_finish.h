@@ -207,27 +207,6 @@ expected_now(Core *self)
     return EXPECTED[self->state];
 }
 
-/* _drop_provisional(): take back what snapshot() put at the current slot. */
-static int
-drop_provisional(Core *self)
-{
-    int r = 0;
-    if (self->prov && PyList_GET_SIZE(self->stack)) {
-        PyObject *top = top_of(self);
-        if (PyDict_CheckExact(top)) {
-            r = PyDict_DelItem(top, self->key);
-            if (r < 0 && PyErr_ExceptionMatches(PyExc_KeyError)) {
-                PyErr_Clear();
-                r = 0;
-            }
-        }
-        else if (PyList_GET_SIZE(top))
-            r = PyList_SetSlice(top, PyList_GET_SIZE(top) - 1, PyList_GET_SIZE(top), NULL);
-    }
-    self->prov = 0;
-    return r;
-}
-
 /* _repair(): close off what the end of the input cut, listing each repair. */
 static int
 repair(Core *self, Repairs *fix, PyObject *events)

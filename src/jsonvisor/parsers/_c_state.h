@@ -17,7 +17,10 @@ typedef struct {
         *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache,
         *qprefix, *qchildren, /* (caches: the last prefix looked up, its children table, */
         *kprefix, *kknown,    /* and the last object's prefix and the keys it knows) */
-        *x;                   /* extraction: None or an Extraction (_c_extract.h) */
+        *x,                   /* extraction: None or an Extraction (_c_extract.h) */
+        *spine, *spine_text,  /* the bulk path: containers open at the end of spine_text */
+        *sep, *sep_owner,     /* (and how the last run of sep_owner's items ended) */
+        *tracker, *kt;        /* a schema's SchemaTracker, the key transform (or None) */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -78,7 +81,8 @@ static PyMemberDef core_members[] = {
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown) X(x)
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown) X(x) \
+    X(spine) X(spine_text) X(sep) X(sep_owner) X(tracker) X(kt)
 
 /* The object fields, as attributes of the Python half: each keeps its type (a list, a
  * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them
@@ -102,7 +106,13 @@ static PyMemberDef core_members[] = {
     X(last_document, "_last_document", IS_ANY, "")                                    \
     X(quick, "_quick", IS_ANY, "")                                                    \
     X(kt_cache, "_kt_cache", IS_ANY, "")                                              \
-    X(x, "_x", IS_X_OR_NONE, "None or an Extraction")
+    X(x, "_x", IS_X_OR_NONE, "None or an Extraction")                                 \
+    X(spine, "_spine", PyList_CheckExact, "a list")                                   \
+    X(spine_text, "_spine_text", IS_ANY, "")                                          \
+    X(sep, "_sep", PyUnicode_CheckExact, "a str")                                     \
+    X(sep_owner, "_sep_owner", IS_ANY, "")                                            \
+    X(tracker, "_tracker", IS_ANY, "")                                                \
+    X(kt, "_kt", IS_ANY, "")
 
 #define FIELD_ACCESSORS(field, name, check, what)                                     \
     static PyObject *core_get_##field(Core *self, void *closure)                           \
@@ -217,26 +227,17 @@ core_copy_state(Core *self, PyObject *proto_obj)
         Py_XDECREF(mine);
         return NULL;
     }
-    PyObject *tracker = PyDict_GetItemWithError(mine, S_TRACKER);
-    if (tracker == NULL || self->x == NULL) {
-        Py_DECREF(mine);
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_AttributeError, "_copy_state: the prototype lacks _x or _tracker");
-        return NULL;
-    }
-    if (self->x != Py_None) { /* extraction: the Python side makes its parts (a new _x) */
-        Py_DECREF(mine);
-        return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
-    }
-    PyObject *spine = PyList_New(0);
-    r = (spine == NULL || PyDict_SetItem(mine, S_SPINE, spine) < 0) ? -1 : 0;
-    Py_XDECREF(spine);
-    if (r == 0 && tracker != Py_None) { /* a schema: a tracker of our own */
-        PyObject *fresh = PyObject_CallMethodNoArgs(tracker, S_FRESH);
-        r = (fresh == NULL || PyDict_SetItem(mine, S_TRACKER, fresh) < 0) ? -1 : 0;
-        Py_XDECREF(fresh);
-    }
     Py_DECREF(mine);
+    if (set_obj(&self->spine, PyList_New(0)) < 0)
+        return NULL;
+    Py_INCREF(Py_None);
+    set_obj(&self->spine_text, Py_None);
+    Py_INCREF(Py_None);
+    set_obj(&self->sep_owner, Py_None);
+    if (self->x != Py_None) /* extraction: the Python side makes its parts (a new _x) */
+        return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
+    if (self->tracker != Py_None) /* a schema: a tracker of our own */
+        r = set_obj(&self->tracker, PyObject_CallMethodNoArgs(self->tracker, S_FRESH));
     if (r < 0)
         return NULL;
     Py_RETURN_NONE;

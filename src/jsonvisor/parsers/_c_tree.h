@@ -394,6 +394,27 @@ done:
     return r;
 }
 
+/* _drop_provisional(): take back what snapshot() put at the current slot. */
+static int
+drop_provisional(Core *self)
+{
+    int r = 0;
+    if (self->prov && PyList_GET_SIZE(self->stack)) {
+        PyObject *top = top_of(self);
+        if (PyDict_CheckExact(top)) {
+            r = PyDict_DelItem(top, self->key);
+            if (r < 0 && PyErr_ExceptionMatches(PyExc_KeyError)) {
+                PyErr_Clear();
+                r = 0;
+            }
+        }
+        else if (PyList_GET_SIZE(top))
+            r = PyList_SetSlice(top, PyList_GET_SIZE(top) - 1, PyList_GET_SIZE(top), NULL);
+    }
+    self->prov = 0;
+    return r;
+}
+
 /* The open string's pieces (a list only the parser holds) emptied in place, keeping its
  * storage; then ``first`` (a new reference, or NULL) becomes its only piece. */
 static int

@@ -75,7 +75,7 @@ static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as t
                                                  math.inf, -math.inf */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BEGIN_TRIAL, *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
-    *S_EMPTY_SNAPSHOT;
+    *S_EMPTY_SNAPSHOT, *S_WHOLE, *S_MEMBERS;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
@@ -86,6 +86,7 @@ static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BE
 #include "_c_tree.h"
 #include "_c_errors.h"
 #include "_c_tokens.h"
+#include "_c_bulkstep.h"
 #include "_c_feed.h"
 #include "_c_finish.h"
 #include "_c_snapshot.h"
@@ -252,6 +253,8 @@ PyInit__speedups(void)
     S_WARNINGS = PyUnicode_InternFromString("warnings");
     S_LENIENT = PyUnicode_InternFromString("lenient");
     S_EMPTY_SNAPSHOT = PyUnicode_InternFromString("_empty_snapshot");
+    S_WHOLE = PyUnicode_InternFromString("whole");
+    S_MEMBERS = PyUnicode_InternFromString("members");
     S_F_VALUE = PyUnicode_InternFromString("value");
     S_F_COMPLETE = PyUnicode_InternFromString("complete");
     S_F_REPAIRS = PyUnicode_InternFromString("repairs");
@@ -265,7 +268,7 @@ PyInit__speedups(void)
     ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
                                 "excerpt", "truncated", "limit");
     if (!S_PROVEN || !S_FLUSH_TRIAL || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_BEGIN_TRIAL || !S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
-        !S_EMPTY_SNAPSHOT || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
+        !S_EMPTY_SNAPSHOT || !S_WHOLE || !S_MEMBERS || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
         !S_F_EVENTS || !S_F_WARNINGS || !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL ||
         !ERR_KWNAMES)
         return NULL;
