@@ -184,15 +184,19 @@ doc_too_large(Core *self, Text *t)
     return -1;
 }
 
+static int candidate_proven(Core *self);
+
 /* _fail(text, i, reason, expected, limit=): the error at text[i], raised and remembered.
  * Returns -1.  ``reason`` is stolen.
  *
- * ``at`` is where the token that met it starts.  In extraction mode a failure at a '`'
- * may be the fence closing around an unfinished value, which is not an error, and one in
- * a value on trial (a candidate) rejects it unless it was proven: there the error is left
- * to the Python side (_extracting() decides), which parses again from ``at``; c_fail then
- * returns ``at`` with *bail set (the state as it was at ``at``).  An exceeded limit is
- * never "not JSON": it is raised here (but at a '`', as it may be the fence closing). */
+ * In extraction mode (``bail`` given) an error may decide the trial instead, as
+ * _extracting() does with the error _run() raised: a failure at a '`' inside an open
+ * container of a fenced value (not in a string) is the fence closing around an unfinished
+ * value, which ends the input (X_FENCE_END); any other failure but an exceeded limit in a
+ * value on trial that has not proven to be JSON rejects it, and seeking resumes at the
+ * failing character (X_REJECT, x_at).  c_fail then sets *bail and the verdict and returns
+ * ``at``, where the token that met it starts (the state as it was there); the token loop
+ * returns to c_extracting(), which acts on the verdict. */
 static Py_ssize_t
 c_fail(Core *self, Text *t, Py_ssize_t at, Py_ssize_t i, PyObject *reason, const char *expected,
        const char *limit, int *bail)
@@ -210,12 +214,26 @@ c_fail(Core *self, Text *t, Py_ssize_t at, Py_ssize_t i, PyObject *reason, const
         expected = "";
         limit = "max_bytes";
     }
-    if (self->extract && bail != NULL &&
-        ((i < t->n && PyUnicode_READ(t->kind, t->data, i) == '`') ||
-         (limit == NULL && self->candidate != Py_None))) {
-        Py_DECREF(reason);
-        *bail = 1;
-        return at;
+    if (self->extract && bail != NULL) {
+        if (i < t->n && PyUnicode_READ(t->kind, t->data, i) == '`' && ((XObj *)self->x)->fenced &&
+            PyList_GET_SIZE(self->stack) && !self->in_string)
+            self->x_verdict = X_FENCE_END;
+        else if (limit == NULL && self->candidate != Py_None) {
+            int proven = candidate_proven(self);
+            if (proven < 0) {
+                Py_DECREF(reason);
+                return -1;
+            }
+            if (!proven) {
+                self->x_verdict = X_REJECT;
+                self->x_at = i;
+            }
+        }
+        if (self->x_verdict) {
+            Py_DECREF(reason);
+            *bail = 1;
+            return at;
+        }
     }
     const void *data = t->data;
     int kind = t->kind;

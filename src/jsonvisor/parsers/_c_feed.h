@@ -68,23 +68,26 @@ quiet_now(Core *self)
     return x_quiet((XObj *)self->x);
 }
 
-/* Looking for a value in prose (_extracting() while _seeking): the fence finder runs on
- * ``t`` from ``pos``.  Returns n when no value starts in the text, else where one starts,
- * with its trial begun (_begin_trial, which may put a value found in prose aside): the
- * Python side (_feed_body) parses it from there.  -1 on error. */
+/* _run() with the bulk path: the token loop, which stops where a run of whole values may
+ * load at once (c_bulk_step), then goes on.  Returns where it stopped, -1 on error. */
 static Py_ssize_t
-c_seek(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
+c_run_bulk(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {
-    int fenced = 0;
-    Py_ssize_t start = x_find((XObj *)self->x, t->kind, t->data, t->n, pos, &fenced);
-    if (start < 0)
-        return t->n;
-    PyObject *r = PyObject_CallMethodObjArgs((PyObject *)self, S_BEGIN_TRIAL,
-                                             fenced ? Py_True : Py_False, events, NULL);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return start;
+    Py_ssize_t n = t->n;
+    pos = c_run(self, t, pos, events);
+    while (pos >= 0 && pos < n && self->bulk_stop) {
+        self->bulk_stop = 0;
+        Py_ssize_t after = c_bulk_step(self, t, pos, events);
+        if (after < 0)
+            return -1;
+        if (after <= pos) { /* nothing loaded: the token path, no second attempt here */
+            after = pos;
+            if (self->bulk_block < pos + 1)
+                self->bulk_block = pos + 1;
+        }
+        pos = c_run(self, t, after, events);
+    }
+    return pos;
 }
 
 /* A chunk that goes past max_bytes (one value): what fits is parsed, then the rest is
@@ -135,40 +138,21 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (clen == 0)
         return PyList_New(0);
     /* Text that leaves the state as it is: trailing prose after the value, or prose the
-     * extractor passes over (none of the characters it looks for; _quiet_now).  Else,
-     * while looking for a value (seeking), the fence finder runs here (c_seek). */
-    int pass_over = 0, seek = 0;
-    if (self->candidate == Py_None && clen > 0 && PyUnicode_GET_LENGTH(self->held) == 0) {
+     * extractor passes over (none of the characters it looks for; _quiet_now). */
+    int pass_over = 0;
+    if (self->candidate == Py_None && PyUnicode_GET_LENGTH(self->held) == 0) {
         if (self->stopped)
             pass_over = 1;
         else if (self->seeking && self->quiet)
             pass_over = !holds_any(chunk, self->quiet == 1 ? "`{[" : "`");
-        if (!pass_over && self->seeking && self->x != Py_None)
-            seek = 1;
     }
-    if (!self->c_ok || (!pass_over && !seek && (self->stopped || self->seeking)))
-        return feed_python(self, chunk, decoded); /* (extraction after the closing fence) */
-    /* A value on trial (a Candidate): its tokens run here, their events held back in the
-     * candidate's list; an error in it, and its top level, are the Python side's
-     * (c_fail bails: _extracting() rejects it or raises), and so is the tail, which
-     * releases its events once it is proven (_feed_tail). */
-    PyObject *sink = NULL;
-    if (!pass_over && !seek && self->candidate != Py_None) {
-        sink = PyObject_GetAttr(self->candidate, S_EVENTS);
-        if (sink == NULL)
-            return NULL;
-        if (!PyList_CheckExact(sink)) {
-            Py_DECREF(sink);
-            return feed_python(self, chunk, decoded);
-        }
-    }
+    if (!self->c_ok)
+        return feed_python(self, chunk, decoded);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
     if (!self->multiple_values) {
-        if (self->used + nbytes > self->max_bytes) {
-            Py_XDECREF(sink);
+        if (self->used + nbytes > self->max_bytes)
             return feed_past_limit(self, chunk, decoded);
-        }
         self->used += nbytes;
     }
     Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
@@ -176,10 +160,8 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (held_len) {
         PyObject *c = text_str(chunk);
         PyObject *s = c == NULL ? NULL : PyUnicode_Concat(self->held, c);
-        if (s == NULL) {
-            Py_XDECREF(sink);
+        if (s == NULL)
             return NULL;
-        }
         text_of_str(&joined, s);
         joined.owned = 1;
         t = &joined;
@@ -195,69 +177,29 @@ feed_text(Core *self, Text *chunk, int decoded)
     self->doc_start = 0;
     self->grew_from = PyList_GET_SIZE(self->pieces);
     Py_ssize_t n = t->n;
-    int trial = sink != NULL;
-    if (!trial)
-        sink = (Py_INCREF(events), events);
-    Py_ssize_t pos = pass_over ? n : seek ? c_seek(self, t, 0, events) : c_run(self, t, 0, sink);
-    while (pos >= 0 && pos < n && self->bulk_stop) {
-        /* The bulk path may load a run of whole values here (_c_bulkstep.h), then the
-         * tokens go on. */
-        self->bulk_stop = 0;
-        Py_ssize_t after = c_bulk_step(self, t, pos, sink);
-        if (after < 0)
-            goto fail;
-        if (after <= pos) { /* nothing loaded: the token path, no second attempt here */
-            after = pos;
-            if (self->bulk_block < pos + 1)
-                self->bulk_block = pos + 1;
-        }
-        pos = c_run(self, t, after, sink);
-    }
+    Py_ssize_t pos = pass_over || self->stopped ? n
+                     : self->extract           ? c_extracting(self, t, 0, events)
+                                               : c_run_bulk(self, t, 0, events);
     if (pos < 0)
         goto fail;
-    if (trial && pos < n && self->candidate != Py_None &&
-        (self->seeking || self->state == ST_END)) {
-        /* Where _run() would have returned to _extracting() (the document ended here,
-         * loaded whole by the bulk path), a proven candidate is released before the
-         * Python side goes on (it may begin the next trial).  (Not at an error: there
-         * _extracting() decides, and a proven candidate stays as the error leaves it.) */
-        PyObject *proven = PyObject_CallMethodNoArgs(self->candidate, S_PROVEN);
-        int yes = proven == NULL ? -1 : PyObject_IsTrue(proven);
-        Py_XDECREF(proven);
-        PyObject *r = yes <= 0 ? NULL
-                               : PyObject_CallMethodOneArg((PyObject *)self, S_FLUSH_TRIAL, events);
-        if (yes < 0 || (yes && r == NULL))
-            goto fail;
-        Py_XDECREF(r);
+    if (pos < n) {
+        PyErr_SetString(PyExc_SystemError, "feed: the token loop stopped early");
+        goto fail;
     }
-    if (pos < n || (self->multiple_values && !self->c_docs && !(pass_over || seek)) || trial) {
-        /* The Python side parses the rest (_feed_body), then does the tail. */
-        PyObject *text = text_str(t);
-        if (text == NULL)
-            goto fail;
-        if (pos < n) {
-            PyObject *idx = PyLong_FromSsize_t(pos);
-            PyObject *r = idx == NULL ? NULL
-                                      : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_BODY,
-                                                                   text, idx, events, NULL);
-            Py_XDECREF(idx);
-            if (r == NULL)
-                goto fail;
-            Py_DECREF(r);
-        }
-        PyObject *known = PyLong_FromSsize_t(t == chunk ? nbytes : -1);
-        PyObject *r = known == NULL ? NULL
-                                    : PyObject_CallMethodObjArgs((PyObject *)self, S_FEED_TAIL,
-                                                                 text, events, known, NULL);
-        Py_XDECREF(known);
+    /* _feed_tail(): the open string's events (held back with a value on trial, which is
+     * released once proven), then positions and counts. */
+    if (self->in_string && !self->str_is_key) {
+        PyObject *sink = trial_sink(self, events);
+        PyObject *r = sink == NULL ? NULL : string_events(self, sink);
+        Py_XDECREF(sink);
         if (r == NULL)
             goto fail;
-        Py_DECREF(r);
-        goto done;
     }
-    /* _feed_tail() */
-    if (self->in_string && !self->str_is_key && string_events(self, events) == NULL)
-        goto fail;
+    if (self->candidate != Py_None) {
+        int proven = candidate_proven(self);
+        if (proven < 0 || (proven && flush_trial(self, events) < 0))
+            goto fail;
+    }
     held_len = PyUnicode_GET_LENGTH(self->held);
     Py_ssize_t done = n - held_len;
     if (self->multiple_values && self->doc_open) { /* the open document's bytes so far */
@@ -290,8 +232,6 @@ feed_text(Core *self, Text *chunk, int decoded)
     self->consumed += nbytes;
     if (self->schema != Py_None && track(self, events) < 0)
         goto fail;
-done:
-    Py_DECREF(sink);
     self->quiet = quiet_now(self);
     self->hot = self->in_string && self->held_kind == HELD_NONE && self->hi < 0 &&
                 double_quoted(self) && self->candidate == Py_None && PyBytes_GET_SIZE(self->pending) == 0;
@@ -301,7 +241,6 @@ done:
 fail:
     Py_XDECREF(events);
 fail_text:
-    Py_XDECREF(sink);
     if (t != chunk)
         text_release(t);
     return NULL;

@@ -3,15 +3,18 @@
 
 /* ------------------------------------------------------------------ Core */
 
+/* How an error in extraction mode decided the trial (c_fail, c_extracting). */
+enum { X_NONE = 0, X_FENCE_END, X_REJECT };
+
 typedef struct {
     PyObject_HEAD
-    int state, held_kind, in_comment, quiet, doc_ended;
+    int state, held_kind, in_comment, quiet, doc_ended, x_verdict;
     char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
         whole_tried, ready, c_docs, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes, extract;
-    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents;
+    Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents, x_at;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
         *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache,

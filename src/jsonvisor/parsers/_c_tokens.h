@@ -139,11 +139,6 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             return n;
         Py_UCS4 c = PyUnicode_READ(kind, data, e);
         if (c == q) {
-            if (!self->str_is_key && PyList_GET_SIZE(self->stack) == 0 &&
-                !(self->c_top || self->c_docs)) {
-                *bail = 1; /* a top-level string ends in extraction mode: the Python side */
-                return e;
-            }
             if (flush_hi(self) < 0)
                 return -1;
             PyObject *value = pieces_text(self->pieces);
@@ -487,10 +482,6 @@ c_value(Core *self, Text *t, Py_ssize_t pos, Py_UCS4 c, PyObject *events, int *b
         return c_literal(self, t, pos, events, bail);
     if (c == ']' && self->trailing_commas && self->state == ST_VALUE && depth &&
         PyList_CheckExact(top_of(self))) { /* _lenient_value(): a trailing comma before ']' */
-        if (depth == 1 && !(self->c_top || self->c_docs)) {
-            *bail = 1; /* the top-level value ends in extraction mode: the Python side */
-            return pos;
-        }
         return close_container(self, events) < 0 ? -1 : pos + 1;
     }
     return c_fail_s(self, t, pos, pos, "unexpected character", EXPECTED[self->state], bail);
@@ -512,9 +503,9 @@ doc_size_check(Core *self, Text *t, Py_ssize_t pos)
 
 /* _run(): the token loop.  Returns where it stopped (len(text) when done), -1 on error
  * (raised where it was met).  It stops early where the bulk path may load a run of whole
- * values (bulk_stop: _bulk_step decides, then the loop goes on) and, in extraction mode,
- * where a top-level value starts or ends or an error may be the fence closing: the Python
- * side (_feed_body) goes on from there. */
+ * values (bulk_stop: c_bulk_step decides, then the loop goes on) and, in extraction mode,
+ * where a document ended and the finder looks for the next one (seeking) or an error
+ * decided the trial (x_verdict): c_extracting() goes on from there. */
 static Py_ssize_t
 c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {
@@ -526,8 +517,12 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
     if (self->in_comment)
         pos = c_skip_comment(self, t, pos);
     while (pos < n && !bail) {
-        if (self->doc_ended >= 0 && doc_size_check(self, t, pos) < 0)
-            return -1;
+        if (self->doc_ended >= 0) { /* a document ended: its size; extraction seeks again */
+            if (doc_size_check(self, t, pos) < 0)
+                return -1;
+            if (self->seeking)
+                return pos;
+        }
         if (self->in_string) {
             pos = c_string(self, t, pos, events, &bail);
             if (pos < 0)
@@ -541,9 +536,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
         }
         Py_ssize_t depth = PyList_GET_SIZE(self->stack);
         int st = self->state;
-        if (depth == 0 && !(self->c_top || self->c_docs))
-            return pos; /* extraction: the top level is the Python side's */
-        if (c == '/' && self->comments) { /* _comment(): LLM mode */
+        if (c == '/' && self->comments && !(st == ST_END && self->extract)) { /* _comment() */
             if (pos + 1 >= n) {
                 if (hold(self, t, pos, n, HELD_SLASH) < 0)
                     return -1;
@@ -563,13 +556,25 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             continue;
         }
         if (depth == 0) {
-            /* The top level (c_top: one value, then nothing; c_docs: documents). */
-            if (st == ST_END)
-                return c_fail_s(self, t, pos, pos, "extra data after the top-level value",
-                                EXPECTED[ST_END], NULL);
+            /* The top level: one value then nothing, or documents (multiple_values); in
+             * extraction mode, prose after the value. */
+            if (st == ST_END) {
+                if (!self->extract)
+                    return c_fail_s(self, t, pos, pos, "extra data after the top-level value",
+                                    EXPECTED[ST_END], NULL);
+                XObj *x = (XObj *)self->x; /* trailing prose ("Hope this helps!") */
+                if (x->prose_doc) { /* a fenced block after it would still win */
+                    self->seeking = 1;
+                    x->fences_only = 1;
+                    return pos;
+                }
+                self->stopped = 1;
+                x->fence_closed = c == '`';
+                return n;
+            }
             if (st != ST_VALUE)
                 return pos;
-            if (self->c_docs && !self->doc_open) { /* a document starts here */
+            if (self->multiple_values && !self->doc_open) { /* a document starts here */
                 self->doc_open = 1;
                 self->doc_start = pos;
                 self->used = 0;
@@ -600,8 +605,6 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                                            (st == ST_KEY && self->trailing_commas))
                             : c == ']' && (st == ST_VALUE_OR_CLOSE || st == ST_COMMA_OR_CLOSE);
         if (closes) {
-            if (depth == 1 && !(self->c_top || self->c_docs))
-                return pos; /* the top-level value ends in extraction mode: the Python side */
             if (close_container(self, events) < 0)
                 return -1;
             pos++;

@@ -75,7 +75,8 @@ static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as t
                                                  math.inf, -math.inf */
 static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
 static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BEGIN_TRIAL, *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
-    *S_EMPTY_SNAPSHOT, *S_WHOLE, *S_MEMBERS;
+    *S_EMPTY_SNAPSHOT, *S_WHOLE, *S_MEMBERS, *S_SAVE, *S_RESTORE, *S_CLEAR, *S_EXTEND,
+    *S_FENCED, *CANDIDATE;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
@@ -87,6 +88,7 @@ static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BE
 #include "_c_errors.h"
 #include "_c_tokens.h"
 #include "_c_bulkstep.h"
+#include "_c_trial.h"
 #include "_c_feed.h"
 #include "_c_finish.h"
 #include "_c_snapshot.h"
@@ -142,11 +144,11 @@ static PyObject *
 py_setup(PyObject *mod, PyObject *args)
 {
     PyObject *started, *grew, *completed, *document, *orjson_loads, *ujson_loads, *error,
-        *result, *repair;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!O!O!:setup", &PyType_Type, &started, &PyType_Type,
+        *result, *repair, *candidate;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!O!O!O!:setup", &PyType_Type, &started, &PyType_Type,
                           &grew, &PyType_Type, &completed, &PyType_Type, &document, &orjson_loads,
                           &ujson_loads, &PyType_Type, &error, &PyType_Type, &result, &PyType_Type,
-                          &repair))
+                          &repair, &PyType_Type, &candidate))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)error, (PyTypeObject *)PyExc_Exception)) {
         PyErr_SetString(PyExc_TypeError, "setup: the error class must be an exception");
@@ -179,6 +181,8 @@ py_setup(PyObject *mod, PyObject *args)
     Py_XSETREF(RESULT_CLASS, result);
     Py_INCREF(repair);
     Py_XSETREF(REPAIR_CLASS, repair);
+    Py_INCREF(candidate);
+    Py_XSETREF(CANDIDATE, candidate);
     if (orjson_loads == Py_None)
         Py_CLEAR(ORJSON_LOADS);
     else {
@@ -201,8 +205,9 @@ static PyMethodDef module_methods[] = {
      "completed_members(events, prefix, members, base): a ValueCompleted per member"},
     {"setup", py_setup, METH_VARARGS,
      "setup(ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, "
-     "ujson_loads, JsonStreamError, ParseResult, Repair): the event classes to emit, the "
-     "loaders of the bulk path, and the classes of errors and results."},
+     "ujson_loads, JsonStreamError, ParseResult, Repair, Candidate): the event classes to "
+     "emit, the loaders of the bulk path, the classes of errors and results, and "
+     "extraction's value on trial."},
     {NULL}
 };
 
@@ -255,6 +260,11 @@ PyInit__speedups(void)
     S_EMPTY_SNAPSHOT = PyUnicode_InternFromString("_empty_snapshot");
     S_WHOLE = PyUnicode_InternFromString("whole");
     S_MEMBERS = PyUnicode_InternFromString("members");
+    S_SAVE = PyUnicode_InternFromString("save");
+    S_RESTORE = PyUnicode_InternFromString("restore");
+    S_CLEAR = PyUnicode_InternFromString("clear");
+    S_EXTEND = PyUnicode_InternFromString("extend");
+    S_FENCED = PyUnicode_InternFromString("fenced");
     S_F_VALUE = PyUnicode_InternFromString("value");
     S_F_COMPLETE = PyUnicode_InternFromString("complete");
     S_F_REPAIRS = PyUnicode_InternFromString("repairs");
@@ -268,7 +278,7 @@ PyInit__speedups(void)
     ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
                                 "excerpt", "truncated", "limit");
     if (!S_PROVEN || !S_FLUSH_TRIAL || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_BEGIN_TRIAL || !S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
-        !S_EMPTY_SNAPSHOT || !S_WHOLE || !S_MEMBERS || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
+        !S_EMPTY_SNAPSHOT || !S_WHOLE || !S_MEMBERS || !S_SAVE || !S_RESTORE || !S_CLEAR || !S_EXTEND || !S_FENCED || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
         !S_F_EVENTS || !S_F_WARNINGS || !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL ||
         !ERR_KWNAMES)
         return NULL;

@@ -13,6 +13,7 @@ from typing import Any
 import ujson
 
 from .errors import JsonStreamError
+from .extract import Candidate
 from .events import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
 from .result import ParseResult, Repair
 
@@ -41,6 +42,7 @@ def _load() -> Any:
         JsonStreamError,
         ParseResult,
         Repair,
+        Candidate,
     )
     return _speedups
 
