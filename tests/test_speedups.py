@@ -531,37 +531,32 @@ def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
         assert got == expected, (run, got, expected)
 
 
-def test_finish_defers_to_python_only_to_restore_a_value_in_prose(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The one deferral of finish(): in extraction mode, a fenced candidate still on trial
-    that would replace a value found in prose (the value in prose is restored)."""
+def test_finish_restores_a_value_in_prose_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """finish() never defers to the Python side, not even in extraction mode where a
+    fenced candidate still on trial would replace a value found in prose (that value is
+    restored, as _reject_trial() does)."""
     from jsonvisor.parsers.streaming import _Parser
 
-    calls: list[str] = []
-    original = _Parser._finish_py
-
-    def spy(self: Any, **kwargs: Any) -> Any:
-        calls.append(type(self).__name__)
-        return original(self, **kwargs)
-
-    monkeypatch.setattr(_Parser, "_finish_py", spy)
+    q = PurePythonParser(lenient=True)
+    q.feed('Here {"a": 1} or ```json\n{b: [2')
+    want = q.finish()
+    for name in ("_finish_py", "_reject_trial", "_reset_document", "_flush_trial", "_repair"):
+        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for options in C_END_OPTIONS:
         p = StreamingJsonParser(**options)
         p.feed('{"a": [1, "x')
         p.finish()
-    assert calls == []
     p = StreamingJsonParser(lenient=True)
     p.feed('Sure: ```json\n{"a": [1, "x')
     assert p.finish().value == {"a": [1, "x"]}
     p = StreamingJsonParser(lenient=True)
     p.feed('Sure: ```json\n{a: [1, 2')  # a candidate on trial, all there is
     assert p.finish().value == {"a": [1, 2]}
-    assert calls == []
     p = StreamingJsonParser(lenient=True)
     p.feed('Here {"a": 1} or ```json\n{b: [2')  # a fenced one would replace {"a": 1}
-    assert p.finish().value == {"a": 1}
-    assert calls == ["StreamingJsonParser"]
+    r = p.finish()
+    assert r.value == {"a": 1} and r.complete
+    assert r == want
 
 
 # The Python side's implementations of finish() (extraction mode: C's, see above).

@@ -137,10 +137,9 @@ track(Core *self, PyObject *events)
         if (which < 0)
             continue;
         if (sets[which] == NULL) {
-            if (tracker == NULL &&
-                (tracker = PyObject_GetAttr((PyObject *)self, S_TRACKER)) == NULL) {
-                r = -1;
-                break;
+            if (tracker == NULL) {
+                tracker = self->tracker;
+                Py_INCREF(tracker);
             }
             sets[which] = PyObject_GetAttr(tracker, names[which]);
             if (sets[which] == NULL || !PySet_Check(sets[which])) {

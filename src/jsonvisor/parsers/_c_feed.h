@@ -3,17 +3,6 @@
 
 
 
-/* The Python side's feed of the chunk: _feed_py (a str chunk) or _feed_str (text decoded
- * from bytes, or ASCII bytes: no pending UTF-8 check). */
-static PyObject *
-feed_python(Core *self, Text *chunk, int decoded)
-{
-    PyObject *s = text_str(chunk);
-    return s == NULL ? NULL
-                     : PyObject_CallMethodOneArg((PyObject *)self,
-                                                 decoded ? S_FEED_STR : S_FEED_PY, s);
-}
-
 /* The hot path: inside a string, nothing pending, the chunk all string text. */
 static PyObject *
 feed_string_text(Core *self, Text *chunk)
@@ -146,8 +135,6 @@ feed_text(Core *self, Text *chunk, int decoded)
         else if (self->seeking && self->quiet)
             pass_over = !holds_any(chunk, self->quiet == 1 ? "`{[" : "`");
     }
-    if (!self->c_ok)
-        return feed_python(self, chunk, decoded);
     /* _feed_head() */
     Py_ssize_t nbytes = utf8_len(chunk, 0, clen);
     if (!self->multiple_values) {
@@ -275,7 +262,7 @@ core_feed(Core *self, PyObject *chunk)
     Text t;
     PyObject *r;
     if (!all_ready(self))
-        return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+        return not_ready();
     if (self->error != Py_None) { /* the same error for any further input */
         Py_INCREF(self->error);
         raise_error(self->error);
@@ -291,20 +278,21 @@ core_feed(Core *self, PyObject *chunk)
     }
     if (!PyBytes_CheckExact(chunk)) {
         /* a str subclass: its text; bytes-like (a bytes subclass, bytearray, memoryview):
-         * its bytes; anything else: the Python side's TypeError */
+         * its bytes; anything else is refused */
         PyObject *as;
         if (PyUnicode_Check(chunk))
             as = PyObject_Str(chunk);
         else if (PyBytes_Check(chunk) || PyByteArray_Check(chunk) || PyMemoryView_Check(chunk))
             as = PyBytes_FromObject(chunk);
         else
-            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
+            return PyErr_Format(PyExc_TypeError, "feed() takes str or bytes, not %.200s",
+                                Py_TYPE(chunk)->tp_name);
+        if (as != NULL && !PyUnicode_CheckExact(as) && !PyBytes_CheckExact(as)) /* (a str()
+            returning a subclass: its text as a str) */
+            Py_SETREF(as, PyUnicode_FromKindAndData(PyUnicode_KIND(as), PyUnicode_DATA(as),
+                                                    PyUnicode_GET_LENGTH(as)));
         if (as == NULL)
             return NULL;
-        if (!PyUnicode_CheckExact(as) && !PyBytes_CheckExact(as)) { /* (a str() returning a subclass) */
-            Py_DECREF(as);
-            return PyObject_CallMethodOneArg((PyObject *)self, S_FEED_PY, chunk);
-        }
         r = core_feed(self, as);
         Py_DECREF(as);
         return r;

@@ -79,13 +79,6 @@ add_repair(Repairs *fix, const char *kind, PyObject *path, PyObject *detail)
     return ok;
 }
 
-/* list += a sequence (0, or -1 with an error set). */
-static int
-list_extend(PyObject *list, PyObject *items)
-{
-    return PyList_SetSlice(list, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, items);
-}
-
 /* A borrowed reference, as a new one. */
 static inline PyObject *
 ref(PyObject *o)
@@ -219,14 +212,7 @@ repair(Core *self, Repairs *fix, PyObject *events)
     if (kind == HELD_LITERAL) {
         /* LLM mode completes a cut literal when only one fits; with hold_numbers=False the
          * value snapshot() showed is kept (numbers too), so finish() never takes it back. */
-        int complete = !self->hold_numbers;
-        if (!complete) {
-            PyObject *lenient = PyObject_GetAttr((PyObject *)self, S_LENIENT);
-            complete = lenient == NULL ? -1 : PyObject_IsTrue(lenient);
-            Py_XDECREF(lenient);
-            if (complete < 0)
-                goto done;
-        }
+        int complete = !self->hold_numbers || self->lenient;
         const char *word;
         PyObject *value;
         if (complete && literal_fit(self, held, &word, &value)) {
@@ -348,20 +334,8 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
         if ((allow_partial = PyObject_IsTrue(args[k])) < 0)
             return NULL;
     }
-    int restore = 0; /* a fenced candidate that would replace a value in prose */
-    if (all_ready(self) && self->extract && self->error == Py_None &&
-        self->result == Py_None && self->candidate != Py_None) {
-        PyObject *saved = PyObject_GetAttr(self->candidate, S_SAVED);
-        if (saved == NULL)
-            return NULL;
-        restore = saved != Py_None;
-        Py_DECREF(saved);
-    }
-    if (!all_ready(self) || (self->extract && (self->x == Py_None || restore))) {
-        /* (the Python side's: _reject_trial() restores the value in prose) */
-        PyObject *call[2] = {(PyObject *)self, nkw ? args[0] : NULL};
-        return PyObject_VectorcallMethod(S_FINISH_PY, call, 1, kwnames);
-    }
+    if (!all_ready(self))
+        return not_ready();
     if (self->error != Py_None) {
         raise_error(ref(self->error));
         return NULL;
@@ -389,11 +363,14 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     PyObject *tracker = NULL, *result = NULL, *cut = NULL;
     if (events == NULL || fix.list == NULL)
         goto done;
-    if (self->candidate != Py_None) { /* _flush_trial(): unproven, but all there is */
-        PyObject *held = PyObject_GetAttr(self->candidate, S_F_EVENTS);
-        int r = held == NULL ? -1 : list_extend(events, held);
-        Py_XDECREF(held);
-        if (r < 0 || set_obj(&self->candidate, ref(Py_None)) < 0)
+    if (self->candidate != Py_None) {
+        /* An unproven fenced value never replaces one in prose (_reject_trial() restores
+         * that); another candidate never proved itself, but it is all there is. */
+        PyObject *saved = PyObject_GetAttr(self->candidate, S_SAVED);
+        int r = saved == NULL ? -1 : saved != Py_None ? reject_trial(self)
+                                                      : flush_trial(self, events);
+        Py_XDECREF(saved);
+        if (r < 0)
             goto done;
     }
     if (self->held_kind == HELD_NUMBER && PyList_GET_SIZE(self->stack) == 0) {
@@ -444,9 +421,9 @@ core_finish(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
             goto done;
     }
     if (self->schema != Py_None) { /* the tracker's side: checks, warnings, the model */
-        tracker = PyObject_GetAttr((PyObject *)self, S_TRACKER);
-        PyObject *pair = tracker == NULL ? NULL
-                                         : PyObject_CallMethodOneArg(tracker, S_FINISH, value);
+        tracker = self->tracker;
+        Py_INCREF(tracker);
+        PyObject *pair = PyObject_CallMethodOneArg(tracker, S_FINISH, value);
         PyObject *items = pair == NULL ? NULL : PySequence_Tuple(pair);
         Py_XDECREF(pair);
         if (items == NULL)

@@ -69,7 +69,7 @@ empty_snapshot(Core *self)
 {
     if (self->schema == Py_None)
         Py_RETURN_NONE;
-    return PyObject_CallMethodNoArgs((PyObject *)self, S_EMPTY_SNAPSHOT);
+    return PyObject_CallMethodNoArgs(self->tracker, S_SKELETON);
 }
 
 /* What _snapshot_py() shows of a held number or literal (hold_numbers=False): its best
@@ -107,7 +107,7 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
      * show directly, one after the extraction checks (which also marks a dict's slot). */
     int direct = self->show_strings;
     if (!all_ready(self))
-        return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
+        return not_ready();
     int plain = self->candidate == Py_None && !self->seeking; /* no extraction state */
     int in_value = self->in_string && !self->str_is_key;      /* an open string value */
     if (!plain && !(in_value && direct)) {
@@ -128,7 +128,8 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
                 return shown;
             }
             Py_DECREF(saved);
-            return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
+            PyErr_SetString(PyExc_TypeError, "a candidate's saved value must be a tuple");
+            return NULL;
         }
         if (PyList_GET_SIZE(self->stack) == 0 && (self->multiple_values || self->documents == 0))
             return empty_snapshot(self);
@@ -145,8 +146,6 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
     }
     if (plain && in_value && !self->partial_strings) /* (not shown until it closes) */
         return PyList_GET_SIZE(self->stack) ? ref(self->root) : empty_snapshot(self);
-    if (!(in_value && (direct || (self->partial_strings && plain))))
-        return PyObject_CallMethodNoArgs((PyObject *)self, S_SNAPSHOT_PY);
     /* The common case while a model writes text: show the open string in place. */
     PyObject *pieces = self->pieces;
     if (PyList_GET_SIZE(pieces) != 1 && join_pieces(self) < 0)

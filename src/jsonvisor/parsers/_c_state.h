@@ -13,7 +13,7 @@ typedef struct {
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
         whole_tried, ready, c_docs, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
-        unknown_escapes, extract;
+        unknown_escapes, extract, lenient;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents, x_at;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
@@ -65,6 +65,7 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_unknown_escapes", unknown_escapes),
     MEMBER_BOOL("_whole_tried", whole_tried),
     MEMBER_BOOL("_extract", extract),
+    MEMBER_BOOL("lenient", lenient),
     MEMBER_SSIZE("_documents", documents),
     MEMBER_SSIZE("_hi", hi),
     MEMBER_SSIZE("_used", used),
@@ -153,6 +154,14 @@ static PyGetSetDef core_getset[] = {
     {NULL}
 };
 
+/* A parser whose fields were never set (made without __init__ or __setstate__). */
+static PyObject *
+not_ready(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "the parser was not initialised (its fields are unset)");
+    return NULL;
+}
+
 /* Every object field set (after that they stay set, each of its type). */
 static int
 all_ready(Core *self)
@@ -237,8 +246,8 @@ core_copy_state(Core *self, PyObject *proto_obj)
     set_obj(&self->spine_text, Py_None);
     Py_INCREF(Py_None);
     set_obj(&self->sep_owner, Py_None);
-    if (self->x != Py_None) /* extraction: the Python side makes its parts (a new _x) */
-        return PyObject_CallMethodNoArgs((PyObject *)self, S_FRESH_PARTS);
+    if (self->x != Py_None && set_obj(&self->x, PyObject_CallNoArgs((PyObject *)&XType)) < 0)
+        return NULL; /* (extraction: a fence finder of our own) */
     if (self->tracker != Py_None) /* a schema: a tracker of our own */
         r = set_obj(&self->tracker, PyObject_CallMethodNoArgs(self->tracker, S_FRESH));
     if (r < 0)

@@ -163,8 +163,7 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
     }
     else if (PyErr_Occurred())
         return NULL;
-    return PyObject_CallMethodObjArgs((PyObject *)self, S_SCHEMA_CHECK, path, value, Py_False,
-                                      NULL);
+    return PyObject_CallMethodObjArgs(self->tracker, S_CHECK, path, value, Py_False, NULL);
 }
 
 static int document_done(Core *self, PyObject *value, PyObject *events);
@@ -559,10 +558,21 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
         self->state = ST_COLON;
         return 0;
     }
-    PyObject *r = PyObject_CallMethodOneArg((PyObject *)self, S_SET_KEY, key);
-    Py_DECREF(key);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
+    /* _set_key(): the key transform, then the schema's tracker notes the key */
+    if (self->kt != Py_None) {
+        Py_SETREF(key, PyObject_CallOneArg(self->kt, key));
+        if (key == NULL)
+            return -1;
+    }
+    if (self->tracker != Py_None) {
+        PyObject *r = PyObject_CallMethodObjArgs(self->tracker, S_KEY, top_prefix(self), key, NULL);
+        if (r == NULL) {
+            Py_DECREF(key);
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    set_obj(&self->key, key);
+    self->state = ST_COLON;
     return 0;
 }

@@ -9,38 +9,22 @@
  *   ``max_number_length``?  One pass, no allocation.  The bulk path then trusts a fast
  *   loader with it (fastpath.strict_loads).  Also the bulk path's boundary scanners.
  *
- * - Core: the base type of StreamingJsonParser.  It holds the parser's state as C fields
- *   (exposed to the Python half as typed attributes of the same names) and implements
- *   feed() (str, ASCII bytes read in place, other UTF-8 decoded incrementally), snapshot(),
- *   finish() and a parser's creation (a copy of a prototype per options).  It runs the
- *   tokens of every mode and every LLM tolerance, opens and closes top-level values
- *   (scalars too) and documents, passes over prose the fence finder would ignore, and
- *   with a schema decides from the compiled schema's tables (calling the Python tracker
- *   where they do not say).  It raises every error it meets itself, where it meets it,
- *   built as the Python side builds it (_c_errors.h): syntax, limits, invalid UTF-8,
- *   input after finish(); finish() repairs truncated input in C (_c_finish.h).
+ * - Core: the base type of StreamingJsonParser, a complete backend of the contract.  It
+ *   holds the parser's state as C fields (exposed as typed attributes of the same names,
+ *   for pickling and the thin Python face) and implements feed() (str, ASCII bytes read in
+ *   place, other UTF-8 decoded incrementally), snapshot(), finish() and a parser's
+ *   creation (a copy of a prototype per options), for every mode: strict, every LLM
+ *   tolerance, multiple values, key transforms, the bulk path (_c_bulkstep.h), extraction
+ *   from prose and fences (the fence finder is a C object, _c_extract.h; trials, the top
+ *   level and the prose after a value, _c_trial.h), and schemas.  It raises every error
+ *   it meets itself, where it meets it, built as the Python side builds it (_c_errors.h),
+ *   and repairs truncated input in C (_c_finish.h).
  *
- *   In extraction mode (LLM mode looking for JSON in prose and fences) it seeks in C:
- *   the fence finder is a C object (_c_extract.h: the parser's ``_x``, which the Python
- *   half uses through the same methods as extract.Extraction), run here on prose before
- *   the first value, between values and after a value found in prose.  The tokens of a
- *   value on trial run here too, their events held in the candidate's list (and its
- *   ``quoted`` proof set where a double-quoted string begins); snapshot() while seeking
- *   or with a value on trial, and finish() (an unproven candidate released, an
- *   unterminated fence stripped) are C's.
- *
- *   What it leaves to the Python side, at a token boundary with the state consistent:
- *   - the bulk path's decision where a run of whole values may load at once (_bulk_step;
- *     the tokens go on in C after it);
- *   - in extraction mode: beginning a trial where the finder found a value
- *     (_begin_trial, which may put a value found in prose aside) and the rest of that
- *     text (_feed_body); the top level (where a value starts and ends, trailing prose:
- *     _feed_body); an error in a value on trial or at a '`' (c_fail bails; _extracting()
- *     parses again from the token and rejects the candidate, resuming the search at the
- *     failing character, or ends the input at a closing fence, or raises); the end of a
- *     feed while a value is on trial (_feed_tail: released once proven); finish() when a
- *     fenced candidate on trial would replace a value in prose (_finish_py restores it);
- *   - chunks that are neither str nor bytes (_feed_py).
+ *   It calls no method of the Python parser.  The Python objects it works with are the
+ *   event, error and result classes, the loaders (orjson, ujson), extract.Candidate (a
+ *   value on trial), the deque of documents, and with a schema the compiled schema's
+ *   tables and its SchemaTracker (checks, coercion, warnings and field states, where the
+ *   tables do not say).
  *
  * A unity build: this file includes one file per stage, in dependency order:
  *   _c_bulk.h      validate() and the boundary scanners (templates _validate.h, _scan.h)
@@ -51,6 +35,8 @@
  *   _c_tree.h      the value under construction: containers, inserting, keys
  *   _c_errors.h    JsonStreamError as the Python side builds it, the number grammar
  *   _c_tokens.h    numbers, literals, strings, comments, and the token loop c_run()
+ *   _c_bulkstep.h  the bulk path's step: runs of whole values loaded at once, the spine
+ *   _c_trial.h     extraction: trials (begin, prove, release, reject) and c_extracting()
  *   _c_feed.h      feed(): decoding, the hot path inside a string, limits, positions
  *   _c_finish.h    finish(): repairs, confidence, the ParseResult; held values
  *   _c_snapshot.h  snapshot()
@@ -64,19 +50,20 @@
 enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_COMMA_OR_CLOSE, ST_END };
 enum { HELD_NONE = 0, HELD_ESCAPE, HELD_NUMBER, HELD_LITERAL, HELD_IDENT, HELD_SLASH };
 
-static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED; /* the event classes */
-static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
-static PyObject *S_SCHEMA_CHECK, *S_CONTAINER, *S_TRACK;
-static PyObject *S_TRACKER, *S_SPINE, *S_FRESH_PARTS, *DEQUE, *S_APPEND, *EMPTY_TUPLE;
-static PyObject *S_DOC_TOO_LARGE, *S_FRESH, *S_BULK_STEP, *S_STARTED, *S_COMPLETED;
-static PyObject *EV_DOCUMENT, *ORJSON_LOADS, *UJSON_LOADS; /* (set by setup()) */
+static PyObject *EV_STARTED, *EV_GREW, *EV_COMPLETED, *EV_DOCUMENT; /* the event classes */
+static PyObject *ORJSON_LOADS, *UJSON_LOADS, *CANDIDATE; /* (set by setup()) */
 static PyObject *NAN_OBJ, *INF_OBJ, *NINF_OBJ; /* math.nan (the same object as the Python
                                                  half's, as lists compare NaN by identity),
                                                  math.inf, -math.inf */
-static PyObject *S_FEED_PY, *S_FEED_STR, *S_SNAPSHOT_PY, *S_FEED_BODY, *S_FEED_TAIL, *S_SET_KEY;
-static PyObject *S_PROVEN, *S_FLUSH_TRIAL, *S_EVENTS, *S_QUOTED, *S_SAVED, *S_BEGIN_TRIAL, *S_FINISH_PY, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_LENIENT,
-    *S_EMPTY_SNAPSHOT, *S_WHOLE, *S_MEMBERS, *S_SAVE, *S_RESTORE, *S_CLEAR, *S_EXTEND,
-    *S_FENCED, *CANDIDATE;
+static PyObject *DEQUE, *EMPTY_TUPLE;
+/* Interned strings: kinds and quotes, then the names of the methods and attributes used
+ * of the objects the C half works with (the schema's tracker and compiled schema, a
+ * candidate, the deque of documents). */
+static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
+static PyObject *S_CONTAINER, *S_APPEND, *S_FRESH, *S_STARTED, *S_COMPLETED, *S_PROVEN,
+    *S_EVENTS, *S_QUOTED, *S_SAVED, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_WHOLE,
+    *S_MEMBERS, *S_SAVE, *S_RESTORE, *S_CLEAR, *S_EXTEND, *S_FENCED, *S_CHECK, *S_KEY,
+    *S_SKELETON;
 
 /* The stages, in dependency order (a unity build: one translation unit). */
 #include "_c_bulk.h"
@@ -227,37 +214,19 @@ PyInit__speedups(void)
     S_EMPTY = PyUnicode_InternFromString("");
     S_DQUOTE = PyUnicode_InternFromString("\"");
     S_SQUOTE = PyUnicode_InternFromString("'");
-    S_FEED_PY = PyUnicode_InternFromString("_feed_py");
-    S_FEED_STR = PyUnicode_InternFromString("_feed_str");
-    S_SCHEMA_CHECK = PyUnicode_InternFromString("_schema_check");
     S_CONTAINER = PyUnicode_InternFromString("container");
-    S_TRACK = PyUnicode_InternFromString("_track");
-    S_SNAPSHOT_PY = PyUnicode_InternFromString("_snapshot_py");
-    S_FEED_BODY = PyUnicode_InternFromString("_feed_body");
-    S_FEED_TAIL = PyUnicode_InternFromString("_feed_tail");
-    S_SET_KEY = PyUnicode_InternFromString("_set_key");
-    S_TRACKER = PyUnicode_InternFromString("_tracker");
     S_APPEND = PyUnicode_InternFromString("append");
-    S_DOC_TOO_LARGE = PyUnicode_InternFromString("_doc_too_large");
     S_FRESH = PyUnicode_InternFromString("fresh");
-    S_BULK_STEP = PyUnicode_InternFromString("_bulk_step");
     S_STARTED = PyUnicode_InternFromString("started");
     S_COMPLETED = PyUnicode_InternFromString("completed");
     EMPTY_TUPLE = PyTuple_New(0);
-    S_SPINE = PyUnicode_InternFromString("_spine");
-    S_FRESH_PARTS = PyUnicode_InternFromString("_fresh_parts");
-    S_FINISH_PY = PyUnicode_InternFromString("_finish_py");
-    S_BEGIN_TRIAL = PyUnicode_InternFromString("_begin_trial");
     S_SAVED = PyUnicode_InternFromString("saved");
     S_QUOTED = PyUnicode_InternFromString("quoted");
     S_EVENTS = PyUnicode_InternFromString("events");
     S_PROVEN = PyUnicode_InternFromString("proven");
-    S_FLUSH_TRIAL = PyUnicode_InternFromString("_flush_trial");
     S_FINISH = PyUnicode_InternFromString("finish");
     S_TRACK_METHOD = PyUnicode_InternFromString("track");
     S_WARNINGS = PyUnicode_InternFromString("warnings");
-    S_LENIENT = PyUnicode_InternFromString("lenient");
-    S_EMPTY_SNAPSHOT = PyUnicode_InternFromString("_empty_snapshot");
     S_WHOLE = PyUnicode_InternFromString("whole");
     S_MEMBERS = PyUnicode_InternFromString("members");
     S_SAVE = PyUnicode_InternFromString("save");
@@ -265,6 +234,9 @@ PyInit__speedups(void)
     S_CLEAR = PyUnicode_InternFromString("clear");
     S_EXTEND = PyUnicode_InternFromString("extend");
     S_FENCED = PyUnicode_InternFromString("fenced");
+    S_CHECK = PyUnicode_InternFromString("check");
+    S_KEY = PyUnicode_InternFromString("key");
+    S_SKELETON = PyUnicode_InternFromString("skeleton");
     S_F_VALUE = PyUnicode_InternFromString("value");
     S_F_COMPLETE = PyUnicode_InternFromString("complete");
     S_F_REPAIRS = PyUnicode_InternFromString("repairs");
@@ -277,14 +249,13 @@ PyInit__speedups(void)
     S_F_DETAIL = PyUnicode_InternFromString("detail");
     ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
                                 "excerpt", "truncated", "limit");
-    if (!S_PROVEN || !S_FLUSH_TRIAL || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_BEGIN_TRIAL || !S_FINISH_PY || !S_FINISH || !S_TRACK_METHOD || !S_WARNINGS || !S_LENIENT ||
-        !S_EMPTY_SNAPSHOT || !S_WHOLE || !S_MEMBERS || !S_SAVE || !S_RESTORE || !S_CLEAR || !S_EXTEND || !S_FENCED || !S_F_VALUE || !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE ||
-        !S_F_EVENTS || !S_F_WARNINGS || !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL ||
-        !ERR_KWNAMES)
-        return NULL;
-    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE || !S_FEED_PY || !S_FEED_STR || !S_SCHEMA_CHECK || !S_CONTAINER || !S_TRACK || !S_SNAPSHOT_PY ||
-        !S_FEED_BODY || !S_FEED_TAIL || !S_SET_KEY || !S_TRACKER || !S_APPEND || !S_DOC_TOO_LARGE || !S_FRESH || !S_BULK_STEP || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE || !S_SPINE ||
-        !S_FRESH_PARTS)
+    if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE ||
+        !S_CONTAINER || !S_APPEND || !S_FRESH || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE ||
+        !S_PROVEN || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_FINISH || !S_TRACK_METHOD ||
+        !S_WARNINGS || !S_WHOLE || !S_MEMBERS || !S_SAVE || !S_RESTORE || !S_CLEAR ||
+        !S_EXTEND || !S_FENCED || !S_CHECK || !S_KEY || !S_SKELETON || !S_F_VALUE ||
+        !S_F_COMPLETE || !S_F_REPAIRS || !S_F_CONFIDENCE || !S_F_EVENTS || !S_F_WARNINGS ||
+        !S_F_MODEL || !S_F_KIND || !S_F_PATH || !S_F_DETAIL || !ERR_KWNAMES)
         return NULL;
     PyObject *math = PyImport_ImportModule("math");
     NAN_OBJ = math == NULL ? NULL : PyObject_GetAttrString(math, "nan");
