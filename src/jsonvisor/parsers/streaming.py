@@ -10,11 +10,11 @@ parser test run over both backends, see ``tests/conftest.py``).  The C one runs 
 snapshot() and finish() and raises every error itself.  In extraction mode it seeks with
 its own fence finder (its ``_x`` is a C ``Extraction``, used here through the same methods
 as :class:`~.extract.Extraction`) and runs the tokens of a value on trial; it leaves to the
-methods here the start of a trial and the top level (``_begin_trial``, ``_feed_body``),
-an error in a value on trial or at a closing fence (``_extracting`` decides), the end of a
-feed with a value on trial (``_feed_tail``), and ``finish()`` only when a fenced value on
-trial would replace one found in prose (``_finish_py``); and the bulk path's decision to
-load a run of values (``_bulk_step``).
+Python methods (see "The parts" below) the start of a trial and the top level
+(``_begin_trial``, ``_feed_body``), an error in a value on trial or at a closing fence
+(``_extracting`` decides), the end of a feed with a value on trial (``_feed_tail``), and
+``finish()`` only when a fenced value on trial would replace one found in prose
+(``_finish_py``); and the bulk path's decision to load a run of values (``_bulk_step``).
 
 State.  A stack of open containers (with each one's path), the key whose value comes
 next, and ``_state``, what the innermost context expects::
@@ -39,12 +39,13 @@ an exceeded ``max_bytes`` is reported at the first byte too many after the text 
 is parsed, invalid UTF-8 likewise.
 
 Errors and the end.  An error is a :class:`JsonStreamError` built for a point of the text
-(``_fail``: the character there, its byte offset, line and column), or for the point just
-after the input (``_fail_here``, ``_limit_exceeded``); the parser keeps it and raises it
-again for any further input and from :meth:`finish`.  :meth:`finish` takes the end of the
-input as a delimiter (a held top-level number completes), then closes off what is open,
-listing each step as a :class:`~.result.Repair` (``_repair``; bytes cut inside a character
-are dropped too), and rates the result (``complete``, ``confidence``).
+(``_fail`` in :mod:`._failing`: the character there, its byte offset, line and column), or
+for the point just after the input (``_fail_here``, ``_limit_exceeded``); the parser keeps
+it and raises it again for any further input and from :meth:`finish`.  :meth:`finish`
+(:mod:`._repair`) takes the end of the input as a delimiter (a held top-level number
+completes), then closes off what is open, listing each step as a :class:`~.result.Repair`
+(``_repair``; bytes cut inside a character are dropped too), and rates the result
+(``complete``, ``confidence``).
 
 Events (see :mod:`.events`).  The root and each member of the root get, whatever the
 chunking, exactly one ``ValueCompleted``, preceded by exactly one ``ValueStarted`` when
@@ -56,7 +57,7 @@ at the end of a feed.  ``StringGrew`` carries only new text.  Applying every eve
 exactly what :meth:`snapshot` shows.  Snapshots are monotone (strings grow, members are
 added), except that a value found in prose is replaced by a later fenced one.
 
-Bulk path.  Where at least ``bulk_threshold`` characters are left, the run of whole
+Bulk path (:mod:`._bulk`).  Where at least ``bulk_threshold`` characters are left, the run of whole
 members at the current position is found by a boundary scan (:mod:`.fastpath`, in C
 when built), checked strictly and loaded in one call (``orjson``, or ``ujson`` where
 ``orjson`` is not exact; see :func:`.fastpath.strict_loads`).  A value that does not
@@ -64,122 +65,72 @@ end in the text yields its *spine*, every container open at the end; later attem
 before it, and a walk stops past ``max_depth``.  So every text costs O(its length),
 whatever its nesting or where it is cut.
 
-Extraction (LLM mode) is described above :meth:`_Parser._extracting`.
+Extraction (LLM mode) is described in :mod:`._extracting`.
+
+The parts.  ``_Parser``, the pure-Python reference backend, is one class made of a part
+per concern, each a mixin in its own module; the state is divided the same way (every
+field is set in ``_Parser._init_state``; the C half keeps most of them as typed fields
+under the same names, and calls the Python methods it defers to by name)::
+
+    streaming.py    feeding (_feed_py, _feed_str, _decode, _feed_text, _feed_head,
+                    _feed_body, _feed_tail), _snapshot_py, the public API, pickling.
+                    Owns the input's positions and decoding: _consumed, _line, _col,
+                    _pending, _hot, _grew_from; the schema's side: _tracker, _tracked.
+    _scanner.py     the token machine and the value tree (_run, _value, _string,
+                    _set_key, _put, _close, _document_done, ...) and the grammar's
+                    states and regexes.  Owns the tree (_stack, _prefixes, _key,
+                    _state, _root, _prov), the open string (_in_string, _str_is_key,
+                    _str_path, _pieces, _announced, _hi, _quote), comments
+                    (_in_comment, _comment_star), the held token (_held, _held_kind)
+                    and the completed documents (_done, _documents, _last_document).
+    _bulk.py        the bulk path (_bulk_step, _bulk_document, _bulk_members, ...).
+                    Owns _bulk_block, _whole_tried, _spine, _spine_text, _sep,
+                    _sep_owner.
+    _extracting.py  extraction: seeking, values on trial (_extracting, _begin_trial,
+                    _flush_trial, _reject_trial, _reset_document, _quiet_now).  Owns
+                    _x, _seeking, _candidate, _stopped, _quiet.
+    _repair.py      finish() in Python (_finish_py) and the repairs (_repair, ...).
+                    Owns _result.
+    _failing.py     errors at a point of the text, and the max_bytes checks (_fail,
+                    _fail_here, _record, _limit_exceeded, _doc_too_large, ...).  Owns
+                    _error, _err_index; with the scanner and the feed, one document's
+                    byte count: _used, _doc_open, _doc_start, _doc_ended.
+
+The parser's configuration is the frozen, shared :class:`~.options.ParserOptions`
+(:mod:`.options`), whose ``settings`` become fields of every parser (``multiple_values``,
+``max_bytes``, ``tolerances``, ``_literals``, ``_kt``, ``_schema``, ...); the schema's side
+of a parse (checks, warnings, field states) is :class:`~.tracking.SchemaTracker`
+(:mod:`.tracking`); the fence finder, :mod:`.extract`; the bulk scanners, :mod:`.fastpath`.
+(Comments in the C sources that say ``streaming.py`` for these methods and constants
+predate this division: they are in the modules above.)
 """
 
 from __future__ import annotations
 
 import codecs
-import math
-import re
-from bisect import bisect_left
 from collections import deque
 from types import GetSetDescriptorType, MemberDescriptorType
 from typing import Any
 
+from ._bulk import _Bulk
+from ._extracting import _Extracting
+from ._failing import _chars_within, _Failing, _utf8_len
+from ._repair import _MISSING, _Repairing
+from ._scanner import _END, _HELD_LITERAL, _HELD_NONE, _HELD_NUMBER, _STR_SPECIAL, _VALUE, _Scanner
 from .accelerator import SPEEDUPS
 from .accelerator import speedups as _speedups
 from .errors import JsonStreamError
-from .events import (
-    DocumentCompleted,
-    Event,
-    Path,
-    StringGrew,
-    ValueCompleted,
-    ValueStarted,
-)
+from .events import Event, Path, StringGrew, ValueStarted
 from .extract import Candidate, Extraction
-from .fastpath import NotFast, container_spine, scan_members, scan_value_end, strict_loads
 from .options import BY_KEYWORDS as _BY_KEYWORDS
 from .options import KeyTransform, ParserOptions, options_for
-from .result import ParseResult, Repair, format_path
+from .result import ParseResult, format_path
 from .tracking import SchemaTracker
 
 __all__ = ["SPEEDUPS", "PurePythonParser", "StreamingJsonParser"]
 
-# What the innermost context expects next.
-_VALUE = 0  # a value: at the top, after ':' or after ',' in an array
-_VALUE_OR_CLOSE = 1  # after '['
-_KEY_OR_CLOSE = 2  # after '{'
-_KEY = 3  # after ',' in an object
-_COLON = 4
-_COMMA_OR_CLOSE = 5  # after a member
-_END = 6  # after the top-level value (single-value mode)
 
-# What an unfinished token carried over to the next chunk is.
-_HELD_NONE = 0
-_HELD_ESCAPE = 1
-_HELD_NUMBER = 2
-_HELD_LITERAL = 3
-_HELD_IDENT = 4  # an unquoted key (LLM mode)
-_HELD_SLASH = 5  # a '/' that may start a comment (LLM mode)
-
-_WS = re.compile(r"[ \t\n\r]*")
-_STR_SPECIAL = re.compile(r'["\\\x00-\x1f]')
-_STR_RUN = re.compile(r'[^"\\\x00-\x1f]*')
-_SIMPLE_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
-_STR_RUN_SQ = re.compile(r"[^'\\\x00-\x1f]*")
-_SIMPLE_STRING_SQ = re.compile(r"'([^'\\\x00-\x1f]*)'")
-_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_HEX_NUMBER = re.compile(r"-?0[xX][0-9a-fA-F]*")
-_NUM_CHARS = re.compile(r"[0-9eE.+\-]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_NUMBER_PREFIX = re.compile(
-    r"-?(?:(?:0|[1-9][0-9]*)(?:\.(?:[0-9]+(?:[eE][+-]?[0-9]*)?)?|[eE][+-]?[0-9]*)?)?"
-)
-_HEX = re.compile(r"[0-9a-fA-F]*")
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_ESCAPES_SQ = {**_ESCAPES, "'": "'"}
-_EXPECTED = {
-    _VALUE: "a value",
-    _VALUE_OR_CLOSE: "a value or ']'",
-    _KEY_OR_CLOSE: "a string key or '}'",
-    _KEY: "a string key",
-    _COLON: "':'",
-    _END: "end of input (multiple_values=False allows one top-level value)",
-}
-
-
-def _utf8_len(s: str) -> int:
-    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
-
-
-def _chars_within(text: str, nbytes: int) -> int:
-    """How many characters of ``text`` fit in ``nbytes`` bytes of UTF-8."""
-    if text.isascii():
-        return min(nbytes, len(text))
-    data = text.encode("utf-8", "surrogatepass")
-    if nbytes >= len(data):
-        return len(text)
-    while nbytes > 0 and data[nbytes] & 0xC0 == 0x80:  # inside a character: before it
-        nbytes -= 1
-    return len(data[:nbytes].decode("utf-8", "surrogatepass"))
-
-
-def _ends_with_close(text: str) -> bool:
-    """Does the last non-whitespace character close an array or object?"""
-    i = len(text) - 1
-    while i >= 0 and text[i] in " \t\n\r":
-        i -= 1
-    return i >= 0 and text[i] in "]}"
-
-
-def _describe(text: str, i: int) -> str:
-    if i >= len(text):
-        return "end of input"
-    c = text[i]
-    if c.isprintable() and c != " ":
-        return repr(c)
-    return f"U+{ord(c):04X}"
-
-
-def _number(tok: str, m: re.Match[str]) -> int | float:
-    if m.group(1) is None and m.group(2) is None:
-        return int(tok)
-    return float(tok)
-
-
-class _Parser:
+class _Parser(_Scanner, _Bulk, _Extracting, _Repairing, _Failing):
     """Incremental JSON parser: feed chunks split anywhere, read events and partial values.
 
     Args:
@@ -438,14 +389,6 @@ class _Parser:
         self._quiet = self._quiet_now()
         return events
 
-    def _quiet_now(self) -> int:
-        """While looking for JSON in prose: which characters a chunk must hold to matter
-        (see Extractor.quiet); the C half passes over chunks without them (0: none)."""
-        x = self._x
-        if x is None or not self._seeking or self._candidate is not None or self._held:
-            return 0
-        return 0 if self._pending else x.finder.quiet()
-
     def _snapshot_py(self) -> Any:
         """The partial value so far (None before a value starts).
 
@@ -556,82 +499,6 @@ class _Parser:
         """``(byte offset, line, column)`` of the end of the input consumed so far."""
         return self._consumed, self._line, self._col + 1
 
-    def _finish_py(self, *, allow_partial: bool = True) -> ParseResult:
-        """Mark the end of the input and return the final :class:`ParseResult`.
-
-        A complete value gives ``complete=True`` and ``confidence="high"``.  Truncated
-        input is closed off and every repair listed, unless ``allow_partial=False``,
-        which raises :class:`JsonStreamError` (with ``truncated=True``) instead.
-        Calling it again returns the same result.
-        """
-        if self._error is not None:
-            raise self._error
-        if self._result is not None:
-            return self._result
-        self._hot = False
-        if (
-            self._state == _END
-            and self._tracker is None
-            and self._x is None
-            and not self._pending
-            and not self.multiple_values
-        ):  # one whole value and nothing after it: nothing to repair or report
-            self._result = ParseResult._complete(self._root)
-            return self._result
-        if self._pending and not allow_partial:
-            raise self._fail_here("input ends inside a UTF-8 sequence", truncated=True)
-        events: list[Event] = []
-        if self._candidate is not None:
-            if self._candidate.saved is not None:  # an unproven fenced value never replaces
-                self._reject_trial()  # one in prose
-            else:  # a candidate never proved itself, but it is all there is
-                self._flush_trial(events)
-        if self._held_kind == _HELD_NUMBER and not self._stack:
-            number = self._complete_number(self._held)
-            if number is not _MISSING:  # the end of input is a delimiter
-                self._held, self._held_kind = "", _HELD_NONE
-                self._put(number, events)
-        if not allow_partial and self._incomplete():
-            raise self._fail_here(
-                "unexpected end of input", expected=self._expected_now(), truncated=True
-            )
-        cut = self._cut_path() if self._pending else None
-        repairs: list[Repair] = []
-        self._repair(repairs, events)
-        if self.multiple_values:
-            value = self._root if self._stack else self._last_document
-        else:
-            value = self._root if self._documents else None
-        if self._documents == 0 and not repairs:
-            repairs.append(Repair("no_value", (), "no JSON value in the input"))
-        if cut is not None:  # the input (bytes) ends inside a character: it is dropped
-            repairs.append(Repair("dropped_bytes", cut, "dropped an incomplete UTF-8 sequence"))
-        counted = [r for r in repairs if r.kind != "stripped_fence"]
-        if self._x is not None and self._x.finder.in_fence and not self._x.fence_closed:
-            repairs.append(Repair("stripped_fence", (), "stripped an unterminated ``` fence"))
-        if not counted:
-            confidence = "high"
-        elif all(r.kind.startswith("closed_") or r.kind == "dropped_comma" for r in counted):
-            confidence = "medium"
-        else:
-            confidence = "low"
-        model = None
-        warnings: tuple[Any, ...] = ()
-        if self._tracker is not None:
-            value, model = self._tracker.finish(value)
-            self._tracker.track(events)
-            warnings = tuple(self._tracker.warnings)
-        self._result = ParseResult(
-            value,
-            not counted,
-            tuple(repairs),
-            confidence,
-            tuple(events),
-            warnings,
-            model,
-        )
-        return self._result
-
     # ------------------------------------------------------------------ feeding
 
     def _decode(self, data: bytes) -> str:
@@ -740,665 +607,6 @@ class _Parser:
         if self._tracker is not None:
             self._track_feed(events)
 
-    # ------------------------------------------------------------------ extraction
-    #
-    # In extraction mode every value found is a *candidate* (a trial): its events are held
-    # back in the Candidate until it proves to be JSON, which it does at the first of
-    # - a double-quoted string (key or value) beginning in it, or
-    # - a value completing in it (a member, a nested value, or the candidate itself).
-    # Both are points in the text, so whether a candidate is proven at any position does
-    # not depend on the chunking.  A candidate that fails before it is proven is dropped
-    # and seeking resumes at the character that failed it (never rescanning earlier
-    # input); an exceeded limit is never "not JSON" and always raises.  A candidate in a
-    # JSON fence that a value found in prose already precedes replaces that value only
-    # once proven; until then snapshot() shows the value in prose.
-
-    def _extracting(self, text: str, events: list[Event], pos: int = 0) -> None:
-        """Feed ``text`` from ``pos`` in extraction mode."""
-        n = len(text)
-        while True:
-            if self._seeking:
-                if pos >= n:
-                    return
-                start, fenced = self._x.finder.find(text, pos)
-                if start < 0:
-                    return
-                self._begin_trial(fenced, events)
-                pos = start
-            try:
-                candidate = self._candidate
-                pos = self._run(text, pos, events if candidate is None else candidate.events)
-            except JsonStreamError as err:
-                i = self._err_index
-                if (
-                    self._x.finder.fenced
-                    and self._stack
-                    and not self._in_string
-                    and i < n
-                    and text[i] == "`"
-                ):
-                    # The closing fence came before the value closed: end of input.
-                    self._error = None
-                    self._stopped = True
-                    self._x.fence_closed = True
-                    if self._candidate is not None:
-                        self._flush_trial(events)
-                    return
-                candidate = self._candidate
-                if err.limit is None and candidate is not None and not candidate.proven():
-                    self._reject_trial()
-                    pos = i
-                    continue
-                raise
-            if self._candidate is not None and self._candidate.proven():
-                self._flush_trial(events)
-            if pos >= n or self._stopped:
-                return
-
-    def _begin_trial(self, fenced: bool, events: list[Event]) -> None:
-        self._seeking = False
-        saved = None
-        if fenced and self._documents and not self.multiple_values:
-            if self._tracker is not None:
-                self._track_feed(events)  # (the value in prose, before it is put aside)
-            # A fenced value may replace the value found in prose; keep that until then.
-            saved = (
-                self._root,
-                self._documents,
-                self._last_document,
-                list(self._done),
-                None if self._tracker is None else self._tracker.save(),
-            )
-            self._reset_document()
-            self._done.clear()
-            self._documents = 0
-            self._last_document = None
-            self._x.prose_doc = False
-        self._candidate = Candidate(fenced, saved)
-
-    def _flush_trial(self, events: list[Event]) -> None:
-        """The candidate is JSON: release its events."""
-        events.extend(self._candidate.events)  # type: ignore[union-attr]
-        self._candidate = None
-
-    def _reject_trial(self) -> None:
-        """The candidate is not JSON: forget it, restore a value in prose it would have
-        replaced, and look again (past the rest of its block when it was fenced)."""
-        candidate = self._candidate
-        assert candidate is not None
-        self._reset_document()
-        if candidate.saved is not None:
-            self._root, self._documents, self._last_document, done, tracked = candidate.saved
-            if self._tracker is not None:
-                self._tracker.restore(tracked)
-            self._done.clear()
-            self._done.extend(done)
-            self._state = _END
-            self._x.prose_doc = True
-            self._x.finder.fences_only = True
-        self._seeking = True
-        if candidate.fenced:
-            self._x.finder.skip_block()
-
-    def _reset_document(self) -> None:
-        """Forget a candidate value that turned out not to be JSON."""
-        self._stack.clear()
-        self._prefixes.clear()
-        self._key = None
-        self._state = _VALUE
-        self._root = None
-        self._prov = False
-        self._in_string = False
-        self._pieces = []
-        self._hi = -1
-        self._quote = '"'
-        self._in_comment = 0
-        self._held = ""
-        self._held_kind = _HELD_NONE
-        self._error = None
-        self._candidate = None
-        self._sep_owner = None
-        self._bulk_block = 0
-        self._doc_open = False
-
-    def _run(self, text: str, pos: int, events: list[Event]) -> int:
-        """Parse ``text`` from ``pos``; return where it stopped (``len(text)`` unless a
-        document ended and extraction looks for the next one)."""
-        n = len(text)
-        stack = self._stack
-        comments = self._comments
-        if self._in_comment:
-            pos = self._skip_comment(text, pos)
-        while pos < n:
-            if self._in_string:
-                pos = self._string(text, pos, events)
-                if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                    return pos  # a top-level string ended a document
-                continue
-            c = text[pos]
-            if c in " \t\n\r":
-                pos = _WS.match(text, pos).end()
-                if pos >= n:
-                    break
-                c = text[pos]
-            st = self._state
-            if c == "/" and comments and not (st == _END and self.tolerances.extract):
-                pos = self._comment(text, pos)
-                continue
-            if st == _COMMA_OR_CLOSE:
-                top = stack[-1]
-                if c == ",":
-                    pos += 1
-                    self._state = _KEY if top.__class__ is dict else _VALUE
-                elif c == ("}" if top.__class__ is dict else "]"):
-                    pos += 1
-                    self._close(events)
-                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                        return pos
-                else:
-                    close = "'}'" if top.__class__ is dict else "']'"
-                    raise self._fail(text, pos, "unexpected character", f"',' or {close}")
-            elif st == _VALUE or st == _VALUE_OR_CLOSE:
-                if c == "]" and st == _VALUE_OR_CLOSE:
-                    pos += 1
-                    self._close(events)
-                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                        return pos
-                    continue
-                if not stack and self.multiple_values and not self._doc_open:
-                    self._doc_open = True
-                    self._doc_start = pos
-                    self._used = 0
-                if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
-                    if not stack:
-                        new = self._bulk_document(text, pos, events)
-                    elif stack[-1].__class__ is list:
-                        new = self._bulk_members(text, pos, False, events)
-                    else:
-                        new = pos
-                    if new > pos:
-                        pos = new
-                        if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                            return pos
-                        continue
-                pos = self._value(text, pos, c, events)
-                if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                    return pos
-            elif st == _KEY_OR_CLOSE or st == _KEY:
-                if c == '"':
-                    if n - pos >= self.bulk_threshold and pos >= self._bulk_block:
-                        new = self._bulk_members(text, pos, True, events)
-                        if new > pos:
-                            pos = new
-                            if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                                return pos
-                            continue
-                    m = _SIMPLE_STRING.match(text, pos)
-                    if self._candidate is not None:
-                        self._candidate.quoted = True
-                    if m is not None:
-                        if self._plain_keys:
-                            self._key = m.group(1)
-                            self._state = _COLON
-                        else:
-                            self._set_key(m.group(1))
-                        pos = m.end()
-                    else:
-                        self._start_string(True, (), '"')
-                        pos += 1
-                elif c == "}" and st == _KEY_OR_CLOSE:
-                    pos += 1
-                    self._close(events)
-                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                        return pos
-                else:
-                    new = self._lenient_key(text, pos, c, events) if self._lax else -1
-                    if new < 0:
-                        reason = "trailing comma" if c == "}" else "unexpected character"
-                        raise self._fail(text, pos, reason, _EXPECTED[st])
-                    pos = new
-                    if self._doc_ended >= 0 and self._check_doc_size(text, pos):
-                        return pos
-            elif st == _COLON:
-                if c != ":":
-                    raise self._fail(text, pos, "unexpected character", "':' after key")
-                pos += 1
-                self._state = _VALUE
-            else:  # _END
-                if self._extract:  # trailing prose ("Hope this helps!")
-                    if self._x.prose_doc:  # a fenced block after it would still win
-                        self._seeking = True
-                        self._x.finder.fences_only = True
-                        return pos
-                    self._stopped = True
-                    self._x.fence_closed = c == "`"
-                    return n
-                raise self._fail(text, pos, "extra data after the top-level value", _EXPECTED[st])
-        return n
-
-    def _value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
-        """Parse the value starting at ``text[pos]`` (token path); return the new index."""
-        if c == '"':
-            m = _SIMPLE_STRING.match(text, pos)
-            if m is not None:
-                self._put_string(m.group(1), events, False)
-                return m.end()
-            self._start_string(False, self._child_path(), '"')
-            return pos + 1
-        if c == "{" or c == "[":
-            if len(self._stack) >= self.max_depth:
-                raise self._fail(
-                    text, pos, f"nesting deeper than max_depth={self.max_depth}", limit="max_depth"
-                )
-            path = self._child_path()
-            container: Any
-            if self._schema is None:
-                container = {} if c == "{" else []
-            else:
-                container = self._schema.container(path, "object" if c == "{" else "array")
-            if self._stack:
-                self._insert(container)
-            else:
-                self._root = container
-            self._stack.append(container)
-            self._prefixes.append(path)
-            self._state = _KEY_OR_CLOSE if c == "{" else _VALUE_OR_CLOSE
-            events.append(ValueStarted(path, "object" if c == "{" else "array"))
-            return pos + 1
-        n = len(text)
-        if c == "-" or "0" <= c <= "9":
-            if self._lax:
-                new = self._lenient_number(text, pos, c, events)
-                if new >= 0:
-                    return new
-            e = _NUM_CHARS.match(text, pos).end()
-            if e - pos > self.max_number_length:
-                raise self._number_too_long(text, pos)
-            tok = text[pos:e]
-            if e >= n:  # the number may go on in the next chunk
-                good = _NUMBER_PREFIX.match(tok).end()
-                if good < len(tok):
-                    raise self._bad_number(text, pos, tok)
-                self._hold(tok, _HELD_NUMBER)
-                return n
-            m = _NUMBER.fullmatch(tok)
-            if m is None:
-                raise self._bad_number(text, pos, tok)
-            self._put(_number(tok, m), events)
-            return e
-        cands = self._literals.get(c)
-        if cands is not None:
-            return self._literal(text, pos, cands, events)
-        if self._lax:
-            new = self._lenient_value(text, pos, c, events)
-            if new >= 0:
-                return new
-        raise self._fail(text, pos, "unexpected character", self._expected_now())
-
-    def _literal(
-        self, text: str, pos: int, cands: tuple[tuple[str, Any], ...], events: list[Event]
-    ) -> int:
-        n = len(text)
-        for word, value in cands:
-            if text.startswith(word, pos):
-                self._put(value, events)
-                return pos + len(word)
-        seg = text[pos : pos + max(len(w) for w, _ in cands)]
-        if pos + len(seg) == n and any(w.startswith(seg) for w, _ in cands):
-            self._hold(seg, _HELD_LITERAL)
-            return n
-        word = cands[0][0]
-        i = next((k for k in range(min(len(seg), len(word))) if seg[k] != word[k]), len(seg))
-        expected = " or ".join(repr(w) for w, _ in cands)
-        raise self._fail(text, pos + i, f"invalid literal (expected {expected})", "")
-
-    # ------------------------------------------------------------------ LLM mode
-
-    def _lenient_number(self, text: str, pos: int, c: str, events: list[Event]) -> int:
-        """Hex numbers and -Infinity; -1 when neither applies."""
-        tol = self.tolerances
-        if tol.hex_numbers and text.startswith(("0x", "0X", "-0x", "-0X"), pos):
-            e = _HEX_NUMBER.match(text, pos).end()
-            if e - pos > self.max_number_length:
-                raise self._number_too_long(text, pos)
-            if e >= len(text):
-                self._hold(text[pos:e], _HELD_NUMBER)
-                return e
-            tok = text[pos:e]
-            if tok[-1] in "xX":
-                raise self._fail(text, e, "incomplete hex number", "a hex digit")
-            self._put(int(tok, 16), events)
-            return e
-        if tol.nan_infinity and c == "-" and text.startswith("-I", pos):
-            return self._literal(text, pos, (("-Infinity", -math.inf),), events)
-        return -1
-
-    def _lenient_value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
-        """Single-quoted strings and a trailing comma before ']'; -1 when neither."""
-        tol = self.tolerances
-        if c == "'" and tol.single_quotes:
-            m = _SIMPLE_STRING_SQ.match(text, pos)
-            if m is not None:
-                self._put_string(m.group(1), events, False)
-                return m.end()
-            self._start_string(False, self._child_path(), "'")
-            return pos + 1
-        if (
-            c == "]"
-            and tol.trailing_commas
-            and self._state == _VALUE
-            and self._stack
-            and self._stack[-1].__class__ is list
-        ):
-            self._close(events)
-            return pos + 1
-        return -1
-
-    def _lenient_key(self, text: str, pos: int, c: str, events: list[Event]) -> int:
-        """Unquoted and single-quoted keys, a trailing comma before '}'; -1 when none."""
-        tol = self.tolerances
-        if c == "}" and tol.trailing_commas and self._state == _KEY:
-            self._close(events)
-            return pos + 1
-        if c == "'" and tol.single_quotes:
-            m = _SIMPLE_STRING_SQ.match(text, pos)
-            if m is not None:
-                self._set_key(m.group(1))
-                return m.end()
-            self._start_string(True, (), "'")
-            return pos + 1
-        if tol.unquoted_keys and (c.isascii() and (c.isalpha() or c in "_$")):
-            e = _IDENT.match(text, pos).end()
-            if e - pos > self.max_key_length:
-                raise self._fail(
-                    text,
-                    pos,
-                    f"unquoted key longer than max_key_length={self.max_key_length}",
-                    limit="max_key_length",
-                )
-            if e >= len(text):
-                self._hold(text[pos:e], _HELD_IDENT)
-                return e
-            self._set_key(text[pos:e])
-            return e
-        return -1
-
-    def _comment(self, text: str, pos: int) -> int:
-        """A '/' outside strings with comments on: skip the comment from ``pos``."""
-        n = len(text)
-        if pos + 1 >= n:
-            self._hold("/", _HELD_SLASH)
-            return n
-        k = text[pos + 1]
-        if k == "/":
-            self._in_comment = 1
-        elif k == "*":
-            self._in_comment = 2
-            self._comment_star = False
-        else:
-            raise self._fail(text, pos + 1, "unexpected character after '/'", "'/' or '*'")
-        return self._skip_comment(text, pos + 2)
-
-    def _skip_comment(self, text: str, pos: int) -> int:
-        n = len(text)
-        if self._in_comment == 1:
-            e = text.find("\n", pos)
-            if e < 0:
-                return n
-            self._in_comment = 0
-            return e + 1
-        if self._comment_star and text.startswith("/", pos):
-            self._in_comment = 0
-            return pos + 1
-        e = text.find("*/", pos)
-        if e < 0:
-            self._comment_star = text.endswith("*") and n > pos
-            return n
-        self._in_comment = 0
-        return e + 2
-
-    def _set_key(self, key: str) -> None:
-        if self._kt is not None:
-            key = self._kt(key)
-        if self._tracker is not None:
-            self._tracker.key(self._prefixes[-1], key)
-        self._key = key
-        self._state = _COLON
-
-    def _number_too_long(self, text: str, pos: int) -> JsonStreamError:
-        return self._fail(
-            text,
-            pos,
-            f"number longer than max_number_length={self.max_number_length}",
-            limit="max_number_length",
-        )
-
-    def _bad_number(self, text: str, pos: int, tok: str) -> JsonStreamError:
-        good = _NUMBER_PREFIX.match(tok).end()
-        at = pos + good
-        if good == len(tok):  # a valid start cut short: '-', '1.', '1e+'
-            return self._fail(text, at, "incomplete number", "a digit")
-        if tok[good].isdigit():
-            return self._fail(
-                text, at, "leading zero in number", "'.', 'e' or the end of the number"
-            )
-        if tok[good - 1] in "-.eE+":
-            return self._fail(text, at, "invalid number", "a digit")
-        return self._fail(text, at, "invalid number", "the end of the number")
-
-    def _hold(self, tok: str, kind: int) -> None:
-        self._held = tok
-        self._held_kind = kind
-
-    # ------------------------------------------------------------------ strings
-
-    def _start_string(self, is_key: bool, path: Path, quote: str) -> None:
-        if quote == '"' and self._candidate is not None:
-            self._candidate.quoted = True  # (it is JSON)
-        self._quote = quote
-        self._in_string = True
-        self._str_is_key = is_key
-        self._str_path = path
-        self._pieces = []
-        self._grew_from = 0
-        self._announced = False
-
-    def _string(self, text: str, pos: int, events: list[Event]) -> int:
-        """Scan inside a string from ``pos``; return the index after it or ``len(text)``."""
-        pieces = self._pieces
-        n = len(text)
-        quote = self._quote
-        run = _STR_RUN.match if quote == '"' else _STR_RUN_SQ.match
-        while True:
-            e = run(text, pos).end()
-            if e > pos:
-                if self._hi >= 0:
-                    pieces.append(chr(self._hi))
-                    self._hi = -1
-                pieces.append(text[pos:e])
-            if e >= n:
-                return n
-            c = text[e]
-            if c == quote:
-                if self._hi >= 0:
-                    pieces.append(chr(self._hi))
-                    self._hi = -1
-                value = "".join(pieces)
-                self._in_string = False
-                self._pieces = []
-                if self._str_is_key:
-                    if self._plain_keys:
-                        self._key = value
-                        self._state = _COLON
-                    else:
-                        self._set_key(value)
-                else:
-                    self._put_string(value, events, self._announced)
-                return e + 1
-            if c != "\\":
-                if not self.tolerances.control_characters:
-                    raise self._fail(
-                        text, e, "unescaped control character in string", "'\\\\' escape"
-                    )
-                if self._hi >= 0:
-                    pieces.append(chr(self._hi))
-                    self._hi = -1
-                pieces.append(c)  # LLM mode: a raw newline or tab, kept as it is
-                pos = e + 1
-                continue
-            if e + 1 >= n:
-                self._hold(text[e:], _HELD_ESCAPE)
-                return n
-            k = text[e + 1]
-            if k == "u":
-                hx = text[e + 2 : e + 6]
-                good = _HEX.match(hx).end()
-                if good < len(hx):
-                    raise self._fail(text, e + 2 + good, "invalid \\u escape", "a hex digit")
-                if len(hx) < 4:
-                    self._hold(text[e:], _HELD_ESCAPE)
-                    return n
-                code = int(hx, 16)
-                pos = e + 6
-                if self._hi >= 0:
-                    if 0xDC00 <= code <= 0xDFFF:
-                        pieces.append(chr(0x10000 + ((self._hi - 0xD800) << 10) + code - 0xDC00))
-                        self._hi = -1
-                        continue
-                    pieces.append(chr(self._hi))
-                    self._hi = -1
-                if 0xD800 <= code <= 0xDBFF:
-                    self._hi = code
-                else:
-                    pieces.append(chr(code))
-                continue
-            ch = (_ESCAPES if quote == '"' else _ESCAPES_SQ).get(k)
-            if ch is None and self.tolerances.unknown_escapes:
-                ch = k
-            if ch is None:
-                raise self._fail(
-                    text, e + 1, "invalid escape", 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u'
-                )
-            if self._hi >= 0:
-                pieces.append(chr(self._hi))
-                self._hi = -1
-            pieces.append(ch)
-            pos = e + 2
-
-    # ------------------------------------------------------------------ the tree
-
-    def _child_path(self) -> Path:
-        if not self._stack:
-            return ()
-        top = self._stack[-1]
-        if top.__class__ is dict:
-            return (*self._prefixes[-1], self._key)
-        return (*self._prefixes[-1], len(top) - 1 if self._prov else len(top))
-
-    def _insert(self, value: Any) -> None:
-        top = self._stack[-1]
-        if top.__class__ is dict:
-            top[self._key] = value
-        elif self._prov:
-            top[-1] = value
-        else:
-            top.append(value)
-        self._prov = False
-
-    def _put_string(self, value: str, events: list[Event], announced: bool) -> None:
-        """A string value is complete: the top-level value or a member of it that was not
-        announced yet is announced first (the events contract; ``put_at`` in C)."""
-        if not announced and len(self._stack) <= 1:
-            events.append(ValueStarted(self._child_path(), "string"))
-        self._put(value, events)
-
-    def _put(self, value: Any, events: list[Event]) -> None:
-        """A scalar (or string) value is complete at the current position."""
-        stack = self._stack
-        if not stack:
-            if self._tracker is not None:
-                value = self._tracker.check((), value, False)
-            self._document_done(value, events)
-            return
-        top = stack[-1]
-        if top.__class__ is dict:
-            key = self._key
-            path = (*self._prefixes[-1], key)
-            if self._tracker is not None:
-                value = self._tracker.check(path, value, False)
-            top[key] = value
-        elif self._prov:
-            path = (*self._prefixes[-1], len(top) - 1)
-            if self._tracker is not None:
-                value = self._tracker.check(path, value, False)
-            top[-1] = value
-        else:
-            path = (*self._prefixes[-1], len(top))
-            if self._tracker is not None:
-                value = self._tracker.check(path, value, False)
-            top.append(value)
-        self._prov = False
-        events.append(ValueCompleted(path, value))
-        self._state = _COMMA_OR_CLOSE
-
-    def _close(self, events: list[Event]) -> None:
-        container = self._stack.pop()
-        path = self._prefixes.pop()
-        if self._tracker is not None:
-            container = self._tracker.check(path, container, False)
-        if not self._stack:
-            self._document_done(container, events)
-            return
-        events.append(ValueCompleted(path, container))
-        self._state = _COMMA_OR_CLOSE
-
-    def _document_done(self, value: Any, events: list[Event]) -> None:
-        self._root = value
-        events.append(ValueCompleted((), value))
-        events.append(DocumentCompleted(self._documents, value))
-        self._documents += 1
-        self._done.append(value)
-        self._last_document = value
-        if self.multiple_values:
-            self._state = _VALUE
-            self._root = None
-            self._doc_open = False
-            self._doc_ended = 1
-            if self.tolerances.extract:
-                self._seeking = True
-                self._x.finder.reset()
-        else:
-            self._state = _END
-            if self._x is not None:
-                self._x.prose_doc = not self._x.finder.fenced
-
-    def _whole_document(self, value: Any, events: list[Event]) -> None:
-        """A top-level value loaded in one step.  Its members are still reported one by
-        one, so a consumer of the top level sees the same events for every chunking."""
-        keys = list(value) if value.__class__ is dict else None
-        value = self._whole(value)
-        if keys is not None and value.__class__ is dict:
-            events.append(ValueStarted((), "object"))
-            if self._tracker is None:
-                _completed_members(events, (), value, 0)
-            else:  # (a schema's placeholders for absent keys are not values from the input)
-                kt = self._kt
-                _completed_members(events, (), {k: value[k] for k in map(kt or str, keys)}, 0)
-        elif value.__class__ is list:
-            events.append(ValueStarted((), "array"))
-            _completed_members(events, (), value, 0)
-        elif value.__class__ is str:
-            events.append(ValueStarted((), "string"))
-        self._document_done(value, events)
-
-    def _whole(self, value: Any) -> Any:
-        """A top-level value loaded in one step: transform keys, fill and check it."""
-        if self._kt is not None:
-            value = _transform_keys(value, self._kt)
-        if self._tracker is not None:
-            value = self._tracker.whole((), value)
-        return value
-
     # ------------------------------------------------------------------ schemas
 
     def _track_feed(self, events: list[Event]) -> None:
@@ -1436,378 +644,6 @@ class _Parser:
             out["fields"] = self.field_states()
         return out
 
-    def _check_doc_size(self, text: str, pos: int) -> bool:
-        """A document ended at ``pos``: check its size; True when extraction now looks
-        for the next value."""
-        self._doc_ended = -1
-        used = self._used + _utf8_len(text[self._doc_start : pos])
-        if used > self.max_bytes:
-            raise self._doc_too_large(text)
-        self._used = 0
-        return self._seeking
-
-    def _doc_too_large(self, text: str) -> JsonStreamError:
-        """The open (or just ended) document, begun at ``_doc_start`` of ``text`` after
-        ``_used`` bytes in earlier texts, goes past ``max_bytes``: the error is at the
-        character holding its first byte too many, whatever the chunking."""
-        start = self._doc_start
-        i = start + _chars_within(text[start:], self.max_bytes - self._used)
-        return self._fail(
-            text, i, f"document larger than max_bytes={self.max_bytes}", limit="max_bytes"
-        )
-
-    # ------------------------------------------------------------------ bulk loading
-
-    def _bulk_step(self, text: str, pos: int, events: list[Event]) -> int:
-        """(Called by the C half where a top-level value, an array item or an object's key
-        starts with at least ``bulk_threshold`` characters left.)  What ``_run`` does
-        there: load a run of whole values if one is there; return the index after it, or
-        ``pos`` when nothing loaded (the C half then takes the token path).  The C half
-        checks the size of a document this ended (``_doc_ended``) where it goes on."""
-        if not self._stack:
-            return self._bulk_document(text, pos, events)
-        return self._bulk_members(text, pos, self._stack[-1].__class__ is dict, events)
-
-    def _bulk_document(self, text: str, pos: int, events: list[Event]) -> int:
-        """Load a whole top-level value at ``pos`` in one C call if it is all here."""
-        c = text[pos]
-        if c != "{" and c != "[":
-            return pos
-        limit = self._bulk_limit(text, pos)
-        if limit == pos:
-            return pos
-        if (
-            not self.multiple_values
-            and limit == len(text)
-            and not self._whole_tried
-            and _ends_with_close(text)
-        ):
-            try:
-                value = strict_loads(text[pos:], self.max_depth, self.max_number_length)
-            except NotFast:
-                pass
-            else:
-                self._whole_document(value, events)
-                return len(text)
-        end = scan_value_end(text, pos, limit, self.max_depth)
-        if end < 0:
-            self._learn_spine(text, pos, self.max_depth)
-            return pos
-        try:
-            value = strict_loads(text[pos:end], self.max_depth, self.max_number_length)
-        except NotFast:
-            self._bulk_block = end
-            return pos
-        self._whole_document(value, events)
-        return end
-
-    def _bulk_members(self, text: str, pos: int, in_object: bool, events: list[Event]) -> int:
-        """Load the run of whole members at ``pos`` of the open container in one C call."""
-        limit = self._bulk_limit(text, pos)
-        if limit == pos:  # the member here does not end in this text
-            return pos
-        top = self._stack[-1]
-        depth_left = self.max_depth - len(self._stack) + 1
-        if self._prov:
-            self._drop_provisional()
-        if not in_object and self._sep_owner is top:
-            # Items of one array tend to be separated alike ("}, {" ...): guess the last
-            # boundary from the separator seen last time.  Only a strict parse of the
-            # whole slice accepts the guess, which proves it is a boundary at this depth.
-            sep = self._sep
-            hit = text.rfind(sep, pos, limit)
-            for _ in range(2):
-                comma = hit + 1
-                if comma <= pos:
-                    break
-                try:
-                    loaded = strict_loads(
-                        "[" + text[pos:comma] + "]", depth_left, self.max_number_length
-                    )
-                except NotFast:
-                    hit = text.rfind(sep, pos, hit)
-                    continue
-                self._add_members(top, loaded, False, events)
-                self._state = _VALUE
-                return comma + 1
-        end, closed, open_at = scan_members(text, pos, in_object, limit, depth_left - 1)
-        if open_at >= 0:
-            self._learn_spine(text, open_at, depth_left - 1)
-        if end < 0:
-            return pos
-        wrapped = ("{" if in_object else "[") + text[pos:end] + ("}" if in_object else "]")
-        try:
-            loaded = strict_loads(wrapped, depth_left, self.max_number_length)
-        except NotFast:
-            self._bulk_block = end
-            return pos
-        self._add_members(top, loaded, in_object, events)
-        if closed:
-            self._close(events)
-        else:
-            self._state = _KEY if in_object else _VALUE
-            if not in_object and pos < end and end + 5 <= len(text):
-                self._sep = text[end - 1 : end + 5]
-                self._sep_owner = top
-        return end + 1
-
-    # Cost: a value that does not end in the current text is found by walking its brackets
-    # to the end of the text.  The walk also yields the *spine*: every container still
-    # open at the end (each nested in the one before).  A run of whole members at any
-    # later position ends before the next spine container, so no bulk attempt looks
-    # past it, and each level of a cut document costs O(its own members), not O(rest).
-
-    def _bulk_limit(self, text: str, pos: int) -> int:
-        """Where a run of whole members from ``pos`` must end: the next container known
-        to stay open to the end of ``text`` (``pos`` itself: none can start here)."""
-        if self._spine_text is not text:  # (a fact about the text: no reset needed)
-            return len(text)
-        spine = self._spine
-        i = bisect_left(spine, pos)
-        return spine[i] if i < len(spine) else len(text)
-
-    def _learn_spine(self, text: str, pos: int, cap: int) -> None:
-        """The container at ``pos`` does not end in ``text`` (or nests past ``cap``)."""
-        if self._spine_text is text and self._spine and self._spine[0] <= pos:
-            return  # already known
-        spine, deep = container_spine(text, pos, cap)
-        self._spine = spine
-        self._spine_text = text
-        if deep >= 0:  # past max_depth: the token path will refuse it there
-            self._bulk_block = max(self._bulk_block, deep)
-
-    def _add_members(self, top: Any, loaded: Any, in_object: bool, events: list[Event]) -> None:
-        prefix = self._prefixes[-1]
-        if self._kt is not None:
-            loaded = _transform_keys(loaded, self._kt)
-        if self._tracker is not None:
-            loaded = self._tracker.members(prefix, loaded, in_object, len(top))
-        base = len(top)
-        if in_object:
-            top.update(loaded)
-        else:
-            top.extend(loaded)
-        _completed_members(events, prefix, loaded, base)
-
-    # ------------------------------------------------------------------ finishing
-
-    def _cut_path(self) -> Path:
-        """Where the input ends: the open string value, or the innermost open container."""
-        if self._in_string and not self._str_is_key:
-            return self._str_path
-        return self._prefixes[-1] if self._prefixes else ()
-
-    def _incomplete(self) -> bool:
-        if self.multiple_values:
-            return bool(self._stack or self._in_string or self._held)
-        return self._state != _END or bool(self._held)
-
-    def _expected_now(self) -> str:
-        if self._in_string:
-            return "'\"' to close the string"
-        held_number = self._held_kind == _HELD_NUMBER and _NUMBER.fullmatch(self._held)
-        if self._state == _COMMA_OR_CLOSE or (held_number and self._stack):
-            return "',' or '}'" if self._stack[-1].__class__ is dict else "',' or ']'"
-        return _EXPECTED[self._state]
-
-    def _held_value(self, held: str) -> Any:
-        """The best value so far of a held number or literal (``hold_numbers=False``):
-        exactly what :meth:`finish` keeps if the input ends here, or _MISSING."""
-        if self._held_kind == _HELD_LITERAL:
-            fit = self._literal_fit(held)
-            return _MISSING if fit is None else fit[1]
-        return self._number_prefix(held)
-
-    def _literal_fit(self, held: str) -> tuple[str, Any] | None:
-        """The one literal that starts with ``held``, or None (none, or ambiguous)."""
-        fits = [(w, v) for w, v in self._literal_words if w.startswith(held)]
-        return fits[0] if len(fits) == 1 else None
-
-    def _number_prefix(self, held: str) -> Any:
-        """The longest number at the start of ``held`` (``1.`` -> 1), or _MISSING."""
-        number = self._complete_number(held)
-        if number is not _MISSING:
-            return number
-        m = _NUMBER.match(held)
-        return _MISSING if m is None else _number(m.group(), m)
-
-    def _repair(self, repairs: list[Repair], events: list[Event]) -> None:
-        held, kind = self._held, self._held_kind
-        self._held, self._held_kind = "", _HELD_NONE
-        dropped = kind == _HELD_LITERAL
-        # LLM mode completes a cut literal when only one fits; with hold_numbers=False the
-        # value snapshot() showed is kept (numbers too), so finish() never takes it back.
-        if kind == _HELD_LITERAL and (self.lenient or not self.hold_numbers):
-            fit = self._literal_fit(held)
-            if fit is not None:  # unambiguous: complete it
-                word, value = fit
-                path = self._child_path()
-                self._put(value, events)
-                repairs.append(Repair("completed_literal", path, f"completed {held!r} to {word!r}"))
-                kind = dropped = False
-        elif kind == _HELD_IDENT and self._stack:
-            repairs.append(
-                Repair(
-                    "dropped_key",
-                    (*self._prefixes[-1], held),
-                    f"dropped incomplete key {held!r}",
-                )
-            )
-            dropped = True
-        if kind == _HELD_NUMBER:
-            if self.hold_numbers:
-                number = self._complete_number(held)
-            else:
-                number = self._number_prefix(held)
-            if number is not _MISSING:  # cut off: it may have had more digits
-                path = self._child_path()
-                self._put(number, events)
-                repairs.append(
-                    Repair("kept_number", path, f"kept number {held!r} cut off by the end of input")
-                )
-            else:
-                dropped = True
-                self._drop_provisional()
-                repairs.append(
-                    Repair(
-                        "dropped_value", self._child_path(), f"dropped incomplete number {held!r}"
-                    )
-                )
-        elif kind == _HELD_LITERAL:
-            self._drop_provisional()
-            repairs.append(
-                Repair("dropped_value", self._child_path(), f"dropped incomplete literal {held!r}")
-            )
-        if self._in_string:
-            if kind == _HELD_ESCAPE or self._hi >= 0:
-                repairs.append(
-                    Repair("dropped_escape", self._str_path, "dropped an incomplete escape")
-                )
-                self._hi = -1
-            value = "".join(self._pieces)
-            self._in_string = False
-            self._pieces = []
-            if self._str_is_key:
-                path = (*self._prefixes[-1], value)
-                repairs.append(Repair("dropped_key", path, f"dropped incomplete key {value!r}"))
-                self._state = _COMMA_OR_CLOSE
-            else:
-                repairs.append(Repair("closed_string", self._str_path, "closed an open string"))
-                self._put_string(value, events, self._announced)
-        if self._stack:
-            st = self._state
-            if dropped:
-                pass
-            elif st == _COLON or (st == _VALUE and self._stack[-1].__class__ is dict):
-                repairs.append(
-                    Repair(
-                        "dropped_key",
-                        (*self._prefixes[-1], self._key),
-                        f"dropped key {self._key!r} with no value",
-                    )
-                )
-            elif st == _KEY or (st == _VALUE and self._stack[-1].__class__ is list):
-                repairs.append(
-                    Repair("dropped_comma", self._prefixes[-1], "dropped a trailing comma")
-                )
-            while self._stack:
-                container = self._stack[-1]
-                kind_name = "object" if container.__class__ is dict else "array"
-                repairs.append(
-                    Repair(f"closed_{kind_name}", self._prefixes[-1], f"closed an open {kind_name}")
-                )
-                self._close(events)
-
-    def _complete_number(self, held: str) -> Any:
-        m = _NUMBER.fullmatch(held)
-        if m is not None:
-            return _number(held, m)
-        if self.tolerances.hex_numbers and re.fullmatch(r"-?0[xX][0-9a-fA-F]+", held):
-            return int(held, 16)
-        return _MISSING
-
-    def _drop_provisional(self) -> None:
-        if self._prov and self._stack:
-            top = self._stack[-1]
-            if top.__class__ is dict:
-                top.pop(self._key, None)
-            else:
-                top.pop()
-        self._prov = False
-
-    # ------------------------------------------------------------------ errors
-
-    def _record(self, err: JsonStreamError) -> JsonStreamError:
-        self._error = err
-        self._hot = False
-        return err
-
-    def _limit_exceeded(self) -> JsonStreamError:
-        """The input goes past ``max_bytes`` just after what was consumed so far."""
-        what = "document" if self.multiple_values else "input"
-        return self._record(
-            JsonStreamError(
-                f"{what} larger than max_bytes={self.max_bytes}",
-                offset=self._consumed + _utf8_len(self._held),
-                line=self._line,
-                column=self._col + len(self._held) + 1,
-                limit="max_bytes",
-            )
-        )
-
-    def _fail_here(
-        self, reason: str, *, expected: str = "", truncated: bool = False, sticky: bool = True
-    ) -> JsonStreamError:
-        err = JsonStreamError(
-            reason,
-            expected=expected,
-            found="end of input" if truncated else "",
-            offset=self._consumed + _utf8_len(self._held),
-            line=self._line,
-            column=self._col + len(self._held) + 1,
-            excerpt=self._held[-20:],
-            truncated=truncated,
-        )
-        if truncated or not sticky:
-            return err  # the caller may still ask for a repaired result
-        return self._record(err)
-
-    def _fail(
-        self,
-        text: str,
-        i: int,
-        reason: str,
-        expected: str = "",
-        *,
-        limit: str | None = None,
-    ) -> JsonStreamError:
-        """Build (and remember) the error for ``text[i]``."""
-        if (
-            limit is None
-            and self.multiple_values
-            and self._doc_open
-            and self._used + _utf8_len(text[self._doc_start : i]) > self.max_bytes
-        ):
-            return self._doc_too_large(text)  # a document too long before its error
-        self._err_index = i
-        nl = text.count("\n", 0, i)
-        if nl:
-            column = i - text.rfind("\n", 0, i)
-        else:
-            column = self._col + i + 1
-        return self._record(
-            JsonStreamError(
-                reason,
-                expected=expected,
-                found=_describe(text, i),
-                offset=self._consumed + _utf8_len(text[:i]),
-                line=self._line + nl,
-                column=column,
-                excerpt=text[max(0, i - 20) : i + 20],
-                limit=limit,
-            )
-        )
-
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for name in _CORE_FIELDS:  # the fields the C half keeps outside __dict__
@@ -1830,45 +666,6 @@ class _Parser:
             f"at={format_path(self._prefixes[-1]) if self._prefixes else '$'}>"
         )
 
-
-def _completed_members_py(events: list[Event], prefix: Path, members: Any, base: int) -> None:
-    """A ``ValueCompleted`` for each member of a dict or list loaded whole (list items
-    numbered from ``base``), after a ``ValueStarted`` for each object, array or string
-    member of the top-level value (``prefix`` empty)."""
-    items = members.items() if members.__class__ is dict else enumerate(members, base)
-    if prefix:
-        events.extend([ValueCompleted((*prefix, k), v) for k, v in items])
-        return
-    for k, v in items:
-        kind = _GROWING.get(v.__class__)
-        if kind is not None:
-            events.append(ValueStarted((k,), kind))
-        events.append(ValueCompleted((k,), v))
-
-
-# The kinds of value that can be seen growing, which a ValueStarted announces.
-_GROWING = {dict: "object", list: "array", str: "string"}
-
-
-_completed_members = (
-    _speedups.completed_members if _speedups is not None else _completed_members_py
-)
-
-
-def _transform_keys(value: Any, kt: Any) -> Any:
-    """Apply a key transform to every object key in a whole value."""
-    if value.__class__ is dict:
-        return {kt(k): _transform_keys(v, kt) for k, v in value.items()}
-    if value.__class__ is list:
-        return [_transform_keys(v, kt) for v in value]
-    return value
-
-
-class _Missing:
-    pass
-
-
-_MISSING: Any = _Missing()
 
 # The attributes the C half stores in its own fields rather than in ``__dict__``.
 _CORE_FIELDS: tuple[str, ...] = (
