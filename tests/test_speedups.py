@@ -531,6 +531,26 @@ def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
         assert got == expected, (run, got, expected)
 
 
+def test_the_c_backend_is_not_a_subclass_of_the_python_engine() -> None:
+    """Two complete backends behind one contract: the C parser shares only the face
+    (construction, fields, the read-only public API) with the Python one, none of the
+    engine's parts, so no Python implementation can run behind its feed(), snapshot() or
+    finish()."""
+    from jsonvisor.parsers import _bulk, _extracting, _failing, _repair, _scanner
+    from jsonvisor.parsers._face import _ParserFace
+    from jsonvisor.parsers.streaming import _Parser
+
+    engine = (_Parser, _scanner._Scanner, _bulk._Bulk, _extracting._Extracting,
+              _repair._Repairing, _failing._Failing)  # fmt: skip
+    core = StreamingJsonParser.__mro__[1]
+    assert core.__module__.endswith("_speedups") and core.__name__ == "Core"
+    assert StreamingJsonParser.__mro__[2:] == (_ParserFace, object)
+    assert not any(issubclass(StreamingJsonParser, part) for part in engine)
+    assert issubclass(PurePythonParser, _Parser)
+    for name in ("feed", "snapshot", "finish", "_copy_state"):
+        assert getattr(StreamingJsonParser, name).__qualname__.startswith("Core."), name
+
+
 def test_finish_restores_a_value_in_prose_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
     """finish() never defers to the Python side, not even in extraction mode where a
     fenced candidate still on trial would replace a value found in prose (that value is
@@ -592,7 +612,9 @@ PYTHON_BULK = (
     "_add_members", "_whole_document", "_whole",
 )  # fmt: skip
 
-_ITEMS = [{"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}} for i in range(12)]
+_ITEMS = [
+    {"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}} for i in range(12)
+]
 BULK_DOCS: list[str] = [
     json.dumps({"items": _ITEMS, "total": 12, "note": "d\u00e9j\u00e0 vu \U0001f600"}),
     json.dumps(_ITEMS, separators=(",", ":")),

@@ -13,8 +13,8 @@ from typing import Any
 import ujson
 
 from .errors import JsonStreamError
-from .extract import Candidate
 from .events import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
+from .extract import Candidate
 from .result import ParseResult, Repair
 
 __all__ = ["SPEEDUPS", "orjson_loads", "speedups"]
