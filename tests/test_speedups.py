@@ -613,7 +613,8 @@ PYTHON_BULK = (
 )  # fmt: skip
 
 _ITEMS = [
-    {"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}} for i in range(12)
+    {"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}}
+    for i in range(12)
 ]
 BULK_DOCS: list[str] = [
     json.dumps({"items": _ITEMS, "total": 12, "note": "d\u00e9j\u00e0 vu \U0001f600"}),
