@@ -9,7 +9,6 @@ import trio.testing
 
 from jsonvisor.supervisor import (
     Cancelled,
-    Completed,
     Failed,
     MailboxFull,
     MessageEvent,
@@ -30,7 +29,7 @@ ARRAY_ITEM = "1, "  # every item of an array completes a value: one event per ch
 
 
 @pytest.mark.usefixtures("autojump")
-async def test_a_blocked_consumer_stops_producers_at_the_bound() -> None:
+async def test_a_blocked_consumer_stops_producers_at_each_mailboxs_bound() -> None:
     mailbox_size, events_buffer = 4, 8
     sent = 0
     async with open_supervisor(
@@ -60,18 +59,8 @@ async def test_a_blocked_consumer_stops_producers_at_the_bound() -> None:
             assert blocked_at < 1000
             await wait_all_tasks_blocked()
             assert sent == blocked_at  # still stuck: no unbounded growth anywhere
-
-            # A consumer appears: everything flows again.
-            collector = Collector()
-            nursery.start_soon(collector.run, sup)
-            while sent < 1000:
-                await anyio.sleep(0)
-            await sup.send("m", "1]")
-            await sup.end("m")
-            await collector.wait_finished(1)
+            # (A reader then lets it all flow: tests/test_frontends.py, every front end.)
             nursery.cancel_scope.cancel()
-    [terminal] = collector.terminals["m"]
-    assert isinstance(terminal, Completed) and len(terminal.value) == 1001
 
 
 async def test_a_slow_subscriber_slows_only_its_message() -> None:
@@ -138,6 +127,8 @@ async def test_send_nowait_would_block_when_full() -> None:
 
 
 async def test_end_never_waits_behind_a_full_mailbox() -> None:
+    # (end() and cancel() with the input full, on every front end: tests/test_frontends.py;
+    # here, that end() does not even yield, and the blocked sender.)
     async with open_supervisor(mailbox_size=2, events_buffer=1, fan_in=True) as sup:
         # Nobody reads events(): the parser is stuck and the mailbox full.
         await sup.send("m", "[")
@@ -154,8 +145,6 @@ async def test_end_never_waits_behind_a_full_mailbox() -> None:
         else:  # asyncio counts no checkpoints: that it returns at all is the check
             await sup.end("m")
         assert sup.stats().queued_chunks == 2
-        # cancel() also bypasses the queue, and a producer blocked on the full mailbox
-        # is released: its chunk becomes a dead letter.
         await sup.send("n", "[")
         await wait_all_tasks_blocked()
         async with anyio.create_task_group() as nursery:
@@ -169,7 +158,6 @@ async def test_end_never_waits_behind_a_full_mailbox() -> None:
             assert sup._open["n"].mailbox.senders_waiting == 1
             assert sup.cancel("n")
             await wait_all_tasks_blocked()
-            nursery.cancel_scope.cancel()
         assert "n" not in sup._open
         assert sup.dead_letters.by_reason()["unread"] >= 2
         assert sup.dead_letters.by_reason()["finished"] >= 1
@@ -199,18 +187,6 @@ async def test_burst_of_queued_chunks_costs_one_parse_step() -> None:
         await sup.end("m")
         assert len((await sup.result("m")).value) == 51
     assert steps == ["[" + ARRAY_ITEM * 50 + "0]"]
-
-
-async def test_send_is_a_cancellation_point_even_when_it_does_not_wait() -> None:
-    async with open_supervisor(fan_in=False) as sup:
-        with anyio.CancelScope() as scope:
-            scope.cancel()
-            await sup.send("m", "[")  # raises Cancelled before sending
-        assert scope.cancelled_caught and not sup.is_open("m")
-        with anyio.CancelScope() as scope:
-            scope.cancel()
-            await sup.send_many([("m", "[")])
-        assert not sup.is_open("m")
 
 
 async def test_consumers_and_producers_leave_no_tasks_after_cancellation() -> None:
@@ -257,6 +233,8 @@ async def test_mailbox_bytes_bounds_big_chunks_too() -> None:
 
 
 async def test_cancel_reaches_a_parser_waiting_on_a_slow_subscriber() -> None:
+    # (The contract on every front end: tests/test_frontends.py; here, that the parser
+    # task was waiting there.)
     async with open_supervisor(events_buffer=1, fan_in=False) as sup:
         async with sup.subscribe("m") as stream:
             await sup.send("m", "[1, 2, 3, 4")  # one step's events overshoot the bound
@@ -267,6 +245,4 @@ async def test_cancel_reaches_a_parser_waiting_on_a_slow_subscriber() -> None:
             assert msg.blocked_on is stream.queue  # type: ignore[attr-defined]
             assert sup.cancel("m")
             await wait_all_tasks_blocked()
-            assert not sup.is_open("m")
-            seen = [event async for event in stream]
-        assert isinstance(seen[-1], Cancelled) and seen[-1].reason == "cancelled"
+            assert not sup.is_open("m") and msg.blocked_on is None

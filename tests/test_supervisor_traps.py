@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from typing import Any
 
@@ -21,18 +20,12 @@ import anyio
 import pydantic
 import pytest
 
-from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
+from jsonvisor.parsers import StreamingJsonParser
 from jsonvisor.supervisor import (
-    Cancelled,
     Completed,
-    Failed,
-    FanInSwitchedOff,
     MessageCancelledError,
-    MessageEvent,
     ModelValidationError,
     ParserFactoryError,
-    Restarted,
-    is_terminal,
     open_supervisor,
 )
 from test_supervisor_support import (  # noqa: F401 (anyio_backend, autojump: fixtures)
@@ -245,191 +238,14 @@ async def test_other_factory_errors_are_still_crashes_that_restart() -> None:
         assert sup.stats().restarts == 1
 
 
-# ---------------------------------------------------------------------- 3. the fan-in default
-
-
-async def test_awaiting_only_results_never_hangs_with_the_default_fan_in() -> None:
-    doc = "[" + ", ".join(["1"] * 300) + "]"  # 300 events per message
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # and no RuntimeWarning either
-        with anyio.fail_after(30):  # a guard against the old hang, not a timing check
-            async with open_supervisor(events_buffer=64, mailbox_size=2) as sup:
-                for i in range(20):
-                    for k in range(0, len(doc), 50):
-                        await sup.send(i, doc[k : k + 50])
-                    await sup.end(i)
-                values = [(await sup.result(i)).value for i in range(20)]
-                assert sup.stats().messages_completed == 20
-                with pytest.raises(FanInSwitchedOff, match="fan_in=True"):
-                    sup.events()
-                with pytest.raises(FanInSwitchedOff):
-                    sup.results()
-    assert all(len(v) == 300 for v in values)
-
-
-async def test_result_of_one_message_with_many_events_does_not_hang() -> None:
-    with anyio.fail_after(30):
-        async with open_supervisor(events_buffer=8) as sup:
-            await sup.send("m", "[" + ", ".join(["1"] * 100) + "]")
-            await sup.end("m")
-            assert len((await sup.result("m")).value) == 100
-
-
-async def test_a_reader_started_with_the_producers_loses_nothing() -> None:
-    # The fan-in is switched off only when nobody asked for it: a reader started next to
-    # the producers, even with a tiny buffer, sees every event.
-    seen: list[Any] = []
-    async with open_supervisor(events_buffer=2, mailbox_size=1) as sup:
-        async with anyio.create_task_group() as tg:
-
-            async def produce(m: int) -> None:
-                for chunk in ("[1, ", "2, ", "3]"):
-                    await sup.send(m, chunk)
-                await sup.end(m)
-
-            async def wait_all() -> None:
-                for m in range(10):
-                    await sup.result(m)
-                sup.close_input()
-
-            await sup.send_many([(m, " ") for m in range(10)])  # parsers already running
-            for m in range(10):
-                tg.start_soon(produce, m)
-            tg.start_soon(wait_all)
-            tg.start_soon(lambda: collect(sup.events(), seen))
-        assert not sup._hub.fan_in_switched_off
-        assert len(seen) == sup.stats().events_out
-    assert sum(map(is_terminal, seen)) == 10
+# ---------------------------------------------------------------------- 3. and 4.
+# The fan-in default and the iterators that end are the contract of every front end:
+# tests/test_frontends.py checks them on the supervisor and on the cluster.
 
 
 async def collect(stream: Any, into: list[Any]) -> None:
     async for event in stream:
         into.append(event)
-
-
-async def test_fan_in_must_be_a_known_mode() -> None:
-    for bad in ("yes", 1, None):
-        with pytest.raises(ValueError, match="fan_in"):
-            async with open_supervisor(fan_in=bad):  # type: ignore[arg-type]
-                pass  # pragma: no cover
-
-
-# ---------------------------------------------------------------------- 4. iterators that end
-
-
-async def test_events_end_once_input_is_closed_and_every_message_ended() -> None:
-    async with open_supervisor() as sup:
-        events: list[Any] = []
-        async with anyio.create_task_group() as tg:
-
-            async def produce(m: str, text: str) -> None:
-                for i in range(0, len(text), 3):
-                    await sup.send(m, text[i : i + 3])
-                await sup.end(m)
-
-            async def producers() -> None:
-                async with anyio.create_task_group() as inner:
-                    inner.start_soon(produce, "a", '{"name": "Ada", "langs": ["en"]}')
-                    inner.start_soon(produce, "b", "[1, 2,, 3]")
-                sup.close_input()
-
-            tg.start_soon(producers)
-            async for ev in sup.events():  # no counting: it ends by itself
-                events.append(ev)
-        assert sup.input_closed and not sup.closed
-        ends = {e.msg_id: e for e in events if is_terminal(e)}
-        assert isinstance(ends["a"], Completed) and ends["a"].value["langs"] == ["en"]
-        assert isinstance(ends["b"], Failed) and isinstance(ends["b"].error, JsonStreamError)
-        assert len(events) == sup.stats().events_out
-        # After close_input: open messages only.
-        with pytest.raises(anyio.ClosedResourceError, match="close_input"):
-            await sup.send("c", "[")
-        with pytest.raises(anyio.ClosedResourceError):
-            sup.end_nowait("c")
-        with pytest.raises(anyio.ClosedResourceError, match="never start"):
-            await sup.result("c")
-        with pytest.raises(anyio.ClosedResourceError):
-            sup.subscribe("c")
-        assert (await sup.result("a")).value["name"] == "Ada"
-        await sup.send("a", "late")  # a finished message: a dead letter, as before
-        assert [e async for e in sup.events()] == []
-
-
-async def test_results_yield_each_outcome_once_and_end() -> None:
-    async with open_supervisor(idle_timeout=60) as sup:
-        async with anyio.create_task_group() as tg:
-            ends: list[Any] = []
-
-            async def read() -> None:
-                async for end in sup.results():
-                    ends.append(end)
-
-            tg.start_soon(read)
-            await sup.send("ok", '{"k": [1, 2]}')
-            await sup.end("ok")
-            await sup.send("bad", "]")
-            await sup.send("cancelled", "[1")
-            await wait_all_tasks_blocked()
-            sup.cancel("cancelled")
-            await sup.send("open", "[1, ")
-            sup.close_input()
-            await wait_all_tasks_blocked()
-            assert sup.is_open("open")  # still accepted after close_input
-            await sup.send("open", "2]")
-            await sup.end("open")
-        kinds = {e.msg_id: type(e).__name__ for e in ends}
-        assert kinds == {
-            "ok": "Completed",
-            "bad": "Failed",
-            "cancelled": "Cancelled",
-            "open": "Completed",
-        }
-        assert len(ends) == 4 and all(is_terminal(e) for e in ends)
-        # Only terminal events went through the fan-in once results() was asked for.
-        assert sup._hub.fan_in is not None and not sup._hub.fan_in.items
-        with pytest.raises(RuntimeError, match="same fan-in"):
-            sup.events()
-
-
-async def test_close_input_with_nothing_open_ends_the_streams_at_once() -> None:
-    async with open_supervisor() as sup:
-        waited: list[BaseException] = []
-        followed: list[Any] = []
-
-        async def waiter() -> None:
-            try:
-                await sup.result("never")
-            except anyio.ClosedResourceError as exc:
-                waited.append(exc)
-
-        async def follower() -> None:
-            async with sup.subscribe("never") as stream:
-                followed.extend([e async for e in stream])
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(waiter)
-            tg.start_soon(follower)
-            await wait_all_tasks_blocked()
-            sup.close_input()  # their message can never start now: both end
-        assert len(waited) == 1 and followed == []
-        assert [e async for e in sup.results()] == []
-        sup.close_input()  # idempotent
-
-
-async def test_results_after_events_made_keeps_only_the_terminal_ones() -> None:
-    async with open_supervisor() as sup:
-        await sup.send("a", "[1, 2, 3]")
-        await sup.end("a")
-        await wait_all_tasks_blocked()  # its events are queued in the fan-in
-        sup.close_input()
-        assert [type(e).__name__ async for e in sup.results()] == ["Completed"]
-
-
-async def test_events_with_fan_in_false_says_what_to_use() -> None:
-    async with open_supervisor(fan_in=False) as sup:
-        for method in (sup.events, sup.results):
-            with pytest.raises(RuntimeError, match="fan_in=False"):
-                method()
 
 
 # ---------------------------------------------------------------------- 5. schema models
@@ -468,17 +284,3 @@ async def test_completed_carries_the_model_and_the_warnings() -> None:
         assert any(w.kind == "validation" for w in failed.warnings)
         result = await sup.result("bad")
         assert result.model is None and result.value == failed.value
-
-
-async def test_completed_without_a_schema_has_no_model() -> None:
-    async with open_supervisor() as sup:
-        events: list[Any] = []
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: collect(sup.events(), events))
-            await sup.send("m", "[1]")
-            await sup.end("m")
-            sup.close_input()
-        [end] = [e for e in events if is_terminal(e)]
-        assert end == Completed("m", [1], (), "high", True)
-        assert (end.warnings, end.model, end.validation_error) == ((), None, None)
-        assert all(isinstance(e, (MessageEvent, Restarted, Cancelled)) for e in events[:-1])

@@ -1,6 +1,7 @@
 """Field watchers on a supervisor's messages (``open_supervisor(watch=...)``), on trio and
-asyncio: each watched value once, right after the events that completed it, whatever the
-chunking; cut values marked; typed by the parser's schema; nothing twice after a restart."""
+asyncio: typed by the parser's schema; nothing twice after a restart.  (Each watched value
+once, right after the events that completed it, whatever the chunking, cut values marked,
+growing text: tests/test_frontends.py, on every front end.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from jsonvisor.parsers import StreamingJsonParser
-from jsonvisor.supervisor import Completed, MessageEvent, WatchEvent, open_supervisor
+from jsonvisor.supervisor import WatchEvent, open_supervisor
 from test_supervisor_support import anyio_backend  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.anyio
@@ -31,47 +32,6 @@ async def _run(chunks: list[str], **options: Any) -> list[Any]:
         async for ev in sup.events():
             out.append(ev)
     return out
-
-
-@pytest.mark.parametrize("step", [1, 3, 7, len(TEXT)])
-async def test_each_watched_value_once_after_the_events_that_completed_it(step: int) -> None:
-    chunks = [TEXT[i : i + step] for i in range(0, len(TEXT), step)]
-    events = await _run(chunks, watch=["$.steps[*].title", "$.summary"])
-    watched = [ev.item for ev in events if isinstance(ev, WatchEvent)]
-    assert sorted((w.path, w.value) for w in watched) == [
-        (("steps", 0, "title"), "plan"),
-        (("steps", 1, "title"), "ship"),
-        (("summary",), "Two steps"),
-    ]
-    assert all(w.complete for w in watched)
-    # each one after the parser event that completed it (or its ancestor), before the end
-    for w in watched:
-        i = next(i for i, ev in enumerate(events) if isinstance(ev, WatchEvent) and ev.item is w)
-        done = [
-            j
-            for j, ev in enumerate(events[:i])
-            if isinstance(ev, MessageEvent)
-            and getattr(ev.event, "path", None) is not None
-            and w.path[: len(ev.event.path)] == ev.event.path
-            and type(ev.event).__name__ == "ValueCompleted"
-        ]
-        assert done, w
-    assert isinstance(events[-1], Completed)
-
-
-async def test_a_value_cut_by_the_end_of_input_is_marked() -> None:
-    events = await _run([TEXT[: TEXT.index("ship") + 2]], watch="$.steps[*].title")
-    watched = [ev.item for ev in events if isinstance(ev, WatchEvent)]
-    assert [(w.value, w.complete) for w in watched] == [("plan", True), ("sh", False)]
-
-
-async def test_growing_text_with_watch_text() -> None:
-    chunks = [TEXT[i : i + 4] for i in range(0, len(TEXT), 4)]
-    events = await _run(chunks, watch="$.summary", watch_text=True)
-    items = [ev.item for ev in events if isinstance(ev, WatchEvent)]
-    pieces = [it.text for it in items if type(it).__name__ == "WatchedText"]
-    assert "".join(pieces) == "Two steps"  # (chunks sent at once may be fed as one)
-    assert [it.value for it in items if type(it).__name__ == "WatchedValue"] == ["Two steps"]
 
 
 @dataclasses.dataclass
@@ -108,9 +68,3 @@ async def test_nothing_is_delivered_twice_after_a_restart() -> None:
     events = await _run(chunks, parser=lambda _id: Flaky(), watch="$.steps[*].title")
     assert crashed
     assert [ev.item.value for ev in events if isinstance(ev, WatchEvent)] == ["plan", "ship"]
-
-
-async def test_a_bad_path_is_refused_at_open() -> None:
-    with pytest.raises(ValueError):
-        async with open_supervisor(watch="$.items[") as _sup:
-            pass

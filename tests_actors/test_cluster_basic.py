@@ -72,28 +72,6 @@ async def test_events_per_message_rebuild_the_document():
             assert all(e.msg_id == mid for e in seen[mid])
 
 
-async def test_cancel_bad_input_and_dead_letters():
-    async with open_cluster(workers=2, fan_in=False) as cluster:
-        await cluster.send("bad", '{"a": ]')
-        await cluster.end("bad")
-        with pytest.raises(ValueError):  # JsonStreamError is a ValueError
-            await cluster.result("bad")
-        await cluster.send("c", '{"a": [1, 2')
-        assert cluster.is_open("c")
-        assert cluster.cancel("c")
-        with pytest.raises(MessageCancelledError):
-            await cluster.result("c")
-        assert not cluster.is_open("c")
-        await cluster.send("c", "late")  # finished: a dead letter, not a new message
-        assert cluster.dead_letters.by_reason() == {"finished": 1}
-        async with cluster.subscribe("c") as stream:
-            assert [type(e) async for e in stream] == [Cancelled]
-        await cluster.end("empty")
-        assert (await cluster.result("empty")).value is None
-        stats = cluster.stats()
-        assert stats.messages_failed == 1 and stats.messages_cancelled == 1
-
-
 async def test_parser_options_travel_to_workers():
     async with open_cluster(workers=1, parser={"lenient": True}, fan_in=False) as cluster:
         await cluster.send("x", "{a: 1, 'b': [1, 2,],}")

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import trio
 
 from helpers import collect_terminals, make_docs, send_interleaved
 from jsonvisor import ValueBuilder
-from jsonvisor.cluster import open_cluster
+from jsonvisor.cluster import open_cluster, shard
+from jsonvisor.cluster.worker import WORKER_ROUND_BUDGET
 from jsonvisor.parsers import StringGrew
 from jsonvisor.supervisor import Completed, MessageEvent
+from pace_probe import slow_parser
 
 
 async def test_backpressure_is_the_window_and_one_batch_is_in_flight():
@@ -84,3 +87,59 @@ async def test_many_messages_with_small_event_batches():
         }
         stats = cluster.stats()
         assert stats.messages_completed == len(docs) and stats.open_mailboxes == 0
+
+
+async def test_a_slow_subscriber_holds_back_its_workers_messages_only():
+    # A supervisor's slow subscriber slows its message only (test_supervisor_backpressure);
+    # a cluster's root delivers each worker's events in order, one batch at a time, so a
+    # subscriber that does not read holds back every message of that worker, and none of
+    # another worker's (see docs/cluster.md).
+    ids = [f"m{i}" for i in range(40)]
+    slow = ids[0]
+    same = next(m for m in ids[1:] if shard(m, 2) == shard(slow, 2))
+    other = next(m for m in ids[1:] if shard(m, 2) != shard(slow, 2))
+    async with open_cluster(workers=2, events_buffer=2, fan_in=False) as cluster:
+        async with cluster.subscribe(slow) as stuck:
+            await cluster.send(slow, "[1, 2, 3, 4, 5, 6")  # more events than the bound
+            await trio.sleep(0.3)
+            with trio.fail_after(10):
+                await cluster.send(other, "[1, 2, 3]")
+                await cluster.end(other)
+                assert (await cluster.result(other)).value == [1, 2, 3]
+            await cluster.send(same, "[1]")
+            await cluster.end(same)
+            with pytest.raises(trio.TooSlowError), trio.fail_after(0.5):
+                await cluster.result(same)  # behind the unread subscription
+            assert isinstance(await stuck.receive(), MessageEvent)
+            assert cluster.cancel(slow)  # it ends here at once: its worker's events flow
+            with trio.fail_after(10):
+                assert (await cluster.result(same)).value == [1]
+
+
+async def test_worker_message_tasks_do_not_take_turns(monkeypatch):
+    # A worker's loop only parses, so its supervisor is not paced (worker.parse_session:
+    # WORKER_ROUND_BUDGET): busy message tasks never wait for a turn, and each takes all
+    # of its queued input in one step.  Paced like an application's loop (2 ms a round),
+    # these 3 ms feeds of 16 messages at once would make the others wait every time.
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    )
+    ids = [f"m{i}" for i in range(16)]
+    async with open_cluster(workers=1, parser=slow_parser, fan_in=False) as cluster:
+        with trio.fail_after(60):
+            for m in ids:
+                await cluster.send(m, "[1, ")
+            for _ in range(5):
+                await trio.sleep(0.02)  # the worker is busy: input queues up meanwhile
+                for m in ids:
+                    await cluster.send(m, "2, ")
+            for m in ids:
+                await cluster.send(m, "3]")
+                await cluster.end(m)
+            reports = [(await cluster.result(m)).value for m in ids]
+    assert all(r["value"] == [1, 2, 2, 2, 2, 2, 3] for r in reports)
+    assert sum(r["feeds"] for r in reports) > len(ids)  # several steps each: it was busy
+    # No task ever waited for a turn (paced, each of them would have, dozens of times).
+    assert max(r["waits"] for r in reports) == 0
+    assert {r["limit"] for r in reports} == {WORKER_ROUND_BUDGET}

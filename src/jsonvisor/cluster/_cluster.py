@@ -35,20 +35,19 @@ from ..hub import (
     DEFAULTS,
     SCHEDULE_INTERVAL,
     Cancelled,
-    EventStream,
     FanIn,
+    HubFrontEnd,
     MessageHub,
     OffloadMode,
     Options,
     OverflowPolicy,
     RestartBudget,
-    ResultStream,
-    Subscription,
+    as_chunk,
     options_from,
 )
-from ..mailboxes import Chunk, DeadLetter, DeadLetterBox
-from ..mailboxes.lowlevel import TRIO_HUB, ClosedResourceError, WouldBlock
-from ..parsers import ParseResult
+from ..mailboxes import Chunk, DeadLetter
+from ..mailboxes.lowlevel import TRIO_HUB, ClosedResourceError
+from ..supervisor.offload import utf8_len
 from . import _auth
 from . import _wire as wire
 from ._delivery import Delivery
@@ -71,19 +70,12 @@ _checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
 _cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
 
 
-def _as_chunk(chunk: object) -> Chunk:
-    if isinstance(chunk, str):
-        return str(chunk)
-    if isinstance(chunk, (bytes, bytearray, memoryview)):
-        return bytes(chunk)
-    raise TypeError(f"a chunk must be str or bytes, not {type(chunk).__name__}")
-
-
-class Cluster:
+class Cluster(HubFrontEnd):
     """Message IDs sharded over worker actors.  Made by :func:`open_cluster`.
 
     A ``jsonvisor.hub.FrontEnd``, like :class:`jsonvisor.supervisor.Supervisor`:
-    the same methods with the same meaning (the consumer side is the same message hub),
+    the same methods with the same meaning (the consumer side is the same message hub,
+    and the methods that only delegate to it are ``jsonvisor.hub.HubFrontEnd``'s),
     except that ``snapshot()`` is not available (the parser lives in another process),
     and backpressure is per worker (``window`` calls not yet applied by the worker) rather
     than per message.  Call them from the Trio thread that opened it.
@@ -136,33 +128,12 @@ class Cluster:
                     await _cancel_shielded_checkpoint()
                     self._last_schedule = _now()
                 return
-        if not self._route(msg_id, chunk):
+        if not self._deliver(msg_id, chunk):
             await self._send_blocking(msg_id, chunk)
             self._last_schedule = _now()
         elif _now() - self._last_schedule >= SCHEDULE_INTERVAL:
             await _cancel_shielded_checkpoint()
             self._last_schedule = _now()
-
-    def send_nowait(self, msg_id: Hashable, chunk: Chunk) -> None:
-        """Like :meth:`send` but never waits: raises ``trio.WouldBlock`` if it would."""
-        if not self._route(msg_id, chunk):
-            raise WouldBlock
-
-    async def send_many(self, items: Iterable[tuple[Hashable, Chunk]]) -> None:
-        """Route many ``(msg_id, chunk)`` pairs in order, with one schedule point."""
-        await _checkpoint_if_cancelled()
-        route = self._route
-        for msg_id, chunk in items:
-            if not route(msg_id, chunk):
-                await self._send_blocking(msg_id, chunk)
-        await _cancel_shielded_checkpoint()
-        self._last_schedule = _now()
-
-    async def end(self, msg_id: Hashable) -> None:
-        """End of stream for ``msg_id`` (see ``Supervisor.end``).  A checkpoint."""
-        await _checkpoint_if_cancelled()
-        self.end_nowait(msg_id)
-        await _cancel_shielded_checkpoint()
 
     def end_nowait(self, msg_id: Hashable) -> None:
         """:meth:`end` without a checkpoint."""
@@ -180,28 +151,31 @@ class Cluster:
         self._flag(live, FLAG_END)
 
     def cancel(self, msg_id: Hashable) -> bool:
-        """Cancel message ``msg_id``; it ends with ``Cancelled(msg_id, "cancelled")``.
+        """Cancel message ``msg_id`` now; it ends with ``Cancelled(msg_id, "cancelled")``.
 
-        Returns False if the message is not open or a cancel was already requested.
-        The terminal event comes from the worker (or from the root if the worker is lost
-        first).
+        A control message, as the supervisor's: the message ends here at once (its
+        subscribers and ``result()`` see it even while the worker's events wait behind a
+        slow consumer), its chunks not yet sent to the worker become dead letters
+        (``"unread"``), and the worker is told to drop the rest.  Returns False if the
+        message is not open.
         """
         live = self._live.get(msg_id)
-        if live is None or live.cancel_requested:
+        if live is None:
             return False
-        live.cancel_requested = True
         live.ended = True
+        slot = live.owner
+        queued = slot.pending.pop(msg_id, None)
+        if queued:  # never sent: unread, like the chunks in a supervisor's mailbox
+            hub = self._hub
+            hub.chunks_in += len(queued)
+            hub.bytes_in += sum(map(utf8_len, queued))
+            hub.dead.add_many(msg_id, queued, "unread")
+            slot.unacked -= len(queued)
         self._flag(live, FLAG_CANCEL)
+        self._state.finish(live, Cancelled(msg_id, "cancelled"), None)
+        if slot.room:  # a producer waiting to send to it: its chunk is a dead letter now
+            slot.room.unpark_all()
         return True
-
-    def close_input(self) -> None:
-        """No new messages (see ``Supervisor.close_input``)."""
-        self._hub.close_input()
-
-    @property
-    def input_closed(self) -> bool:
-        """True after :meth:`close_input` (or once the cluster is closing)."""
-        return self._hub.input_closed or self._hub.closed
 
     def _flag(self, live: Live, flag: int) -> None:
         """Queue an end or cancel for the message's worker (never waits)."""
@@ -213,14 +187,14 @@ class Cluster:
         slot.unacked += 1
         slot.notify()
 
-    def _route(self, msg_id: Hashable, chunk: Chunk) -> bool:
+    def _deliver(self, msg_id: Hashable, chunk: Chunk) -> bool:
         """Queue one chunk for its worker; False if the worker's window is full."""
         hub = self._hub
         if hub.closed:
             raise ClosedResourceError("the cluster is closed")
         cls = chunk.__class__
         if cls is not str and cls is not bytes:
-            chunk = _as_chunk(chunk)
+            chunk = as_chunk(chunk)
         live = self._live.get(msg_id)
         if live is None:
             if msg_id in hub.finished:
@@ -246,12 +220,12 @@ class Cluster:
         while True:
             live = self._live.get(msg_id)
             if live is None or live.ended:
-                if self._route(msg_id, chunk):
+                if self._deliver(msg_id, chunk):
                     return
                 continue
             slot = live.owner
             if slot.unacked < self._window:
-                if self._route(msg_id, chunk):
+                if self._deliver(msg_id, chunk):
                     return
                 continue
             if hub.fan_in_stuck():
@@ -266,36 +240,6 @@ class Cluster:
         return live
 
     # ================================================================== consumers
-
-    def events(self) -> EventStream:
-        """The fan-in of every message's events (see ``Supervisor.events``)."""
-        return self._hub.events()
-
-    def results(self) -> ResultStream:
-        """Each message's terminal event, as messages end (see ``Supervisor.results``)."""
-        return self._hub.results()
-
-    def subscribe(self, msg_id: Hashable) -> Subscription:
-        """One message's events (see ``Supervisor.subscribe``)."""
-        return self._hub.subscribe(msg_id)
-
-    async def result(self, msg_id: Hashable) -> ParseResult:
-        """Wait for ``msg_id`` to end; its ``ParseResult`` (see ``Supervisor.result``)."""
-        return await self._hub.result(msg_id)
-
-    def is_open(self, msg_id: Hashable) -> bool:
-        """True while message ``msg_id`` is live (started, not yet finished)."""
-        return msg_id in self._live
-
-    @property
-    def dead_letters(self) -> DeadLetterBox:
-        """Chunks the root refused (sent after their message ended or finished)."""
-        return self._hub.dead
-
-    @property
-    def closed(self) -> bool:
-        """True once the cluster is shutting down or has shut down."""
-        return self._hub.closed
 
     def stats(self) -> ClusterStats:
         """A snapshot of the counters (see :class:`ClusterStats`)."""
@@ -473,6 +417,8 @@ async def open_cluster(
     allow_partial: bool = DEFAULTS.allow_partial,
     defer_gc: bool = DEFAULTS.defer_gc,
     on_dead_letter: Callable[[DeadLetter], object] | None = None,
+    watch: str | Iterable[str] | None = DEFAULTS.watch,
+    watch_text: bool = DEFAULTS.watch_text,
 ) -> AsyncIterator[Cluster]:
     """Run a :class:`Cluster` of worker actors for the duration of the ``async with`` block.
 
@@ -530,7 +476,8 @@ async def open_cluster(
     worker's supervisor runs with it (``overflow="raise"`` becomes ``"drop"`` there: the
     error cannot reach the sender; its fan-in is always read), and the root's message
     hub takes ``fan_in``, ``events_buffer``, ``keep_results``, ``remember_finished`` and
-    ``on_dead_letter`` from it.
+    ``on_dead_letter`` from it.  ``watch`` runs in the workers: their ``WatchEvent`` items
+    travel with the other events (a schema's models need ``trusted_modules``).
 
     Leaving the block cancels every live message (``Cancelled(reason="shutdown")``),
     stops the sessions, cancels every worker actor the root started and waits for their
@@ -547,33 +494,8 @@ async def open_cluster(
     auth_key = _auth.load_key(auth_key_file)
     if reg is not None:
         _require_key(reg, auth_key)
-    opts = options_from(
-        options,
-        {
-            "mailbox_size": mailbox_size,
-            "mailbox_bytes": mailbox_bytes,
-            "overflow": overflow,
-            "offload": offload,
-            "offload_threshold": offload_threshold,
-            "slice_size": slice_size,
-            "idle_timeout": idle_timeout,
-            "ttl": ttl,
-            "max_restarts": max_restarts,
-            "restart_window": restart_window,
-            "restart_backoff": restart_backoff,
-            "max_restart_backoff": max_restart_backoff,
-            "max_total_restarts": max_total_restarts,
-            "total_restart_window": total_restart_window,
-            "max_bytes": max_bytes,
-            "fan_in": fan_in,
-            "events_buffer": events_buffer,
-            "keep_results": keep_results,
-            "remember_finished": remember_finished,
-            "allow_partial": allow_partial,
-            "defer_gc": defer_gc,
-        },
-        owner="open_cluster",
-    )
+    # the option keywords, as passed (``locals()`` holds nothing else by those names yet)
+    opts = options_from(options, locals(), owner="open_cluster")
     factory_path, parser_options = _factory_spec(parser)
     session_config = wire.dumps(
         {

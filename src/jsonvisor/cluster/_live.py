@@ -35,7 +35,7 @@ class Live(MessageRecord):
     has ended, or it finished): ``Cluster.send`` appends to it directly.
     """
 
-    __slots__ = ("cancel_requested", "ended", "owner", "queue", "replays", "slot")
+    __slots__ = ("ended", "owner", "queue", "replays", "slot")
 
     def __init__(self, msg_id: Hashable, owner: Slot, retain: bool) -> None:
         super().__init__(msg_id, retain=retain)
@@ -43,5 +43,4 @@ class Live(MessageRecord):
         self.slot = owner.index
         self.queue: list[Chunk] | None = None
         self.ended = False
-        self.cancel_requested = False
         self.replays = 0

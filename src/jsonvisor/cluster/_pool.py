@@ -14,8 +14,9 @@ from typing import Any
 
 import trio
 
-from ..hub import Cancelled, Failed, Restarted
+from ..hub import Failed, Restarted
 from ..mailboxes import Chunk
+from ..supervisor.offload import utf8_len
 from ._delivery import Delivery
 from ._errors import ClusterError, WorkerLost, WorkerUnavailable
 from ._link import Link
@@ -247,12 +248,9 @@ class WorkerPool:
             size = 0
             if queued:  # accepted by send(), never batched: count it now
                 hub.chunks_in += len(queued)
-                size = sum(map(len, queued))
+                size = sum(map(utf8_len, queued))
                 hub.bytes_in += size
             error = WorkerLost(msg_id, link.name, link.reason, link.detail)
-            if live.cancel_requested:
-                state.finish(live, Cancelled(msg_id, "cancelled"), None)
-                continue
             if limit is None or live.retained is None or live.retained_bytes + size > limit:
                 c.lost_messages += 1
                 state.finish(live, Failed(msg_id, error), None)

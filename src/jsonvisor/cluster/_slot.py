@@ -8,6 +8,7 @@ from typing import Any
 import trio
 
 from ..mailboxes import Chunk
+from ..supervisor.offload import utf8_len
 
 __all__ = ["Slot"]
 
@@ -84,9 +85,9 @@ class Slot:
         return batch
 
     def pending_chunks(self) -> tuple[int, int]:
-        """``(chunks, characters or bytes)`` waiting in the pending batch."""
+        """``(chunks, UTF-8 bytes)`` waiting in the pending batch."""
         chunks = size = 0
         for queued in self.pending.values():
             chunks += len(queued)
-            size += sum(map(len, queued))
+            size += sum(map(utf8_len, queued))
         return chunks, size

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..hub import MessageHub, Outcome, RestartBudget, TerminalEvent
 from ..mailboxes import Chunk
 from ..parsers import ParseResult
+from ..supervisor.offload import utf8_len
 from ._live import Live, join_chunks
 from ._slot import Slot
 
@@ -135,7 +136,7 @@ class ClusterState:
             n = len(chunks)
             calls += n
             data = chunks[0] if n == 1 else join_chunks(chunks)
-            nbytes = len(data)
+            nbytes = utf8_len(data)
             size += nbytes
             live: Any = open_.get(msg_id)
             if live is not None:

@@ -49,10 +49,11 @@ class ClusterStats(MessageStats):
         messages_started / messages_completed / messages_failed / messages_expired /
             messages_cancelled: as in ``SupervisorStats``.
         chunks_in: chunks accepted by ``send``.
-        bytes_in: UTF-8 bytes of those chunks (``len`` for bytes, an estimate for text).
+        bytes_in: UTF-8 bytes of those chunks (as the supervisor counts them).
         events_out: events delivered to the application.
-        dead_letters: chunks that reached no parser (sent after the message ended or
-            finished), counted by the root.
+        dead_letters: chunks that reached no parser, counted by the root: sent after the
+            message ended or finished, or still waiting to go to the worker when it was
+            cancelled (``"unread"``).
         restarts: ``Restarted`` events delivered (parser crashes in workers, and replays
             after a worker was lost).
         workers: worker slots.

@@ -5,7 +5,8 @@ subscriptions, ``result()``/``results()``, terminal-event accounting, dead lette
 replay buffer (:class:`MessageRecord`) and the bounded memory of finished IDs.  The
 supervisor (:mod:`jsonvisor.supervisor`, local parser tasks) and the cluster
 (:mod:`jsonvisor.cluster`, remote workers) are two ways of feeding it; both implement
-:class:`FrontEnd` and are configured by one :class:`Options`.
+:class:`FrontEnd` (sharing :class:`HubFrontEnd`'s methods) and are configured by one
+:class:`Options`.
 
 Most applications never import this package: ``open_supervisor`` and ``open_cluster``
 return the front ends, and :mod:`jsonvisor.supervisor` re-exports the events, streams and
@@ -33,7 +34,7 @@ from ._events import (
     WatchEvent,
     is_terminal,
 )
-from ._front import FrontEnd
+from ._front import FrontEnd, HubFrontEnd, as_chunk
 from ._hub import UNREAD_FAN_IN_WAIT, MessageHub, RoomWait
 from ._options import DEFAULTS, FanIn, OffloadMode, Options, OverflowPolicy, as_watch, options_from
 from ._queues import SCHEDULE_INTERVAL, EventQueue, EventStream, ResultStream, Subscription
@@ -56,6 +57,7 @@ __all__ = [
     "FanIn",
     "FanInSwitchedOff",
     "FrontEnd",
+    "HubFrontEnd",
     "MessageCancelledError",
     "MessageEvent",
     "MessageExpiredError",
@@ -78,6 +80,7 @@ __all__ = [
     "SupervisorEvent",
     "TerminalEvent",
     "WatchEvent",
+    "as_chunk",
     "as_watch",
     "is_terminal",
     "options_from",

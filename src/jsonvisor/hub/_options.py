@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -136,13 +136,17 @@ DEFAULTS = Options()
 
 
 def options_from(
-    options: Options | None, given: dict[str, Any], *, owner: str = "open_supervisor"
+    options: Options | None, given: Mapping[str, Any], *, owner: str = "open_supervisor"
 ) -> Options:
     """``options=`` or the keywords: an :class:`Options` from whichever was given.
 
-    ``given`` maps each option keyword to the value passed (or its default).  With
-    ``options``, every keyword must be left at its default: the two ways do not mix.
+    ``given`` maps each option keyword to the value passed (or its default); other names
+    in it are ignored, so a front end passes its ``locals()``.  With ``options``, every
+    keyword must be left at its default: the two ways do not mix.
     """
+    given = {name: given[name] for name in Options.names() if name in given}
+    if "watch" in given:
+        given["watch"] = as_watch(given["watch"])
     if options is None:
         return Options(**given)
     if not isinstance(options, Options):

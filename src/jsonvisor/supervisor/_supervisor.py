@@ -45,10 +45,10 @@ from ..hub import (
     Cancelled,
     Completed,
     EventQueue,
-    EventStream,
     Expired,
     Failed,
     FanIn,
+    HubFrontEnd,
     MessageEvent,
     MessageHub,
     MessageRecord,
@@ -59,21 +59,18 @@ from ..hub import (
     OverflowPolicy,
     RestartBudget,
     Restarted,
-    ResultStream,
-    Subscription,
     SupervisorEvent,
     TerminalEvent,
     WatchEvent,
-    as_watch,
+    as_chunk,
     options_from,
 )
-from ..mailboxes import Chunk, DeadLetter, DeadLetterBox, Mailbox, MailboxFull
+from ..mailboxes import Chunk, DeadLetter, Mailbox, MailboxFull
 from ..mailboxes.lowlevel import (
     BusyResourceError,
     ClosedResourceError,
     Hub,
     Token,
-    WouldBlock,
     current_hub,
 )
 from ..mailboxes.pacing import Pacer, current_pacer
@@ -116,14 +113,6 @@ def _schema_outcome(
     if result.model is not None:
         result = dataclasses.replace(result, model=None)
     return result, None, ModelValidationError(msg_id, problems)
-
-
-def _as_chunk(chunk: object) -> Chunk:
-    if isinstance(chunk, str):
-        return str(chunk)
-    if isinstance(chunk, (bytes, bytearray, memoryview)):
-        return bytes(chunk)  # a copy: the producer may reuse its buffer
-    raise TypeError(f"a chunk must be str or bytes, not {type(chunk).__name__}")
 
 
 def _coalesce(chunks: list[Chunk]) -> list[Chunk]:
@@ -209,11 +198,12 @@ class _Message(MessageRecord):
         self.turn_started = 0.0  # when its current turn of work began (for the pacer)
 
 
-class Supervisor:
+class Supervisor(HubFrontEnd):
     """Per-message mailboxes and parser tasks, fanned in.  Made by :func:`open_supervisor`.
 
-    A ``jsonvisor.hub.FrontEnd``, like ``Cluster``.  Message IDs are any hashable
-    values.  All methods must be called from the event-loop thread that runs the
+    A ``jsonvisor.hub.FrontEnd``, like ``Cluster`` (the methods that only delegate to the
+    message hub are ``jsonvisor.hub.HubFrontEnd``'s, shared with it).  Message IDs are any
+    hashable values.  All methods must be called from the event-loop thread that runs the
     supervisor (trio's or asyncio's).
     """
 
@@ -308,41 +298,6 @@ class Supervisor:
             await self._cancel_shielded_checkpoint()
             self._last_schedule = _now()
 
-    def send_nowait(self, msg_id: Hashable, chunk: Chunk) -> None:
-        """Like :meth:`send`, but never waits: with ``overflow="block"`` a full mailbox
-        raises :class:`~jsonvisor.mailboxes.WouldBlock` (both ``trio.WouldBlock`` and
-        ``anyio.WouldBlock``; the chunk was not sent)."""
-        if not self._deliver(msg_id, chunk):
-            raise WouldBlock
-
-    async def send_many(self, items: Iterable[tuple[Hashable, Chunk]]) -> None:
-        """Route many ``(msg_id, chunk)`` pairs, in order, with one schedule point.
-
-        The fast way to hand over a burst: no trip through the scheduler per chunk, and
-        each parser then takes all its new chunks in one step.  Waits (under
-        ``overflow="block"``) whenever a mailbox is full.  If cancelled while waiting,
-        the pairs before the one it waited for were sent and the rest were not.
-        """
-        await self._checkpoint_if_cancelled()
-        deliver = self._deliver
-        for msg_id, chunk in items:
-            if not deliver(msg_id, chunk):
-                await self._send_blocking(msg_id, chunk)
-        await self._cancel_shielded_checkpoint()
-        self._last_schedule = _now()
-
-    async def end(self, msg_id: Hashable) -> None:
-        """End of stream for ``msg_id``: its parser finishes once the queued chunks are fed.
-
-        A control message: it never waits behind data in a full mailbox.  Chunks sent
-        after it are dead letters.  Ending an ID that never had a chunk opens and ends an
-        empty message (its parser finishes with no input); ending a message that has
-        already ended or finished does nothing.  A checkpoint.
-        """
-        await self._checkpoint_if_cancelled()
-        self.end_nowait(msg_id)
-        await self._cancel_shielded_checkpoint()
-
     def end_nowait(self, msg_id: Hashable) -> None:
         """:meth:`end` without a checkpoint."""
         hub = self._hub
@@ -354,24 +309,6 @@ class Supervisor:
                 return
             msg = self._open_message(msg_id)
         msg.mailbox.end()
-
-    def close_input(self) -> None:
-        """No new messages: the producers are done starting them.
-
-        Messages already open go on as before (their chunks, ``end`` and ``cancel`` are
-        accepted); a chunk or ``end`` for a new ID raises
-        :class:`~jsonvisor.mailboxes.ClosedResourceError`, and so does ``result()`` of a
-        message that never started.  Once every open message has ended,
-        :meth:`events` and :meth:`results` end (after their last event is read): call
-        this when the producers are done, and ``async for`` over either of them ends by
-        itself.  Idempotent.
-        """
-        self._hub.close_input()
-
-    @property
-    def input_closed(self) -> bool:
-        """True after :meth:`close_input` (or once the supervisor is closing)."""
-        return self._hub.input_closed or self._hub.closed
 
     def cancel(self, msg_id: Hashable) -> bool:
         """Cancel message ``msg_id`` now; it ends with ``Cancelled(msg_id, "cancelled")``.
@@ -389,58 +326,6 @@ class Supervisor:
 
     # ================================================================== consumers
 
-    def events(self) -> EventStream:
-        """The fan-in: every message's events, in the order each message produced them.
-
-        Each item is a :class:`MessageEvent`, :class:`Restarted` or a terminal event, all
-        carrying ``msg_id``.  The fan-in is bounded (``events_buffer``): a consumer that
-        falls behind makes parser tasks wait, their mailboxes fill, and producers wait in
-        :meth:`send`.  With several readers, each event goes to one of them.  The stream
-        ends once everything has been read and no event can come any more: after
-        :meth:`close_input` once every message has ended, or after the supervisor closed.
-
-        Raises ``RuntimeError`` with ``fan_in=False``, after :meth:`results` (they read
-        the same fan-in), and :exc:`FanInSwitchedOff` if the default ``fan_in="auto"``
-        fan-in filled up before this was called and was switched off.
-        """
-        return self._hub.events()
-
-    def results(self) -> ResultStream:
-        """Each message's terminal event (``Completed``, ``Failed``, ``Expired`` or
-        ``Cancelled``), as messages end: ``async for end in sup.results()``.
-
-        Reads the fan-in like :meth:`events` (so it applies the same backpressure) but
-        yields terminal events only; once it is called, parser events no longer go
-        through the fan-in at all (``subscribe()`` still sees them).  It ends as
-        :meth:`events` does: call :meth:`close_input` when the producers are done.
-        Raises as :meth:`events` does (``RuntimeError`` after :meth:`events`).
-        """
-        return self._hub.results()
-
-    def subscribe(self, msg_id: Hashable) -> Subscription:
-        """One message's events, as ``async with sup.subscribe(msg_id) as stream:``.
-
-        The stream yields the events emitted while it is entered -- all of them if it is
-        entered before the message's first chunk -- and ends after the terminal event.
-        For a message that already finished it yields just the terminal event (raising
-        :exc:`ResultUnavailable` if that is no longer kept).  Its buffer is bounded like
-        the fan-in: a slow subscriber slows that message only.
-        """
-        return self._hub.subscribe(msg_id)
-
-    async def result(self, msg_id: Hashable) -> ParseResult:
-        """Wait for message ``msg_id`` to end; return its :class:`ParseResult`.
-
-        Raises the message's error instead if it failed (``JsonStreamError``,
-        ``ParserCrashed`` or ``MailboxFull``), :exc:`MessageExpiredError` or
-        :exc:`MessageCancelledError`.  Works before the message starts, while it runs and
-        after it finished, as long as its outcome is among the last ``keep_results``
-        (otherwise :exc:`ResultUnavailable`).  Raises
-        :class:`~jsonvisor.mailboxes.ClosedResourceError` if the supervisor closes, or
-        its input is closed (:meth:`close_input`), before a message with this ID started.
-        """
-        return await self._hub.result(msg_id)
-
     def snapshot(self, msg_id: Hashable) -> Any:
         """The live partial value of open message ``msg_id`` (the parser's ``snapshot()``).
 
@@ -454,20 +339,6 @@ class Supervisor:
         if msg.busy:
             raise BusyResourceError(f"message {msg_id!r} is being parsed off the loop")
         return None if msg.parser is None else msg.parser.snapshot()
-
-    def is_open(self, msg_id: Hashable) -> bool:
-        """True while message ``msg_id`` has a mailbox (started, not yet finished)."""
-        return msg_id in self._open
-
-    @property
-    def dead_letters(self) -> DeadLetterBox:
-        """Every chunk that reached no parser: counts by reason and the latest ones."""
-        return self._hub.dead
-
-    @property
-    def closed(self) -> bool:
-        """True once the supervisor is shutting down or has shut down."""
-        return self._hub.closed
 
     def stats(self) -> SupervisorStats:
         """A snapshot of the counters (see :class:`SupervisorStats`)."""
@@ -501,7 +372,7 @@ class Supervisor:
                 self._hub.chunks_in += 1
                 return True
         else:
-            chunk = _as_chunk(chunk)
+            chunk = as_chunk(chunk)
         return self._deliver_slow(msg_id, chunk)
 
     def _deliver_slow(self, msg_id: Hashable, chunk: Chunk) -> bool:
@@ -1260,34 +1131,7 @@ async def open_supervisor(
     enclosing scope.  If the supervisor fails (:exc:`RestartIntensityExceeded`), the
     block is cancelled and the error propagates from ``async with``.
     """
-    opts = options_from(
-        options,
-        {
-            "mailbox_size": mailbox_size,
-            "mailbox_bytes": mailbox_bytes,
-            "overflow": overflow,
-            "offload": offload,
-            "offload_threshold": offload_threshold,
-            "slice_size": slice_size,
-            "idle_timeout": idle_timeout,
-            "ttl": ttl,
-            "max_restarts": max_restarts,
-            "restart_window": restart_window,
-            "restart_backoff": restart_backoff,
-            "max_restart_backoff": max_restart_backoff,
-            "max_total_restarts": max_total_restarts,
-            "total_restart_window": total_restart_window,
-            "max_bytes": max_bytes,
-            "fan_in": fan_in,
-            "events_buffer": events_buffer,
-            "keep_results": keep_results,
-            "remember_finished": remember_finished,
-            "allow_partial": allow_partial,
-            "defer_gc": defer_gc,
-            "watch": as_watch(watch),
-            "watch_text": watch_text,
-        },
-    )
+    opts = options_from(options, locals())  # the option keywords, as passed
     factory = as_factory(parser)
     backend = current_hub()
     if opts.offload == "process":
