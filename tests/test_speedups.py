@@ -608,7 +608,7 @@ def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) ->
 
 # The Python side's bulk path (C's own since the bulk step moved to _c_bulkstep.h).
 PYTHON_BULK = (
-    "_bulk_step", "_bulk_document", "_bulk_members", "_bulk_limit", "_learn_spine",
+    "_bulk_document", "_bulk_members", "_bulk_limit", "_learn_spine",
     "_add_members", "_whole_document", "_whole",
 )  # fmt: skip
 
@@ -806,7 +806,7 @@ PYTHON_EXTRACTING = (
     "_flush_trial", "_reject_trial", "_reset_document", "_run", "_value", "_string",
     "_literal", "_lenient_key", "_lenient_value", "_lenient_number", "_comment",
     "_skip_comment", "_put", "_put_string", "_close", "_document_done", "_check_doc_size",
-    "_bulk_step", "_bulk_document", "_bulk_members", "_fail", "_record", "_set_key",
+    "_bulk_document", "_bulk_members", "_fail", "_record", "_set_key",
 )  # fmt: skip
 
 SEEK_OPTIONS: list[dict[str, Any]] = [
