@@ -568,6 +568,18 @@ def test_prose_suggests_lenient():
     assert r.code == 0 and r.records[0]["value"] == {"city": "Paris"}
 
 
+def test_a_word_inside_the_value_is_not_called_prose():
+    # (regression) only a word where the value should start is prose; inside it, it is
+    # loose JSON (or a mistake)
+    for data in (b'{"a": x}', b'  [1, two]'):
+        r = run("parse", stdin=data)
+        line = one_line(r.stderr)
+        assert r.code == 1 and "starts with prose" not in line, line
+        assert "use --lenient if it is an LLM's loose JSON" in line
+    r = run("parse", stdin=b"  \n Sure: {}")
+    assert "starts with prose" in one_line(r.stderr)
+
+
 def test_bad_input_is_one_clear_line():
     r = run("parse", stdin=b'{"a": 01}')
     assert r.code == 1

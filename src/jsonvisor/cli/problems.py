@@ -56,8 +56,16 @@ def _message(err: JsonStreamError) -> str:
 
 
 def _starts_with_prose(err: JsonStreamError, documents: int) -> bool:
+    """A word or a backtick where the first value should start (only blanks before it)."""
     found = err.found.strip("'\"")
-    return documents == 0 and err.expected == "a value" and (found[:1].isalpha() or found == "`")
+    # (the excerpt starts at the input's start when the error is in its first 20 characters)
+    at_start = err.offset <= 20 and not err.excerpt[: err.offset].strip()
+    return (
+        documents == 0
+        and at_start
+        and err.expected == "a value"
+        and (found[:1].isalpha() or found == "`")
+    )
 
 
 def _fix(

@@ -1,7 +1,7 @@
 """The bulk path: runs of whole values loaded in one call instead of token by token.
 
-Where at least ``bulk_threshold`` characters are left (``_run``, or the C half through
-``_bulk_step``), the run of whole members at the current position is found by a boundary
+Where at least ``bulk_threshold`` characters are left (``_run``; the C backend's own is
+``_c_bulkstep.h``), the run of whole members at the current position is found by a boundary
 scan (:mod:`.fastpath`, in C when built), checked strictly and loaded in one call
 (:func:`.fastpath.strict_loads`): ``_bulk_document`` for a top-level value,
 ``_bulk_members`` for the members of the open array or object, ``_add_members`` and
@@ -11,7 +11,7 @@ in C when built).  A value that does not end in the text yields its *spine*
 
 Fields it owns: ``_bulk_block`` (no attempt before this index of the current text: a
 slice that failed the strict check, or a container nested past ``max_depth``),
-``_whole_tried`` (the C half tried the text as one whole value), ``_spine`` and
+``_whole_tried`` (the text was tried as one whole value already), ``_spine`` and
 ``_spine_text`` (the containers open at the end of that text), ``_sep`` and
 ``_sep_owner`` (how the last run of an array ended, and which array).  It reads the tree
 of :mod:`._scanner` (``_stack``, ``_prefixes``, ``_prov``) and sets ``_state``; values go
@@ -68,16 +68,6 @@ class _Bulk:
         if self._tracker is not None:
             value = self._tracker.whole((), value)
         return value
-
-    def _bulk_step(self, text: str, pos: int, events: list[Event]) -> int:
-        """(Called by the C half where a top-level value, an array item or an object's key
-        starts with at least ``bulk_threshold`` characters left.)  What ``_run`` does
-        there: load a run of whole values if one is there; return the index after it, or
-        ``pos`` when nothing loaded (the C half then takes the token path).  The C half
-        checks the size of a document this ended (``_doc_ended``) where it goes on."""
-        if not self._stack:
-            return self._bulk_document(text, pos, events)
-        return self._bulk_members(text, pos, self._stack[-1].__class__ is dict, events)
 
     def _bulk_document(self, text: str, pos: int, events: list[Event]) -> int:
         """Load a whole top-level value at ``pos`` in one C call if it is all here."""

@@ -2,9 +2,9 @@
  * Part of the unity build of _speedups.c (included once, in order).
  *
  * Extraction: one object holding what extract.Extraction and its Extractor hold (``finder``
- * is the object itself), with the same methods and attributes, so the Python half of
- * StreamingJsonParser uses it as it uses the pure-Python pair, and Core reads and runs it
- * in place (its ``_x`` field, typed: None or an Extraction).  The state machine, in the
+ * is the object itself), with the same methods and attributes (tested state by state
+ * against the pure-Python pair), which Core reads and runs in place (its ``_x`` field,
+ * typed: None or an Extraction).  The state machine, in the
  * terms of extract.py:
  *
  *     PROSE     looking for '{' / '[' (unless fences_only) or a run of >= 3 backticks

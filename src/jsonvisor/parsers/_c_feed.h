@@ -3,6 +3,24 @@
 
 
 
+/* The held token and the chunk, as one str.  Both ASCII (a held token always is, and so
+ * are ASCII bytes read in place): copied in, without making the chunk a str first. */
+static PyObject *
+held_plus(PyObject *held, Text *t)
+{
+    if (!t->ascii || !PyUnicode_IS_ASCII(held)) {
+        PyObject *c = text_str(t);
+        return c == NULL ? NULL : PyUnicode_Concat(held, c);
+    }
+    Py_ssize_t h = PyUnicode_GET_LENGTH(held);
+    PyObject *s = PyUnicode_New(h + t->n, 127);
+    if (s == NULL)
+        return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(s), PyUnicode_1BYTE_DATA(held), (size_t)h);
+    memcpy(PyUnicode_1BYTE_DATA(s) + h, t->data, (size_t)t->n);
+    return s;
+}
+
 /* The hot path: inside a string, nothing pending, the chunk all string text. */
 static PyObject *
 feed_string_text(Core *self, Text *chunk)
@@ -145,8 +163,7 @@ feed_text(Core *self, Text *chunk, int decoded)
     Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
     Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
     if (held_len) {
-        PyObject *c = text_str(chunk);
-        PyObject *s = c == NULL ? NULL : PyUnicode_Concat(self->held, c);
+        PyObject *s = held_plus(self->held, chunk);
         if (s == NULL)
             return NULL;
         text_of_str(&joined, s);

@@ -9,10 +9,10 @@ enum { X_NONE = 0, X_FENCE_END, X_REJECT };
 typedef struct {
     PyObject_HEAD
     int state, held_kind, in_comment, quiet, doc_ended, x_verdict;
-    char in_string, str_is_key, announced, prov, hot, c_ok, show_strings;
+    char in_string, str_is_key, announced, prov, hot, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
         single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
-        whole_tried, ready, c_docs, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
+        whole_tried, ready, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes, extract, lenient;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents, x_at;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
@@ -53,10 +53,8 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_announced", announced),
     MEMBER_BOOL("_prov", prov),
     MEMBER_BOOL("_hot", hot),
-    MEMBER_BOOL("_c_ok", c_ok),
     MEMBER_BOOL("_show_strings", show_strings),
     MEMBER_BOOL("_c_top", c_top),
-    MEMBER_BOOL("_c_docs", c_docs),
     MEMBER_BOOL("_doc_open", doc_open),
     MEMBER_BOOL("_nan_infinity", nan_infinity),
     MEMBER_BOOL("_python_literals", python_literals),
@@ -88,9 +86,9 @@ static PyMemberDef core_members[] = {
     X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown) X(x) \
     X(spine) X(spine_text) X(sep) X(sep_owner) X(tracker) X(kt)
 
-/* The object fields, as attributes of the Python half: each keeps its type (a list, a
- * tuple, a str, bytes, or any object) and cannot be deleted, so the C half checks them
- * once (all_ready) and then trusts them. */
+/* The object fields, as attributes (for the face's construction and pickling): each
+ * keeps its type (a list, a tuple, a str, bytes, or any object) and cannot be deleted, so
+ * the C backend checks them once (all_ready) and then trusts them. */
 #define IS_ANY(v) 1
 #define CORE_TYPED_OBJECTS(X)                                                         \
     X(stack, "_stack", PyList_CheckExact, "a list")                                   \

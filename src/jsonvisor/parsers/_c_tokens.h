@@ -459,7 +459,7 @@ c_skip_comment(Core *self, Text *t, Py_ssize_t pos)
 }
 
 /* _value(): the value starting at text[pos], ``c``, inside a container or at the top
- * level (with c_top or c_docs). */
+ * level. */
 static inline Py_ssize_t
 c_value(Core *self, Text *t, Py_ssize_t pos, Py_UCS4 c, PyObject *events, int *bail)
 {

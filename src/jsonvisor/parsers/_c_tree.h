@@ -133,8 +133,9 @@ new_container(Core *self, PyObject *path, int is_object)
     return PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path, S_OBJECT, NULL);
 }
 
-/* With a schema, a completed value is checked (and coerced) by _schema_check(path, value,
- * False) on the Python side.  Returns a new reference, or NULL. */
+/* With a schema, a completed value is checked (and coerced) by the schema's tracker
+ * (SchemaTracker.check(path, value, False)) where the tables do not say.  Returns a new
+ * reference, or NULL. */
 static PyObject *
 schema_checked(Core *self, PyObject *path, PyObject *value)
 {
@@ -169,7 +170,7 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
 static int document_done(Core *self, PyObject *value, PyObject *events);
 
 /* _put(): a value is complete at the current slot of the stack's top, or it is the
- * top-level value (never in extraction mode, whose documents the Python side ends).
+ * top-level value (which ends the document).
  * ``path``: the slot's path when the caller has it (an open string's), else NULL.
  * A string that is the top-level value or one of its members and was not announced yet
  * is announced here (the events contract: each such value that can grow starts and
@@ -234,8 +235,7 @@ put(Core *self, PyObject *value, PyObject *events)
 
 /* _document_done(): the top-level value is complete.  With multiple values, doc_ended
  * asks the token loop to check the document's size (_check_doc_size).  In extraction
- * mode (where the Python side ends documents while feeding, and finish()'s repairs here)
- * the fence finder then looks for the next value, or notes where this one was found. */
+ * mode the fence finder then looks for the next value, or notes where this one was found. */
 static int
 document_done(Core *self, PyObject *value, PyObject *events)
 {
@@ -257,7 +257,7 @@ document_done(Core *self, PyObject *value, PyObject *events)
     Py_DECREF(ok);
     Py_INCREF(value);
     set_obj(&self->last_document, value);
-    if (self->multiple_values) { /* the next document may start (c_docs) */
+    if (self->multiple_values) { /* the next document may start */
         self->state = ST_VALUE;
         Py_INCREF(Py_None);
         set_obj(&self->root, Py_None);
@@ -276,8 +276,7 @@ document_done(Core *self, PyObject *value, PyObject *events)
     return 0;
 }
 
-/* _close(): the innermost container closes (the top-level one too, with c_top or
- * c_docs). */
+/* _close(): the innermost container closes (the top-level one ends the document). */
 static int
 close_container(Core *self, PyObject *events)
 {
@@ -327,8 +326,8 @@ open_root(Core *self, int is_object, PyObject *events)
 /* _bulk_document()'s first attempt, when the top-level value starts at ``pos``: the rest
  * of the text ends with a closing bracket and is one strictly valid value, loaded in one
  * call (_whole_document(): its members are still reported one by one).  Returns the end
- * of the text, ``pos`` when it is not so (whole_tried tells the Python side, which goes on
- * with a scan), or -1. */
+ * of the text, ``pos`` when it is not so (whole_tried: the bulk step then goes on with a
+ * scan, without trying again), or -1. */
 static Py_ssize_t
 whole_root(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
 {

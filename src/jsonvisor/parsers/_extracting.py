@@ -16,14 +16,16 @@ found in prose already precedes replaces that value only once proven; until then
 :meth:`snapshot` shows the value in prose.
 
 :class:`_Extracting` holds the loop that alternates seeking and the token path
-(``_extracting``), the life of a trial (``_begin_trial`` and ``_flush_trial``, called by
-the C half too; ``_reject_trial``, ``_reset_document``) and ``_quiet_now``.
+(``_extracting``), the life of a trial (``_begin_trial``, ``_flush_trial``,
+``_reject_trial``, ``_reset_document``; the C backend's own are in ``_c_trial.h``) and
+``_quiet_now``.
 
 Fields it owns: ``_x`` (the :class:`~.extract.Extraction`: finder, fence state, whether the
-value was found in prose; the C half's own type when built), ``_seeking``, ``_candidate``,
-``_stopped`` (the value is over: ignore the rest) and ``_quiet`` (what a chunk must hold
-to matter while seeking, for the C half).  ``_reset_document`` resets the tree of
-:mod:`._scanner`; a rejected trial restores the documents it put aside.
+value was found in prose; the C backend's own type when built), ``_seeking``,
+``_candidate``, ``_stopped`` (the value is over: ignore the rest) and ``_quiet`` (what a
+chunk must hold to matter while seeking: the C backend passes over chunks without them).
+``_reset_document`` resets the tree of :mod:`._scanner`; a rejected trial restores the
+documents it put aside.
 
 Tests: ``tests/test_parser_extracting.py``, ``tests/test_llm_mode.py`` (and
 ``tests/test_extract.py`` for the finder and the candidate on their own).
@@ -42,7 +44,7 @@ class _Extracting:
 
     def _quiet_now(self) -> int:
         """While looking for JSON in prose: which characters a chunk must hold to matter
-        (see Extractor.quiet); the C half passes over chunks without them (0: none)."""
+        (see Extractor.quiet; 0: any)."""
         x = self._x
         if x is None or not self._seeking or self._candidate is not None or self._held:
             return 0

@@ -189,7 +189,7 @@ class _ParserFace:
         self._line = 1
         self._col = 0  # characters since the last newline
         self._bulk_block = 0  # in the current text, no bulk attempt before this index
-        self._whole_tried = False  # the C half tried the text as one whole top-level value
+        self._whole_tried = False  # the text was tried as one whole top-level value
         self._spine: list[int] = []  # containers open at the end of _spine_text
         self._spine_text: str | None = None
         self._sep = ""  # how the last bulk run of an array ended, e.g. "}, {" ...
@@ -258,7 +258,7 @@ class _ParserFace:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for name in _CORE_FIELDS:  # the fields the C half keeps outside __dict__
+        for name in _CORE_FIELDS:  # the fields the C backend keeps outside __dict__
             state[name] = getattr(self, name)
         for name in ("_quick", "_kt_cache"):  # (memo tables: taken from the options again)
             del state[name]
@@ -279,7 +279,7 @@ class _ParserFace:
         )
 
 
-# The attributes the C half stores in its own fields rather than in ``__dict__``.
+# The attributes the C backend stores in its own fields rather than in ``__dict__``.
 _CORE_FIELDS: tuple[str, ...] = (
     tuple(
         k

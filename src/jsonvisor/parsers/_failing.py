@@ -4,9 +4,9 @@
 for a character of the current text (``_fail``: the character, its byte offset, line and
 column; ``_bad_number``, ``_number_too_long``), for the point just after the input
 (``_fail_here``, ``_limit_exceeded``), and for a document past ``max_bytes`` in
-``multiple_values`` mode (``_check_doc_size`` where a document ends, ``_doc_too_large``,
-called by the C half too).  ``_record`` makes an error the parser's: it is raised again for
-any further input and from :meth:`finish`.
+``multiple_values`` mode (``_check_doc_size`` where a document ends, ``_doc_too_large``).
+``_record`` makes an error the parser's: it is raised again for any further input and from
+:meth:`finish`.
 
 Fields it owns: ``_error`` (the parser's error) and ``_err_index`` (where in the text the
 last error is, for :mod:`._extracting` to resume seeking there); with the scanner and the

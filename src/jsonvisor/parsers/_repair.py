@@ -1,11 +1,10 @@
 """The end of the input: ``finish()``'s Python implementation and the repairs.
 
 :class:`_Repairing` holds ``_finish_py`` (the whole of :meth:`finish` on the pure-Python
-backend; on the C one only where a fenced value on trial would replace one found in
-prose), ``_repair``, which closes off what is open and lists each step as a
-:class:`~.result.Repair`, and what they and :meth:`snapshot` ask of a cut input: where it
-ends (``_cut_path``), whether it is incomplete and what was expected there
-(``_incomplete``, ``_expected_now``), what a held number or literal is worth
+backend; the C one's is ``_c_finish.h``), ``_repair``, which closes off what is open and
+lists each step as a :class:`~.result.Repair`, and what they and :meth:`snapshot` ask of a
+cut input: where it ends (``_cut_path``), whether it is incomplete and what was expected
+there (``_incomplete``, ``_expected_now``), what a held number or literal is worth
 (``_held_value``, ``_literal_fit``, ``_number_prefix``, ``_complete_number``; ``_MISSING``
 when nothing) and taking back a value :meth:`snapshot` put in provisionally
 (``_drop_provisional``, the bulk path's too).

@@ -2,7 +2,7 @@
 
 :class:`_Scanner` holds ``_run``, the loop over one text in the states below, and what it
 calls: values (``_value``), literals, numbers, LLM mode's lenient tokens, comments, keys
-(``_set_key``, called by the C half too) and strings (``_string``); and the value tree it
+(``_set_key``) and strings (``_string``); and the value tree it
 builds in place (``_child_path``, ``_insert``, ``_put_string``, ``_put``, ``_close``,
 ``_document_done``).  The module-level states, held-token kinds and regexes are the
 grammar the other parts of the parser share (``_speedups.c`` mirrors them).

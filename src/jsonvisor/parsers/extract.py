@@ -21,10 +21,8 @@ fewer are inline code and change nothing.
 
 The C backend has its own :class:`Extraction` (``_speedups.Extraction``, in
 ``_c_extract.h``): one object with the attributes and methods of both classes here
-(``finder`` is the object itself), run in place by the C half while it seeks and used by
-the Python half through the same calls.  Tests hold the two finders identical
-(``tests/test_extract.py``).
-"""
+(``finder`` is the object itself), run in place by the C backend. Tests hold the two
+finders identical (``tests/test_extract.py``). """
 
 from __future__ import annotations
 

@@ -349,14 +349,9 @@ def _resolve(key: tuple[Any, ...]) -> ParserOptions:
         ("_show_strings", bool(partial_strings and not tol.extract)),
         ("_partial_strings", bool(partial_strings)),
         ("_hold_numbers", bool(hold_numbers)),
-        # the C half (see _speedups.c) runs the tokens of every mode (a schema's checks
-        # are calls back into Python)
-        ("_c_ok", True),
-        # ... and opens and closes the top-level value where no document boundary or
-        # extraction is involved
+        # one value and no extraction: the C backend first tries the text after the
+        # value's opening bracket as the whole value (whole_root in _c_tree.h)
         ("_c_top", not multiple_values and not tol.extract),
-        # ... and with multiple values, each document's boundaries too
-        ("_c_docs", bool(multiple_values) and not tol.extract),
     )
     return ParserOptions(
         bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,

@@ -3,18 +3,15 @@
 Theory of operation
 ===================
 
-Sans-IO: no Trio, no threads, no I/O.  This module is the contract; ``_speedups.c`` is a
-second implementation of it that must give identical results (tested by
+Sans-IO: no Trio, no threads, no I/O.  This module is the contract, and ``_Parser`` its
+pure-Python reference implementation.  ``_speedups.c`` is a second, complete backend of
+it that must give identical events, snapshots, results and errors (tested by
 ``tests/test_speedups.py``, the fuzzer in ``tests/test_fuzz_invariants.py``, and every
-parser test run over both backends, see ``tests/conftest.py``).  The C one runs feed(),
-snapshot() and finish() and raises every error itself.  In extraction mode it seeks with
-its own fence finder (its ``_x`` is a C ``Extraction``, used here through the same methods
-as :class:`~.extract.Extraction`) and runs the tokens of a value on trial; it leaves to the
-Python methods (see "The parts" below) the start of a trial and the top level
-(``_begin_trial``, ``_feed_body``), an error in a value on trial or at a closing fence
-(``_extracting`` decides), the end of a feed with a value on trial (``_feed_tail``), and
-``finish()`` only when a fenced value on trial would replace one found in prose
-(``_finish_py``); and the bulk path's decision to load a run of values (``_bulk_step``).
+parser test run over both backends, see ``tests/conftest.py``).  The two share only their
+face (:mod:`._face`: the keywords and options, the fields a parser starts with, the
+read-only public API and pickling); the C type runs feed(), snapshot() and finish() for
+every mode itself and is not a subclass of ``_Parser``, so no Python implementation runs
+behind it.
 
 State.  A stack of open containers (with each one's path), the key whose value comes
 next, and ``_state``, what the innermost context expects::
@@ -67,10 +64,10 @@ whatever its nesting or where it is cut.
 
 Extraction (LLM mode) is described in :mod:`._extracting`.
 
-The parts.  ``_Parser``, the pure-Python reference backend, is one class made of a part
-per concern, each a mixin in its own module; the state is divided the same way (every
-field is set in ``_Parser._init_state``; the C half keeps most of them as typed fields
-under the same names, and calls the Python methods it defers to by name)::
+The parts.  ``_Parser``, the pure-Python reference backend, is the face plus a part per
+concern, each a mixin in its own module; the state is divided the same way (every field
+is set in ``_ParserFace._init_state``; the C backend keeps them as typed C fields under
+the same names, one stage file per concern, listed in ``_speedups.c``)::
 
     streaming.py    feeding (_feed_py, _feed_str, _decode, _feed_text, _feed_head,
                     _feed_body, _feed_tail), _snapshot_py, the public API, pickling.
@@ -101,8 +98,7 @@ The parser's configuration is the frozen, shared :class:`~.options.ParserOptions
 ``max_bytes``, ``tolerances``, ``_literals``, ``_kt``, ``_schema``, ...); the schema's side
 of a parse (checks, warnings, field states) is :class:`~.tracking.SchemaTracker`
 (:mod:`.tracking`); the fence finder, :mod:`.extract`; the bulk scanners, :mod:`.fastpath`.
-(Comments in the C sources that say ``streaming.py`` for these methods and constants
-predate this division: they are in the modules above.)
+(The C sources name the Python methods each of their functions mirrors.)
 """
 
 from __future__ import annotations
@@ -130,7 +126,7 @@ class _Parser(_ParserFace, _Scanner, _Bulk, _Extracting, _Repairing, _Failing):
 
     def _copy_state(self, proto: _Parser) -> None:
         """Start as a copy of ``proto``, a parser that has not been fed, with mutable
-        parts of its own (the C half copies its own fields, see ``core_copy_state``)."""
+        parts of its own (the C backend's is ``core_copy_state``)."""
         self.__dict__.update(proto.__dict__)
         self._fresh_parts()
 
@@ -337,8 +333,6 @@ class _Parser(_ParserFace, _Scanner, _Bulk, _Extracting, _Repairing, _Failing):
         self._feed_tail(text, events, nbytes if text is chunk else -1)
         return events
 
-    # The C half runs _feed_head and _feed_tail itself in the common case, and calls
-    # _feed_body (then _feed_tail) for what is left of a text when it stops early.
 
     def _feed_head(self, chunk: str, nbytes: int) -> tuple[str, int]:
         """Count ``chunk`` (``nbytes`` of UTF-8, within the limit) as used; return the
