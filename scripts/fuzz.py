@@ -42,6 +42,12 @@ from invariants import (  # noqa: E402
     check_sample,
     expected_for,
 )
+from jsonvisor.parsers import (  # noqa: E402
+    DocumentCompleted,
+    JsonStreamError,
+    PurePythonParser,
+    ValueCompleted,
+)
 
 GENERATORS = {
     "llm": grammar.llm_texts,
@@ -71,9 +77,33 @@ def _tag_of(text: str, options: dict[str, Any], ignore: frozenset[str]) -> str |
     return None
 
 
+def _repeats_a_key(text: str, options: dict[str, Any]) -> bool:
+    """Does ``text`` give one object the same key twice?  The grammar never does (the last
+    value wins, as in ``json.loads``, so a snapshot changes and a member completes twice),
+    but deleting characters can make two keys alike: such a text is no reduction of the
+    failure found."""
+    p = PurePythonParser(**options)
+    events: list[Any] = []
+    try:  # (a character at a time: the events up to an error count too)
+        for c in text:
+            events += p.feed(c)
+        events += p.finish().events
+    except JsonStreamError:
+        pass
+    seen: set[Any] = set()
+    for ev in events:
+        if ev.__class__ is DocumentCompleted:
+            seen.clear()
+        elif ev.__class__ is ValueCompleted:
+            if ev.path in seen and ev.path and ev.path[-1].__class__ is str:
+                return True
+            seen.add(ev.path)
+    return False
+
+
 def reduce_text(text: str, options: dict[str, Any], tag: str, ignore: frozenset[str]) -> str:
     """Delete characters (halves, quarters, ... single ones) while ``check`` still fails
-    with the same kind of failure."""
+    with the same kind of failure (and no key is repeated, see ``_repeats_a_key``)."""
     deadline = time.monotonic() + REDUCE_SECONDS
     size = max(1, len(text) // 2)
     while size >= 1 and time.monotonic() < deadline:
@@ -81,7 +111,11 @@ def reduce_text(text: str, options: dict[str, Any], tag: str, ignore: frozenset[
         changed = False
         while i < len(text) and time.monotonic() < deadline:
             candidate = text[:i] + text[i + size :]
-            if candidate and _tag_of(candidate, options, ignore) == tag:
+            if (
+                candidate
+                and _tag_of(candidate, options, ignore) == tag
+                and not _repeats_a_key(candidate, options)
+            ):
                 text = candidate
                 changed = True
             else:
