@@ -52,7 +52,9 @@ whole (bulk path, below): which one depends on where the chunks fall.  Deeper do
 ``ValueStarted`` comes when the token path opens a container and for a string still open
 at the end of a feed.  ``StringGrew`` carries only new text.  Applying every event in order rebuilds
 exactly what :meth:`snapshot` shows.  Snapshots are monotone (strings grow, members are
-added), except that a value found in prose is replaced by a later fenced one.
+added), except that a value found in prose is replaced by a later fenced one, and a key
+repeated in one object takes its last value (as in ``json.loads``; that member then
+completes twice).
 
 Bulk path (:mod:`._bulk`).  Where at least ``bulk_threshold`` characters are left, the run of whole
 members at the current position is found by a boundary scan (:mod:`.fastpath`, in C
