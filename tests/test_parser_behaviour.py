@@ -240,3 +240,19 @@ def test_value_builder_follows_a_stream_from_events_alone():
             assert b.value == p.snapshot()
         b.apply(p.finish().events)
         assert b.value == json.loads(doc) and b.documents == [json.loads(doc)]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 10_000])
+@pytest.mark.parametrize("pad", [0, 400])
+def test_a_repeated_key_takes_its_last_value(chunk, pad):
+    # As json.loads: the last value wins, in the snapshot and in the events (the token
+    # path reports each occurrence, a document loaded whole only the last).
+    text = '{"a": "first", "b": [1], "pad": "' + "p" * pad + '", "a": {"x": 2}, "b": 3}'
+    p = StreamingJsonParser()
+    last = {}
+    for i in range(0, len(text), chunk):
+        for e in p.feed(text[i : i + chunk]):
+            if isinstance(e, ValueCompleted) and len(e.path) == 1:
+                last[e.path[0]] = e.value
+    assert p.snapshot() == p.finish().value == json.loads(text)
+    assert last == json.loads(text)

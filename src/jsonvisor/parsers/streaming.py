@@ -53,8 +53,8 @@ whole (bulk path, below): which one depends on where the chunks fall.  Deeper do
 at the end of a feed.  ``StringGrew`` carries only new text.  Applying every event in order rebuilds
 exactly what :meth:`snapshot` shows.  Snapshots are monotone (strings grow, members are
 added), except that a value found in prose is replaced by a later fenced one, and a key
-repeated in one object takes its last value (as in ``json.loads``; that member then
-completes twice).
+repeated in one object takes its last value (as in ``json.loads``; the token path then
+completes that member once per occurrence, a run loaded whole once, with the last).
 
 Bulk path (:mod:`._bulk`).  Where at least ``bulk_threshold`` characters are left, the run of whole
 members at the current position is found by a boundary scan (:mod:`.fastpath`, in C
