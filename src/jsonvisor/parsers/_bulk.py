@@ -10,9 +10,8 @@ in C when built).  A value that does not end in the text yields its *spine*
 (``_learn_spine``): later attempts stop before it (``_bulk_limit``).
 
 Fields it owns: ``_bulk_block`` (no attempt before this index of the current text: a
-slice that failed the strict check, or a container nested past ``max_depth``),
-``_whole_tried`` (the text was tried as one whole value already), ``_spine`` and
-``_spine_text`` (the containers open at the end of that text), ``_sep`` and
+slice that failed the strict check, or a container nested past ``max_depth``), ``_spine``
+and ``_spine_text`` (the containers open at the end of that text), ``_sep`` and
 ``_sep_owner`` (how the last run of an array ended, and which array).  It reads the tree
 of :mod:`._scanner` (``_stack``, ``_prefixes``, ``_prov``) and sets ``_state``; values go
 through the key transform (``_kt``) and the schema (``_tracker``).
@@ -80,7 +79,6 @@ class _Bulk:
         if (
             not self.multiple_values
             and limit == len(text)
-            and not self._whole_tried
             and _ends_with_close(text)
         ):
             try:

@@ -74,7 +74,13 @@ strict_slice(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e, char open, Py_ssiz
     PyObject *slice;
     int kind;
     void *data;
-    if (t->ascii) {
+    if (!wrap && s == 0 && e == t->n && (t->bytes != NULL || t->str != NULL)) {
+        slice = t->bytes != NULL ? t->bytes : t->str; /* the whole text, as it is */
+        Py_INCREF(slice);
+        kind = t->kind;
+        data = (void *)t->data;
+    }
+    else if (t->ascii) {
         slice = PyBytes_FromStringAndSize(NULL, len);
         if (slice == NULL)
             return NULL;
@@ -260,7 +266,7 @@ bulk_document(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
     Py_ssize_t limit = bulk_limit(self, t, pos);
     if (limit == pos)
         return pos;
-    if (!self->multiple_values && limit == n && !self->whole_tried) {
+    if (!self->multiple_values && limit == n) { /* the rest of the text as the value */
         Py_ssize_t e = n;
         while (e > pos) {
             Py_UCS4 k = PyUnicode_READ(kind, data, e - 1);

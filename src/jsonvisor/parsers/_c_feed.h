@@ -177,7 +177,6 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (events == NULL)
         goto fail_text;
     self->bulk_block = 0;
-    self->whole_tried = 0;
     self->doc_start = 0;
     self->grew_from = PyList_GET_SIZE(self->pieces);
     Py_ssize_t n = t->n;
@@ -199,11 +198,8 @@ feed_text(Core *self, Text *chunk, int decoded)
         if (r == NULL)
             goto fail;
     }
-    if (self->candidate != Py_None) {
-        int proven = candidate_proven(self);
-        if (proven < 0 || (proven && flush_trial(self, events) < 0))
-            goto fail;
-    }
+    if (flush_if_proven(self, events) < 0)
+        goto fail;
     held_len = PyUnicode_GET_LENGTH(self->held);
     Py_ssize_t done = n - held_len;
     if (self->multiple_values && self->doc_open) { /* the open document's bytes so far */

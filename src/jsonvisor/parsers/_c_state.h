@@ -11,8 +11,8 @@ typedef struct {
     int state, held_kind, in_comment, quiet, doc_ended, x_verdict;
     char in_string, str_is_key, announced, prov, hot, show_strings;
     char seeking, stopped, plain_keys, multiple_values, lax, partial_strings, hold_numbers,
-        single_quotes, unquoted_keys, comments, comment_star, trailing_commas, c_top,
-        whole_tried, ready, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
+        single_quotes, unquoted_keys, comments, comment_star, trailing_commas,
+        ready, doc_open, bulk_stop, nan_infinity, python_literals, hex_numbers, control_characters,
         unknown_escapes, extract, lenient;
     Py_ssize_t hi, used, consumed, line, col, grew_from, bulk_block, doc_start, documents, x_at;
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
@@ -54,14 +54,12 @@ static PyMemberDef core_members[] = {
     MEMBER_BOOL("_prov", prov),
     MEMBER_BOOL("_hot", hot),
     MEMBER_BOOL("_show_strings", show_strings),
-    MEMBER_BOOL("_c_top", c_top),
     MEMBER_BOOL("_doc_open", doc_open),
     MEMBER_BOOL("_nan_infinity", nan_infinity),
     MEMBER_BOOL("_python_literals", python_literals),
     MEMBER_BOOL("_hex_numbers", hex_numbers),
     MEMBER_BOOL("_control_characters", control_characters),
     MEMBER_BOOL("_unknown_escapes", unknown_escapes),
-    MEMBER_BOOL("_whole_tried", whole_tried),
     MEMBER_BOOL("_extract", extract),
     MEMBER_BOOL("lenient", lenient),
     MEMBER_SSIZE("_documents", documents),

@@ -581,16 +581,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             }
             if ((c == '{' || c == '[') && n - pos >= self->bulk_threshold &&
                 pos >= self->bulk_block) {
-                if (self->c_top && self->plain_keys && !self->whole_tried) {
-                    Py_ssize_t r = whole_root(self, t, pos, events);
-                    if (r != pos) {
-                        if (r < 0)
-                            return -1;
-                        pos = r;
-                        continue;
-                    }
-                }
-                self->bulk_stop = 1; /* the bulk path's scan (_bulk_step) */
+                self->bulk_stop = 1; /* the bulk path's step (c_bulk_step) */
                 return pos;
             }
             pos = c_value(self, t, pos, c, events, &bail);

@@ -323,54 +323,6 @@ open_root(Core *self, int is_object, PyObject *events)
     return emit(events, EV_STARTED, EMPTY_TUPLE, kind);
 }
 
-/* _bulk_document()'s first attempt, when the top-level value starts at ``pos``: the rest
- * of the text ends with a closing bracket and is one strictly valid value, loaded in one
- * call (_whole_document(): its members are still reported one by one).  Returns the end
- * of the text, ``pos`` when it is not so (whole_tried: the bulk step then goes on with a
- * scan, without trying again), or -1. */
-static Py_ssize_t
-whole_root(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
-{
-    Py_ssize_t n = t->n, e = n;
-    int kind = t->kind;
-    const void *data = t->data;
-    self->whole_tried = 1;
-    for (; e > pos; e--) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, e - 1);
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            break;
-    }
-    if (e <= pos)
-        return pos;
-    Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
-    if (last != ']' && last != '}')
-        return pos;
-    int verdict = validate_units(kind, (const char *)data + pos * kind, n - pos, self->max_depth,
-                                 self->max_number_length);
-    if (verdict <= 0)
-        return verdict < 0 ? -1 : pos;
-    PyObject *slice; /* (ASCII bytes read in place go to the loader as they are) */
-    if (t->bytes != NULL && pos == 0) {
-        slice = t->bytes;
-        Py_INCREF(slice);
-    }
-    else
-        slice = text_sub(t, pos, n);
-    PyObject *value = strict_load(slice, verdict);
-    if (value == NULL)
-        return PyErr_Occurred() ? -1 : pos;
-    int r = -1;
-    if (PyDict_CheckExact(value) || PyList_CheckExact(value)) {
-        if (emit(events, EV_STARTED, EMPTY_TUPLE, PyDict_CheckExact(value) ? S_OBJECT : S_ARRAY) == 0 &&
-            emit_members(events, EMPTY_TUPLE, value, 0) == 0)
-            r = document_done(self, value, events);
-    }
-    else
-        PyErr_SetString(PyExc_TypeError, "a value that ends with a bracket loaded as a scalar");
-    Py_DECREF(value);
-    return r < 0 ? -1 : n;
-}
-
 static int
 open_container(Core *self, int is_object, PyObject *events)
 {

@@ -53,6 +53,16 @@ flush_trial(Core *self, PyObject *events)
     return r;
 }
 
+/* A value on trial that has proven to be JSON is released (_feed_tail, _extracting). */
+static int
+flush_if_proven(Core *self, PyObject *events)
+{
+    if (self->candidate == Py_None)
+        return 0;
+    int proven = candidate_proven(self);
+    return proven < 0 ? -1 : proven ? flush_trial(self, events) : 0;
+}
+
 /* _reset_document(): forget a candidate value that turned out not to be JSON. */
 static int
 reset_document(Core *self)
@@ -231,11 +241,8 @@ c_extracting(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
             pos = self->x_at;
             continue;
         }
-        if (self->candidate != Py_None) {
-            int proven = candidate_proven(self);
-            if (proven < 0 || (proven && flush_trial(self, events) < 0))
-                return -1;
-        }
+        if (flush_if_proven(self, events) < 0)
+            return -1;
         if (at >= n || self->stopped)
             return n;
         if (!self->seeking) { /* (the token loop stops early only for the above) */

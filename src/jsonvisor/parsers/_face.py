@@ -189,7 +189,6 @@ class _ParserFace:
         self._line = 1
         self._col = 0  # characters since the last newline
         self._bulk_block = 0  # in the current text, no bulk attempt before this index
-        self._whole_tried = False  # the text was tried as one whole top-level value
         self._spine: list[int] = []  # containers open at the end of _spine_text
         self._spine_text: str | None = None
         self._sep = ""  # how the last bulk run of an array ended, e.g. "}, {" ...

@@ -349,9 +349,6 @@ def _resolve(key: tuple[Any, ...]) -> ParserOptions:
         ("_show_strings", bool(partial_strings and not tol.extract)),
         ("_partial_strings", bool(partial_strings)),
         ("_hold_numbers", bool(hold_numbers)),
-        # one value and no extraction: the C backend first tries the text after the
-        # value's opening bracket as the whole value (whole_root in _c_tree.h)
-        ("_c_top", not multiple_values and not tol.extract),
     )
     return ParserOptions(
         bool(multiple_values), partial_strings, hold_numbers, max_bytes, max_depth,

@@ -82,9 +82,8 @@ the same names, one stage file per concern, listed in ``_speedups.c``)::
                     _str_path, _pieces, _announced, _hi, _quote), comments
                     (_in_comment, _comment_star), the held token (_held, _held_kind)
                     and the completed documents (_done, _documents, _last_document).
-    _bulk.py        the bulk path (_bulk_step, _bulk_document, _bulk_members, ...).
-                    Owns _bulk_block, _whole_tried, _spine, _spine_text, _sep,
-                    _sep_owner.
+    _bulk.py        the bulk path (_bulk_document, _bulk_members, ...).  Owns
+                    _bulk_block, _spine, _spine_text, _sep, _sep_owner.
     _extracting.py  extraction: seeking, values on trial (_extracting, _begin_trial,
                     _flush_trial, _reject_trial, _reset_document, _quiet_now).  Owns
                     _x, _seeking, _candidate, _stopped, _quiet.
@@ -349,7 +348,6 @@ class _Parser(_ParserFace, _Scanner, _Bulk, _Extracting, _Repairing, _Failing):
         else:
             text = chunk
         self._bulk_block = 0
-        self._whole_tried = False
         self._doc_start = 0
         self._grew_from = len(self._pieces)
         return text, nbytes
