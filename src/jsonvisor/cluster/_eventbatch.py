@@ -1,10 +1,10 @@
 """A worker's events in columns: cheap to pickle in the worker, cheap to rebuild in the root.
 
 Pickling a ``MessageEvent(msg_id, StringGrew(path, text))`` goes through the pickle
-protocol's reduce machinery twice (two named tuples): a few microseconds per event, more
+protocol's reduce machinery twice (a named tuple and an event): a few microseconds per event, more
 than parsing costs per event.  So a worker sends the parser events of its batch as
-columns of plain data instead, and the root rebuilds the named tuples with C-level
-``map`` calls:
+columns of plain data instead, and the root rebuilds the events in C
+(``_speedups.make_events``) and the ``MessageEvent`` tuples with C-level ``map`` calls:
 
 * ``kinds``: one byte per event, the parser event class (:data:`KINDS`);
 * ``mids``: the message IDs;
@@ -29,7 +29,8 @@ from itertools import repeat
 from typing import Any
 
 from ..hub import MessageEvent, SupervisorEvent
-from ..parsers import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
+from ..parsers import DocumentCompleted, Event, StringGrew, ValueCompleted, ValueStarted
+from ..parsers._native import native
 
 __all__ = ["KINDS", "EventBatch", "Packed", "message_events"]
 
@@ -95,11 +96,19 @@ class EventBatch:
         return bytes(self.kinds), self.mids, fields, self.others
 
 
+def _make_events(kinds: bytes, fields: list[tuple[Any, ...]]) -> list[Event]:
+    """The parser events of columns (pure Python; the C accelerator has its own)."""
+    return [KINDS[k](*f) for k, f in zip(kinds, fields, strict=True)]
+
+
+make_events = _make_events if native is None else native.make_events
+
+
 def message_events(
     kinds: bytes, mids: list[Hashable], fields: list[tuple[Any, ...]]
 ) -> list[MessageEvent]:
     """Rebuild ``MessageEvent`` objects from columns (the root's side)."""
-    inner = map(_new, map(KINDS.__getitem__, kinds), fields)
+    inner = make_events(kinds, fields)
     return list(map(_new, repeat(MessageEvent), zip(mids, inner, strict=True)))
 
 

@@ -1,48 +1,12 @@
-/* Stage: events and paths (event tuples built without Python calls; paths of atomic
- * parts untracked from the GC), string growth, field tracking for schemas.
+/* Stage: emitting events (see _c_eventtypes.h for the classes), string growth, runs of
+ * members loaded whole, field tracking for schemas.
  * Part of the unity build of _speedups.c (included once, in order). */
 
-#ifndef Py_TPFLAGS_MANAGED_DICT
-#define Py_TPFLAGS_MANAGED_DICT 0
-#endif
-#ifndef Py_TPFLAGS_MANAGED_WEAKREF
-#define Py_TPFLAGS_MANAGED_WEAKREF 0
-#endif
-
-/* An event: a 2-field NamedTuple instance built without calling its Python __new__.
- *
- * An event of atomic parts (a path, a scalar) cannot be in a cycle: like CPython with such
- * tuples, it stays out of the cyclic GC, whose passes over a long event list would
- * otherwise cost more than building it.  Such a class (``__slots__ = ()``: no dict, no
- * weak references) is allocated untracked and unzeroed, as tuples are; the generic
- * allocator serves any other. */
-static PyObject *
+/* An event of class ``cls`` (one of EventTypes) with its whole path. */
+static inline PyObject *
 event(PyObject *cls, PyObject *a, PyObject *b)
 {
-    PyTypeObject *tp = (PyTypeObject *)cls;
-    int atomic = !PyObject_GC_IsTracked(a) && !PyObject_GC_IsTracked(b);
-    PyObject *t;
-    if (tp->tp_dictoffset == 0 && tp->tp_weaklistoffset == 0 &&
-        !(tp->tp_flags & (Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF)) &&
-        tp->tp_itemsize == sizeof(PyObject *)) {
-        t = (PyObject *)PyObject_GC_NewVar(PyTupleObject, tp, 2); /* untracked */
-        if (t == NULL)
-            return NULL;
-        if (!atomic)
-            PyObject_GC_Track(t);
-    }
-    else {
-        t = tp->tp_alloc(tp, 2);
-        if (t == NULL)
-            return NULL;
-        if (atomic)
-            PyObject_GC_UnTrack(t);
-    }
-    Py_INCREF(a);
-    Py_INCREF(b);
-    PyTuple_SET_ITEM(t, 0, a);
-    PyTuple_SET_ITEM(t, 1, b);
-    return t;
+    return new_event((int)((PyTypeObject *)cls - EventTypes), a, NULL, -1, b);
 }
 
 static int
@@ -54,39 +18,6 @@ emit(PyObject *events, PyObject *cls, PyObject *a, PyObject *b)
     int r = PyList_Append(events, e);
     Py_DECREF(e);
     return r;
-}
-
-/* prefix + (item,) */
-static PyObject *
-path_plus(PyObject *prefix, PyObject *item)
-{
-    Py_ssize_t n = PyTuple_GET_SIZE(prefix);
-    PyObject *t = PyTuple_New(n + 1);
-    if (t == NULL)
-        return NULL;
-    int atomic = !PyObject_GC_IsTracked(item);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *x = PyTuple_GET_ITEM(prefix, i);
-        atomic = atomic && !PyObject_GC_IsTracked(x);
-        Py_INCREF(x);
-        PyTuple_SET_ITEM(t, i, x);
-    }
-    Py_INCREF(item);
-    PyTuple_SET_ITEM(t, n, item);
-    if (atomic) /* keys and indices: no cycle through it, as the GC would find */
-        PyObject_GC_UnTrack(t);
-    return t;
-}
-
-static PyObject *
-path_plus_index(PyObject *prefix, Py_ssize_t index)
-{
-    PyObject *i = PyLong_FromSsize_t(index);
-    if (i == NULL)
-        return NULL;
-    PyObject *t = path_plus(prefix, i);
-    Py_DECREF(i);
-    return t;
 }
 
 static PyObject *
@@ -149,7 +80,8 @@ track(Core *self, PyObject *events)
                 break;
             }
         }
-        r = PySet_Add(sets[which], PyTuple_GET_ITEM(ev, 0));
+        PyObject *path = event_first((EventObject *)ev);
+        r = path == NULL ? -1 : PySet_Add(sets[which], path);
     }
     Py_XDECREF(sets[0]);
     Py_XDECREF(sets[1]);
@@ -171,17 +103,19 @@ growing_kind(PyObject *v)
                                    : NULL;
 }
 
-/* The member's events into block[*at...] (a list made at its final size). */
+/* The member's events into block[*at...] (a list made at its final size), their path
+ * pending: ``prefix`` and the member's key (or, with ``key`` NULL, its index). */
 static int
-put_member(PyObject *block, Py_ssize_t *at, PyObject *path, PyObject *v, int top)
+put_member(PyObject *block, Py_ssize_t *at, PyObject *prefix, PyObject *key, Py_ssize_t index,
+           PyObject *v, int top)
 {
     PyObject *kind = top ? growing_kind(v) : NULL, *e;
     if (kind != NULL) {
-        if ((e = event(EV_STARTED, path, kind)) == NULL)
+        if ((e = new_event(0, prefix, key, index, kind)) == NULL)
             return -1;
         PyList_SET_ITEM(block, (*at)++, e);
     }
-    if ((e = event(EV_COMPLETED, path, v)) == NULL)
+    if ((e = new_event(2, prefix, key, index, v)) == NULL)
         return -1;
     PyList_SET_ITEM(block, (*at)++, e);
     return 0;
@@ -214,18 +148,12 @@ emit_members_gc(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_
     int r = 0;
     if (is_dict) {
         i = 0;
-        while (r == 0 && PyDict_Next(members, &i, &k, &v)) {
-            PyObject *path = path_plus(prefix, k);
-            r = path == NULL ? -1 : put_member(block, &at, path, v, top);
-            Py_XDECREF(path);
-        }
+        while (r == 0 && PyDict_Next(members, &i, &k, &v))
+            r = put_member(block, &at, prefix, k, -1, v, top);
     }
     else
-        for (i = 0; r == 0 && i < count; i++) {
-            PyObject *path = path_plus_index(prefix, base + i);
-            r = path == NULL ? -1 : put_member(block, &at, path, PyList_GET_ITEM(members, i), top);
-            Py_XDECREF(path);
-        }
+        for (i = 0; r == 0 && i < count; i++)
+            r = put_member(block, &at, prefix, NULL, base + i, PyList_GET_ITEM(members, i), top);
     if (r == 0) {
         Py_ssize_t n = PyList_GET_SIZE(events);
         r = PyList_SetSlice(events, n, n, block);
@@ -234,7 +162,7 @@ emit_members_gc(PyObject *events, PyObject *prefix, PyObject *members, Py_ssize_
     return r;
 }
 
-/* A run of members makes two or three objects each.  The cyclic GC is held off while
+/* A run of members makes an event or two each.  The cyclic GC is held off while
  * they are made (one collection at most afterwards, not one every few hundred objects,
  * each walking the growing events list). */
 static int
@@ -255,10 +183,6 @@ py_completed_members(PyObject *mod, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!On:completed_members", &PyList_Type, &events,
                           &PyTuple_Type, &prefix, &members, &base))
         return NULL;
-    if (EV_COMPLETED == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "setup() was not called");
-        return NULL;
-    }
     if (emit_members(events, prefix, members, base) < 0)
         return NULL;
     Py_RETURN_NONE;

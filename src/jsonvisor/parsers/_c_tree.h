@@ -194,34 +194,57 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
     Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
     int announce = PyUnicode_CheckExact(value) && PyList_GET_SIZE(self->stack) == 1 &&
                    !(path != NULL && self->announced);
+    /* Without a schema to check it against, the slot's path is left pending in its
+     * events (built if read): the prefix and the key, or the index. */
+    PyObject *prefix = NULL, *key = NULL;
+    Py_ssize_t index = -1;
     if (path != NULL)
         Py_INCREF(path);
+    else if (self->schema == Py_None) {
+        prefix = top_prefix(self);
+        if (is_dict)
+            key = self->key;
+        else
+            index = self->prov ? n - 1 : n;
+    }
     else if (is_dict)
         path = path_plus(top_prefix(self), self->key);
     else
         path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
-    if (path == NULL)
+    if (path == NULL && prefix == NULL)
         return -1;
-    if (announce && emit(events, EV_STARTED, path, S_STRING) < 0) {
-        Py_DECREF(path);
-        return -1;
+    PyObject *first = path != NULL ? path : prefix;
+    PyObject *e;
+    if (announce) {
+        if ((e = new_event(0, first, key, index, S_STRING)) == NULL ||
+            PyList_Append(events, e) < 0) {
+            Py_XDECREF(e);
+            Py_XDECREF(path);
+            return -1;
+        }
+        Py_DECREF(e);
     }
     value = schema_checked(self, path, value);
     if (value == NULL) {
-        Py_DECREF(path);
+        Py_XDECREF(path);
         return -1;
     }
-    int r;
-    if (is_dict)
-        r = PyDict_SetItem(top, self->key, value);
-    else if (self->prov)
-        r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
-    else
-        r = PyList_Append(top, value);
+    /* (the event holds its own references to the prefix and the key) */
+    e = new_event(2, first, key, index, value);
+    Py_XDECREF(path);
+    int r = -1;
+    if (e != NULL) {
+        if (is_dict)
+            r = PyDict_SetItem(top, self->key, value);
+        else if (self->prov)
+            r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
+        else
+            r = PyList_Append(top, value);
+        if (r == 0)
+            r = PyList_Append(events, e);
+        Py_DECREF(e);
+    }
     self->prov = 0;
-    if (r == 0)
-        r = emit(events, EV_COMPLETED, path, value);
-    Py_DECREF(path);
     Py_DECREF(value);
     self->state = ST_COMMA_OR_CLOSE;
     return r;

@@ -31,7 +31,8 @@
  *   _c_extract.h   extraction's state and the fence finder (extract.py's Extraction)
  *   _c_state.h     the Core object, its fields, GC support, creation from a prototype
  *   _c_text.h      the text parsed: a str, or ASCII bytes read in place
- *   _c_events.h    event tuples and paths, string growth, field tracking
+ *   _c_eventtypes.h  the event classes (paths built when first read) and paths
+ *   _c_events.h    emitting events, string growth, runs of members, field tracking
  *   _c_tree.h      the value under construction: containers, inserting, keys
  *   _c_errors.h    JsonStreamError as the Python side builds it, the number grammar
  *   _c_tokens.h    numbers, literals, strings, comments, and the token loop c_run()
@@ -70,6 +71,7 @@ static PyObject *S_CONTAINER, *S_APPEND, *S_FRESH, *S_STARTED, *S_COMPLETED, *S_
 #include "_c_extract.h"
 #include "_c_state.h"
 #include "_c_text.h"
+#include "_c_eventtypes.h"
 #include "_c_events.h"
 #include "_c_tree.h"
 #include "_c_errors.h"
@@ -130,37 +132,20 @@ static PyTypeObject CoreType = {
 static PyObject *
 py_setup(PyObject *mod, PyObject *args)
 {
-    PyObject *started, *grew, *completed, *document, *orjson_loads, *ujson_loads, *error,
-        *result, *repair, *candidate;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!OOO!O!O!O!:setup", &PyType_Type, &started, &PyType_Type,
-                          &grew, &PyType_Type, &completed, &PyType_Type, &document, &orjson_loads,
-                          &ujson_loads, &PyType_Type, &error, &PyType_Type, &result, &PyType_Type,
-                          &repair, &PyType_Type, &candidate))
+    PyObject *orjson_loads, *ujson_loads, *error, *result, *repair, *candidate;
+    if (!PyArg_ParseTuple(args, "OOO!O!O!O!:setup", &orjson_loads, &ujson_loads, &PyType_Type,
+                          &error, &PyType_Type, &result, &PyType_Type, &repair, &PyType_Type,
+                          &candidate))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)error, (PyTypeObject *)PyExc_Exception)) {
         PyErr_SetString(PyExc_TypeError, "setup: the error class must be an exception");
         return NULL;
     }
-    PyObject *classes[4] = {started, grew, completed, document};
-    for (int i = 0; i < 4; i++) {
-        if (!PyType_IsSubtype((PyTypeObject *)classes[i], &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "event classes must be tuple subclasses");
-            return NULL;
-        }
-    }
     if (!PyCallable_Check(ujson_loads) || (orjson_loads != Py_None && !PyCallable_Check(orjson_loads))) {
         PyErr_SetString(PyExc_TypeError, "setup: the loaders must be callables (orjson's or None)");
         return NULL;
     }
-    Py_INCREF(started);
-    Py_INCREF(grew);
-    Py_INCREF(completed);
-    Py_INCREF(document);
     Py_INCREF(ujson_loads);
-    Py_XSETREF(EV_STARTED, started);
-    Py_XSETREF(EV_GREW, grew);
-    Py_XSETREF(EV_COMPLETED, completed);
-    Py_XSETREF(EV_DOCUMENT, document);
     Py_XSETREF(UJSON_LOADS, ujson_loads);
     Py_INCREF(error);
     Py_XSETREF(ERR_CLASS, error);
@@ -191,10 +176,12 @@ static PyMethodDef module_methods[] = {
     {"completed_members", py_completed_members, METH_VARARGS,
      "completed_members(events, prefix, members, base): a ValueCompleted per member"},
     {"setup", py_setup, METH_VARARGS,
-     "setup(ValueStarted, StringGrew, ValueCompleted, DocumentCompleted, orjson_loads, "
-     "ujson_loads, JsonStreamError, ParseResult, Repair, Candidate): the event classes to "
-     "emit, the loaders of the bulk path, the classes of errors and results, and "
-     "extraction's value on trial."},
+     "setup(orjson_loads, ujson_loads, JsonStreamError, ParseResult, Repair, Candidate): "
+     "the loaders of the bulk path, the classes of errors and results, and extraction's "
+     "value on trial."},
+    {"make_events", py_make_events, METH_VARARGS,
+     "make_events(codes, fields) -> list: an event of class code (0 ValueStarted, "
+     "1 StringGrew, 2 ValueCompleted, 3 DocumentCompleted) per pair of fields"},
     {NULL}
 };
 
@@ -206,8 +193,12 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&CoreType) < 0 || PyType_Ready(&XType) < 0)
+    if (PyType_Ready(&CoreType) < 0 || PyType_Ready(&XType) < 0 || event_types_ready() < 0)
         return NULL;
+    EV_STARTED = (PyObject *)&EventTypes[0];
+    EV_GREW = (PyObject *)&EventTypes[1];
+    EV_COMPLETED = (PyObject *)&EventTypes[2];
+    EV_DOCUMENT = (PyObject *)&EventTypes[3];
     S_OBJECT = PyUnicode_InternFromString("object");
     S_ARRAY = PyUnicode_InternFromString("array");
     S_STRING = PyUnicode_InternFromString("string");
@@ -277,6 +268,16 @@ PyInit__speedups(void)
         Py_DECREF(&CoreType);
         Py_DECREF(m);
         return NULL;
+    }
+    static const char *const names[4] = {"ValueStarted", "StringGrew", "ValueCompleted",
+                                         "DocumentCompleted"};
+    for (int c = 0; c < 4; c++) {
+        Py_INCREF(&EventTypes[c]);
+        if (PyModule_AddObject(m, names[c], (PyObject *)&EventTypes[c]) < 0) {
+            Py_DECREF(&EventTypes[c]);
+            Py_DECREF(m);
+            return NULL;
+        }
     }
     Py_INCREF(&XType);
     if (PyModule_AddObject(m, "Extraction", (PyObject *)&XType) < 0) {

@@ -7,13 +7,12 @@ the same behaviour.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import ujson
 
+from ._native import native
 from .errors import JsonStreamError
-from .events import DocumentCompleted, StringGrew, ValueCompleted, ValueStarted
 from .extract import Candidate
 from .result import ParseResult, Repair
 
@@ -26,17 +25,10 @@ except ImportError:  # pragma: no cover
 
 
 def _load() -> Any:
-    if os.environ.get("JSONVISOR_PURE", "") not in ("", "0"):
-        return None
-    try:
-        from . import _speedups
-    except ImportError:
+    _speedups = native
+    if _speedups is None:
         return None
     _speedups.setup(
-        ValueStarted,
-        StringGrew,
-        ValueCompleted,
-        DocumentCompleted,
         orjson_loads,
         ujson.loads,
         JsonStreamError,
