@@ -580,6 +580,16 @@ def test_a_word_inside_the_value_is_not_called_prose():
     assert "starts with prose" in one_line(r.stderr)
 
 
+def test_a_byte_order_mark_is_named_not_called_prose():
+    # (regression) U+FEFF is described by code point, which starts with a letter
+    r = run("parse", stdin=b'\xef\xbb\xbf{"a": 1}')
+    line = one_line(r.stderr)
+    assert r.code == 1 and "starts with prose" not in line, line
+    assert "found U+FEFF at byte 0" in line and "byte-order mark (U+FEFF): remove it" in line
+    r = run("parse", "--lenient", stdin=b'\xef\xbb\xbf{"a": 1}')
+    assert r.code == 0 and r.records[0]["value"] == {"a": 1}
+
+
 def test_bad_input_is_one_clear_line():
     r = run("parse", stdin=b'{"a": 01}')
     assert r.code == 1

@@ -56,7 +56,11 @@ def _message(err: JsonStreamError) -> str:
 
 
 def _starts_with_prose(err: JsonStreamError, documents: int) -> bool:
-    """A word or a backtick where the first value should start (only blanks before it)."""
+    """A word or a backtick where the first value should start (only blanks before it).
+
+    ``found`` shows a printable character quoted, others by code point (``U+FEFF``)."""
+    if err.found[:1] not in ("'", '"'):
+        return False
     found = err.found.strip("'\"")
     # (the excerpt starts at the input's start when the error is in its first 20 characters)
     at_start = err.offset <= 20 and not err.excerpt[: err.offset].strip()
@@ -78,6 +82,8 @@ def _fix(
         return fix
     if _ONE_VALUE in err.expected:
         return "use --multiple for several values, or --format ndjson for one value per line"
+    if err.offset == 0 and err.found == "U+FEFF":
+        return "the input starts with a byte-order mark (U+FEFF): remove it"
     if not lenient and _starts_with_prose(err, documents):
         return "the input starts with prose: use --lenient to find the JSON in it"
     if err.reason == "invalid UTF-8":
