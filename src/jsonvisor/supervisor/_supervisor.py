@@ -653,19 +653,16 @@ class Supervisor(HubFrontEnd):
     async def _feed_piece(self, msg: _Message, piece: Chunk) -> None:
         """Feed one piece to the message's parser, then keep it and emit its events.
 
-        Bad input fails the message (never retried); any other exception is a parser bug:
-        the parser is restarted (replaying what was kept) and the piece fed again.
+        On an exception (:meth:`_step_failed`) the piece is fed again to the restarted
+        parser.
         """
         while True:
             parser = msg.parser
             assert parser is not None
             try:
                 events = parser.feed(piece)
-            except JsonStreamError as exc:
-                self._errors += 1
-                raise _MessageFailed(exc) from None
             except Exception as exc:
-                await self._restart(msg, exc)
+                await self._step_failed(msg, exc)
                 continue
             break
         if msg.streak:
@@ -725,12 +722,8 @@ class Supervisor(HubFrontEnd):
                 start = end
             if events:
                 await self._emit(msg, events)
-            if error is None:
-                continue
-            if isinstance(error, JsonStreamError):
-                self._errors += 1
-                raise _MessageFailed(error)
-            await self._restart(msg, error)
+            if error is not None:
+                await self._step_failed(msg, error)
 
     async def _feed_in_process(self, msg: _Message, data: Chunk) -> None:
         while True:
@@ -763,10 +756,19 @@ class Supervisor(HubFrontEnd):
                 if events:
                     await self._emit(msg, events)
                 return
-            if isinstance(error, JsonStreamError):
-                self._errors += 1
-                raise _MessageFailed(error)
-            await self._restart(msg, error)
+            await self._step_failed(msg, error)
+
+    async def _step_failed(self, msg: _Message, error: BaseException) -> None:
+        """A parser step (feed or finish) raised ``error``.
+
+        Bad input (:class:`JsonStreamError`) fails the message and is never retried; any
+        other exception is a parser bug: the parser is restarted, replaying what was
+        kept (:meth:`_restart`), and the caller takes the step again.
+        """
+        if isinstance(error, JsonStreamError):
+            self._errors += 1
+            raise _MessageFailed(error) from None
+        await self._restart(msg, error)
 
     def _retain_slice(self, msg: _Message, data: Chunk, start: int, end: int, nbytes: int) -> None:
         """Keep ``data[start:end]`` for a replay (see :meth:`MessageRecord.retain`), without
@@ -790,11 +792,8 @@ class Supervisor(HubFrontEnd):
                     result = parser.finish()
                 else:
                     result = parser.finish(allow_partial=False)  # type: ignore[call-arg]
-            except JsonStreamError as exc:
-                self._errors += 1
-                raise _MessageFailed(exc) from None
             except Exception as exc:
-                await self._restart(msg, exc)
+                await self._step_failed(msg, exc)
                 continue
             break
         if result.events or self._watch is not None:
