@@ -16,8 +16,10 @@ from jsonvisor.supervisor import (
     Failed,
     MessageCancelledError,
     MessageEvent,
+    ParserFactoryError,
     ResultUnavailable,
 )
+from schema_models import parser_without_id
 
 
 def in_process(text: str) -> object:
@@ -95,6 +97,18 @@ async def test_shutdown_cancels_open_messages():
 async def test_lambda_factory_is_refused():
     with pytest.raises(TypeError, match="importable"):
         async with open_cluster(workers=1, parser=lambda msg_id: StreamingJsonParser()):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("parser", "match"),
+    [(parser_without_id, "cannot be called with the message ID"), ({"nope": 1}, "not valid")],
+)
+async def test_a_wrong_factory_or_options_fail_at_once_in_the_root(parser, match):
+    # (regression) they failed in every worker as it started, reported after retries as
+    # "worker for slot 0 failed to start"
+    with trio.fail_after(5), pytest.raises(ParserFactoryError, match=match):
+        async with open_cluster(workers=1, parser=parser):
             pass
 
 

@@ -47,6 +47,7 @@ from ..hub import (
 )
 from ..mailboxes import Chunk, DeadLetter
 from ..mailboxes.lowlevel import TRIO_HUB, ClosedResourceError
+from ..supervisor._factory import as_factory
 from ..supervisor.offload import utf8_len
 from . import _auth
 from . import _wire as wire
@@ -333,9 +334,16 @@ class Cluster(HubFrontEnd):
 
 
 def _factory_spec(parser: Any) -> tuple[str | None, dict[str, Any]]:
-    """``(factory import path, StreamingJsonParser options)`` from ``parser=``."""
+    """``(factory import path, StreamingJsonParser options)`` from ``parser=``.
+
+    Checked here as the supervisor checks it (``as_factory``: options that make a parser,
+    a factory that takes the message ID), so a wrong one fails ``open_cluster`` at once,
+    not every worker as it starts.  A ``"module:function"`` path is the workers' to import.
+    """
     if parser is None:
         return None, {}
+    if not isinstance(parser, str):
+        as_factory(parser)
     if isinstance(parser, Mapping):
         return None, dict(parser)
     if isinstance(parser, str):
@@ -497,6 +505,7 @@ async def open_cluster(
     # the option keywords, as passed (``locals()`` holds nothing else by those names yet)
     opts = options_from(options, locals(), owner="open_cluster")
     factory_path, parser_options = _factory_spec(parser)
+    trusted = ("jsonvisor", *trusted_modules)
     session_config = wire.dumps(
         {
             "parser_factory": factory_path,
@@ -505,6 +514,7 @@ async def open_cluster(
             "heartbeat": heartbeat_interval,
             "max_batch": max_batch,
             "stats_interval": 0.5,
+            "trusted": trusted,
         }
     )
     child_env = {"JSONVISOR_WORKER_FACTORIES": factory_path} if factory_path else {}
@@ -517,7 +527,7 @@ async def open_cluster(
         flush_interval=flush_interval,
         window=window,
         replay_bytes=replay_bytes,
-        trusted=("jsonvisor", *trusted_modules),
+        trusted=trusted,
         discovery_timeout=discovery_timeout,
         worker_name=worker_name,
         loglevel=loglevel,

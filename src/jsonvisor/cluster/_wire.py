@@ -22,7 +22,16 @@ try:  # tractor's transport encodes messages with msgspec (a dependency of tract
 except ImportError:  # pragma: no cover - without tractor, blobs travel as plain bytes
     _Ext = None
 
-__all__ = ["FLAG_CANCEL", "FLAG_END", "SafeUnpickler", "dumps", "loads", "unwrap", "wrap"]
+__all__ = [
+    "FLAG_CANCEL",
+    "FLAG_END",
+    "SafeUnpickler",
+    "dumps",
+    "loads",
+    "undeliverable",
+    "unwrap",
+    "wrap",
+]
 
 FLAG_END = 1
 """Batch flag: the message's input ends after this item's data."""
@@ -129,6 +138,21 @@ def dumps(obj: Any) -> bytes:
 def loads(data: bytes, trusted: Iterable[str] = ("jsonvisor",)) -> Any:
     """Unpickle one batch, resolving only trusted classes."""
     return SafeUnpickler(io.BytesIO(data), tuple(trusted)).load()
+
+
+def undeliverable(obj: Any, trusted: Iterable[str]) -> str | None:
+    """Why ``obj`` cannot travel to a root that trusts ``trusted`` (None if it can).
+
+    A worker asks before it sends an object of a class the application chose (a schema's
+    model): one such object would make the root refuse the whole batch.
+    """
+    try:
+        loads(dumps(obj), trusted)
+    except pickle.UnpicklingError as exc:
+        return f"{exc}: add its module to open_cluster(trusted_modules=...)"
+    except Exception as exc:
+        return f"it cannot be pickled ({type(exc).__name__}: {exc})"
+    return None
 
 
 def wrap(blob: bytes) -> Any:

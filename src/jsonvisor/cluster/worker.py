@@ -28,6 +28,7 @@ the root notices a worker that stopped answering.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib
 import os
@@ -44,7 +45,15 @@ import trio
 
 from ..mailboxes import current_pacer
 from ..parsers import ParseResult, StreamingJsonParser
-from ..supervisor import Completed, ResultUnavailable, Supervisor, open_supervisor
+from ..parsers.schema import SchemaWarning
+from ..supervisor import (
+    Completed,
+    ModelValidationError,
+    ResultUnavailable,
+    Supervisor,
+    WatchEvent,
+    open_supervisor,
+)
 from . import _auth
 from . import _wire as wire
 from ._errors import ClusterAuthError
@@ -178,6 +187,7 @@ class _Session:
         self.heartbeat: float = config["heartbeat"]
         self.max_batch: int = config["max_batch"]
         self.stats_interval: float = config["stats_interval"]
+        self.trusted: tuple[str, ...] = tuple(config.get("trusted", ("jsonvisor",)))
         self.acked = 0
         self.events = EventBatch()
         self.results: dict[Hashable, ParseResult] = {}
@@ -208,14 +218,48 @@ class _Session:
         sup = self.sup
         limit = self.max_batch
         async for event in sup.events():
+            cls = event.__class__
+            if cls is Completed:
+                result = await _result_of(sup, event)
+                if event.model is not None:
+                    event, result = self._completed_deliverable(event, result)
+                self.results[event.msg_id] = result
+            elif cls is WatchEvent and getattr(event.item, "model", None) is not None:
+                event = self._watched_deliverable(event)
             self.events.add(event)
-            if event.__class__ is Completed:
-                self.results[event.msg_id] = await _result_of(sup, event)
             if not self.wake.is_set():
                 self.wake.set()
             if len(self.events) >= limit:
                 self.drained = trio.Event()
                 await self.drained.wait()
+
+    def _completed_deliverable(
+        self, event: Completed, result: ParseResult
+    ) -> tuple[Completed, ParseResult]:
+        """``event`` and ``result`` as the root can receive them: a model the root would
+        refuse (see :func:`wire.undeliverable`) is left out, as a value that does not
+        validate leaves it out, and the warning says why."""
+        why = wire.undeliverable(event.model, self.trusted)
+        if why is None:
+            return event, result
+        warning = _undelivered(event.model, (), why)
+        event = event._replace(
+            model=None,
+            warnings=(*event.warnings, warning),
+            validation_error=ModelValidationError(event.msg_id, [warning]),
+        )
+        result = dataclasses.replace(result, model=None, warnings=(*result.warnings, warning))
+        return event, result
+
+    def _watched_deliverable(self, event: WatchEvent) -> WatchEvent:
+        """The same for a watched value's model."""
+        item = event.item
+        why = wire.undeliverable(item.model, self.trusted)
+        if why is None:
+            return event
+        warning = _undelivered(item.model, item.path, why)
+        item = dataclasses.replace(item, model=None, errors=(*item.errors, warning))
+        return event._replace(item=item)
 
     async def send_loop(self) -> None:
         """Send batches: as soon as there is something, or a heartbeat when idle."""
@@ -238,6 +282,15 @@ class _Session:
             sent_acked = self.acked
             packed = events.pack() if len(events) else None
             await self.stream.send(wire.wrap(wire.dumps((self.acked, packed, results, stats))))
+
+
+def _undelivered(model: Any, path: Any, why: str) -> SchemaWarning:
+    cls = type(model)
+    return SchemaWarning(
+        path,
+        "validation",
+        f"the model ({cls.__module__}.{cls.__qualname__}) cannot reach the root: {why}",
+    )
 
 
 async def _result_of(sup: Supervisor, event: Completed) -> ParseResult:
