@@ -52,40 +52,39 @@ string_events(Core *self, PyObject *events)
     return events;
 }
 
-/* SchemaTracker.track(events): the paths started and completed (for field_states()). */
+/* SchemaTracker.track(events): keep the events that start or complete a value in the
+ * tracker's ``seen`` list (their paths go into its sets when field_states() asks, or
+ * with multiple values when a document completes: SchemaTracker.note()). */
 static int
 track(Core *self, PyObject *events)
 {
-    PyObject *sets[2] = {NULL, NULL};
-    PyObject *names[2] = {S_STARTED, S_COMPLETED}; /* (interned: the type cache finds them) */
-    PyObject *tracker = NULL;
+    PyObject *seen = NULL;
     int r = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(events) && r == 0; i++) {
         PyObject *ev = PyList_GET_ITEM(events, i);
-        int which = Py_TYPE(ev) == (PyTypeObject *)EV_STARTED     ? 0
-                    : Py_TYPE(ev) == (PyTypeObject *)EV_COMPLETED ? 1
-                                                                  : -1;
-        if (which < 0)
-            continue;
-        if (sets[which] == NULL) {
-            if (tracker == NULL) {
-                tracker = self->tracker;
-                Py_INCREF(tracker);
+        int code = event_code(ev);
+        if (code == 3) { /* DocumentCompleted */
+            if (self->multiple_values) {
+                PyObject *ok = PyObject_CallMethodNoArgs(self->tracker, S_NOTE);
+                r = ok == NULL ? -1 : 0;
+                Py_XDECREF(ok);
             }
-            sets[which] = PyObject_GetAttr(tracker, names[which]);
-            if (sets[which] == NULL || !PySet_Check(sets[which])) {
-                if (sets[which] != NULL)
-                    PyErr_SetString(PyExc_TypeError, "field tracking needs sets");
+            continue;
+        }
+        if (code != 0 && code != 2) /* (not ValueStarted or ValueCompleted) */
+            continue;
+        if (seen == NULL) {
+            seen = PyObject_GetAttr(self->tracker, S_SEEN);
+            if (seen == NULL || !PyList_CheckExact(seen)) {
+                if (seen != NULL)
+                    PyErr_SetString(PyExc_TypeError, "field tracking needs a list");
                 r = -1;
                 break;
             }
         }
-        PyObject *path = event_first((EventObject *)ev);
-        r = path == NULL ? -1 : PySet_Add(sets[which], path);
+        r = PyList_Append(seen, ev);
     }
-    Py_XDECREF(sets[0]);
-    Py_XDECREF(sets[1]);
-    Py_XDECREF(tracker);
+    Py_XDECREF(seen);
     return r;
 }
 

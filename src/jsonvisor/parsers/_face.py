@@ -150,6 +150,7 @@ class _ParserFace:
                 coerce=options.coerce,
                 drop_unknown=options.unknown_keys == "drop",
                 validate=options.validate,
+                many=options.multiple_values,
             )
 
         self._stack: list[Any] = []  # open containers, outermost first

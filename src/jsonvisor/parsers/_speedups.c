@@ -61,7 +61,7 @@ static PyObject *DEQUE, *EMPTY_TUPLE;
  * of the objects the C half works with (the schema's tracker and compiled schema, a
  * candidate, the deque of documents). */
 static PyObject *S_OBJECT, *S_ARRAY, *S_STRING, *S_EMPTY, *S_DQUOTE, *S_SQUOTE;
-static PyObject *S_CONTAINER, *S_APPEND, *S_FRESH, *S_STARTED, *S_COMPLETED, *S_PROVEN,
+static PyObject *S_CONTAINER, *S_APPEND, *S_FRESH, *S_SEEN, *S_NOTE, *S_PROVEN,
     *S_EVENTS, *S_QUOTED, *S_SAVED, *S_FINISH, *S_TRACK_METHOD, *S_WARNINGS, *S_WHOLE,
     *S_MEMBERS, *S_SAVE, *S_RESTORE, *S_CLEAR, *S_EXTEND, *S_FENCED, *S_CHECK, *S_KEY,
     *S_SKELETON;
@@ -208,8 +208,8 @@ PyInit__speedups(void)
     S_CONTAINER = PyUnicode_InternFromString("container");
     S_APPEND = PyUnicode_InternFromString("append");
     S_FRESH = PyUnicode_InternFromString("fresh");
-    S_STARTED = PyUnicode_InternFromString("started");
-    S_COMPLETED = PyUnicode_InternFromString("completed");
+    S_SEEN = PyUnicode_InternFromString("seen");
+    S_NOTE = PyUnicode_InternFromString("note");
     EMPTY_TUPLE = PyTuple_New(0);
     S_SAVED = PyUnicode_InternFromString("saved");
     S_QUOTED = PyUnicode_InternFromString("quoted");
@@ -241,7 +241,7 @@ PyInit__speedups(void)
     ERR_KWNAMES = Py_BuildValue("(ssssssss)", "expected", "found", "offset", "line", "column",
                                 "excerpt", "truncated", "limit");
     if (!S_OBJECT || !S_ARRAY || !S_STRING || !S_EMPTY || !S_DQUOTE || !S_SQUOTE ||
-        !S_CONTAINER || !S_APPEND || !S_FRESH || !S_STARTED || !S_COMPLETED || !EMPTY_TUPLE ||
+        !S_CONTAINER || !S_APPEND || !S_FRESH || !S_SEEN || !S_NOTE || !EMPTY_TUPLE ||
         !S_PROVEN || !S_EVENTS || !S_QUOTED || !S_SAVED || !S_FINISH || !S_TRACK_METHOD ||
         !S_WARNINGS || !S_WHOLE || !S_MEMBERS || !S_SAVE || !S_RESTORE || !S_CLEAR ||
         !S_EXTEND || !S_FENCED || !S_CHECK || !S_KEY || !S_SKELETON || !S_F_VALUE ||

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .events import Event, Path, ValueCompleted, ValueStarted
+from .events import DocumentCompleted, Event, Path, ValueCompleted, ValueStarted
 from .result import format_path
 
 if TYPE_CHECKING:  # (the schema module loads on first use)
@@ -29,21 +29,31 @@ class SchemaTracker:
         "coerce",
         "completed",
         "drop_unknown",
+        "many",
         "schema",
+        "seen",
         "started",
         "validate",
         "warnings",
     )
 
     def __init__(
-        self, schema: CompiledSchema, *, coerce: bool, drop_unknown: bool, validate: bool
+        self,
+        schema: CompiledSchema,
+        *,
+        coerce: bool,
+        drop_unknown: bool,
+        validate: bool,
+        many: bool = False,
     ) -> None:
         self.schema = schema
+        self.many = many  # the parser takes multiple values
         self.coerce = coerce
         self.drop_unknown = drop_unknown
         self.validate = validate
         self.started: set[Path] = set()
         self.completed: set[Path] = set()
+        self.seen: list[Event] = []  # events that started or completed a value, not yet noted
         self.warnings: list[Any] = []
         self._skeleton: Any = None
 
@@ -51,10 +61,10 @@ class SchemaTracker:
         """A tracker of the same schema and settings with nothing tracked yet (the
         skeleton, which is only ever copied out, is shared)."""
         new = object.__new__(SchemaTracker)
-        new.schema, new.coerce, new.drop_unknown, new.validate = (
-            self.schema, self.coerce, self.drop_unknown, self.validate,
+        new.schema, new.coerce, new.drop_unknown, new.validate, new.many = (
+            self.schema, self.coerce, self.drop_unknown, self.validate, self.many,
         )  # fmt: skip
-        new.started, new.completed, new.warnings = set(), set(), []
+        new.started, new.completed, new.seen, new.warnings = set(), set(), [], []
         new._skeleton = self._skeleton
         return new
 
@@ -122,16 +132,33 @@ class SchemaTracker:
     # -- field states ------------------------------------------------------------------
 
     def track(self, events: list[Event] | tuple[Event, ...]) -> None:
-        """Note the paths the events started and completed."""
+        """Keep the events that start or complete a value, for :meth:`field_states`.
+
+        Their paths go into the ``started`` and ``completed`` sets when something reads
+        them (:meth:`note`), not per feed: most parses never ask, and adding every path
+        of a document to a set costs a sixth of parsing it with a schema.  With multiple
+        values a document's completion notes them too, so a stream of many documents holds
+        one document's events at most.
+        """
+        seen = self.seen
         for ev in events:
-            if ev.__class__ is ValueStarted:
-                self.started.add(ev.path)
-            elif ev.__class__ is ValueCompleted:
-                self.completed.add(ev.path)
+            cls = ev.__class__
+            if cls is ValueStarted or cls is ValueCompleted:
+                seen.append(ev)
+            elif cls is DocumentCompleted and self.many:
+                self.note()
+
+    def note(self) -> None:
+        """Put the paths of the events kept by :meth:`track` into the sets."""
+        started, completed = self.started, self.completed
+        for ev in self.seen:
+            (started if ev.__class__ is ValueStarted else completed).add(ev[0])
+        self.seen.clear()
 
     def field_states(self, value: Any) -> dict[str, str]:
         """Every declared path of ``value`` -> ``"pending"``, ``"partial"`` or
         ``"complete"`` (a path inside a completed value is complete)."""
+        self.note()
         return {format_path(p): self._state_of(p) for p in self.schema.declared_paths(value)}
 
     def _state_of(self, path: Path) -> str:
@@ -148,9 +175,11 @@ class SchemaTracker:
     def save(self) -> tuple[Any, ...]:
         """The state to restore if a candidate that would replace the document fails;
         the tracker starts afresh for the candidate."""
+        self.note()
         saved = (self.started, self.completed, self.warnings)
         self.started, self.completed, self.warnings = set(), set(), []
         return saved
 
     def restore(self, saved: tuple[Any, ...]) -> None:
+        self.seen.clear()  # (the failed candidate's)
         self.started, self.completed, self.warnings = saved
