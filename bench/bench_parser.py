@@ -121,6 +121,16 @@ def jsonvisor_feed_only(chunks: Sequence[str | bytes], **options: Any) -> object
     return p.finish().value
 
 
+def calls_floor(chunks: Sequence[str | bytes]) -> None:
+    """The loop of :func:`jsonvisor_tokens` with two C functions that do nothing (one
+    argument, then none, as ``feed`` and ``snapshot`` take): what the calls alone cost."""
+    f = len
+    snap = (0).bit_length
+    for c in chunks:
+        f(c)
+        snap()
+
+
 def jsonvisor_whole(doc: str | bytes, **options: Any) -> object:
     p = StreamingJsonParser(**options)
     p.feed(doc)
@@ -841,6 +851,13 @@ def section_hostile(quick: bool) -> None:
         base = (f"ujson.loads 100 KB ({ms(floor100)})", floor100)
         b.add("h", f"100 KB, {len(toks)} token chunks + snapshot", t_tok, base=base, budget=6.0)
         b.add("h", "100 KB token chunks, events only (no snapshot)", t_feed, base=base)
+        t_calls = best_of(lambda: calls_floor(toks), 7)
+        b.add(
+            "h",
+            "the same loop calling two no-op C functions per chunk (the calls' own cost)",
+            t_calls,
+            base=base,
+        )
     except Exception as e:
         b.add("h", "100 KB token chunks", math.nan, outcome=f"ERROR {brief(e)}", budget=6.0)
     floor = best_of(lambda: ujson.loads(doc), 20)
