@@ -1,9 +1,9 @@
 """A worker's events in columns: cheap to pickle in the worker, cheap to rebuild in the root.
 
 Pickling a ``MessageEvent(msg_id, StringGrew(path, text))`` goes through the pickle
-protocol's reduce machinery twice (a named tuple and an event): a few microseconds per event, more
-than parsing costs per event.  So a worker sends the parser events of its batch as
-columns of plain data instead, and the root rebuilds the events in C
+protocol's reduce machinery twice (a named tuple and an event): a few microseconds per
+event, more than parsing costs per event.  So a worker sends the parser events of its
+batch as columns of plain data instead, and the root rebuilds the events in C
 (``_speedups.make_events``) and the ``MessageEvent`` tuples with C-level ``map`` calls:
 
 * ``kinds``: one byte per event, the parser event class (:data:`KINDS`);

@@ -25,6 +25,13 @@ static const char *const EVENT_FIELDS[4][2] = {
     {"path", "kind"}, {"path", "text"}, {"path", "value"}, {"index", "value"}};
 static PyObject *EVENT_FIELD_NAMES[4]; /* the same, as tuples (``_fields``) */
 
+/* "ValueCompleted" of the class named "jsonvisor.parsers.events.ValueCompleted". */
+static inline const char *
+event_name(PyTypeObject *tp)
+{
+    return tp->tp_name + sizeof("jsonvisor.parsers.events.") - 1;
+}
+
 static inline int
 event_code(PyObject *e)
 {
@@ -65,8 +72,13 @@ path_plus_index(PyObject *prefix, Py_ssize_t index)
     return t;
 }
 
-/* A new event of class ``code``: ``first`` is the whole path (``key`` NULL, ``at`` -1), or
- * a pending path's prefix with its last key or index. */
+/* The path of a slot: ``prefix`` and its key, or (``key`` NULL) its index. */
+static inline PyObject *
+path_of(PyObject *prefix, PyObject *key, Py_ssize_t index)
+{
+    return key != NULL ? path_plus(prefix, key) : path_plus_index(prefix, index);
+}
+
 /* Freed events are kept for reuse, as CPython keeps freed tuples: a large value loaded
  * at once makes thousands (a 64 KiB read of small array members about 12,000), and the
  * list that holds them is usually dropped before the next feed makes as many again.  At
@@ -85,6 +97,8 @@ path_plus_index(PyObject *prefix, Py_ssize_t index)
 static EventObject *event_free[EVENT_FREE_MAX + 1];
 static int event_nfree;
 
+/* A new event of class ``code``: ``first`` is the whole path (``key`` NULL, ``at`` -1), or
+ * a pending path's prefix with its last key or index. */
 static PyObject *
 new_event(int code, PyObject *first, PyObject *key, Py_ssize_t at, PyObject *second)
 {
@@ -112,8 +126,7 @@ static PyObject *
 event_first(EventObject *e)
 {
     if (e->key != NULL || e->at >= 0) {
-        PyObject *path = e->key != NULL ? path_plus(e->first, e->key)
-                                        : path_plus_index(e->first, e->at);
+        PyObject *path = path_of(e->first, e->key, e->at);
         if (path == NULL)
             return NULL;
         Py_CLEAR(e->key);
@@ -163,7 +176,7 @@ event_vectorcall(PyObject *cls, PyObject *const *args, size_t nargsf, PyObject *
     int code = (int)(tp - EventTypes);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     PyObject *vals[2] = {NULL, NULL};
-    const char *name = tp->tp_name + sizeof("jsonvisor.parsers.events.") - 1;
+    const char *name = event_name(tp);
     if (nargs > 2) {
         PyErr_Format(PyExc_TypeError, "%s() takes 2 positional arguments but %zd were given",
                      name, nargs);
@@ -317,7 +330,7 @@ event_repr(EventObject *e)
     if (first == NULL)
         return NULL;
     return PyUnicode_FromFormat("%s(%s=%R, %s=%R)",
-                                Py_TYPE(e)->tp_name + sizeof("jsonvisor.parsers.events.") - 1,
+                                event_name(Py_TYPE(e)),
                                 EVENT_FIELDS[code][0], first, EVENT_FIELDS[code][1], e->second);
 }
 

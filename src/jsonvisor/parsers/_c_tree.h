@@ -14,6 +14,21 @@ top_prefix(Core *self)
     return PyList_GET_ITEM(self->prefixes, PyList_GET_SIZE(self->prefixes) - 1);
 }
 
+/* The slot the next value goes to, in the (non-empty) stack's top: the container's path
+ * (borrowed) and the key (borrowed), or with ``*key`` NULL the index. */
+static PyObject *
+current_slot(Core *self, PyObject **key, Py_ssize_t *index)
+{
+    PyObject *top = top_of(self);
+    *key = NULL;
+    *index = -1;
+    if (PyDict_CheckExact(top))
+        *key = self->key;
+    else
+        *index = self->prov ? PyList_GET_SIZE(top) - 1 : PyList_GET_SIZE(top);
+    return top_prefix(self);
+}
+
 /* _child_path(): the path of the value that comes next. */
 static PyObject *
 child_path(Core *self)
@@ -22,11 +37,10 @@ child_path(Core *self)
         Py_INCREF(EMPTY_TUPLE);
         return EMPTY_TUPLE;
     }
-    PyObject *top = top_of(self);
-    if (PyDict_CheckExact(top))
-        return path_plus(top_prefix(self), self->key);
-    Py_ssize_t n = PyList_GET_SIZE(top);
-    return path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
+    PyObject *key;
+    Py_ssize_t index;
+    PyObject *prefix = current_slot(self, &key, &index);
+    return path_of(prefix, key, index);
 }
 
 /* Store ``value`` at the current slot of the (non-empty) stack's top: _insert(). */
@@ -189,31 +203,22 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
         Py_DECREF(checked);
         return r;
     }
-    PyObject *top = top_of(self);
-    int is_dict = PyDict_CheckExact(top);
-    Py_ssize_t n = is_dict ? 0 : PyList_GET_SIZE(top);
     int announce = PyUnicode_CheckExact(value) && PyList_GET_SIZE(self->stack) == 1 &&
                    !(path != NULL && self->announced);
     /* Without a schema to check it against, the slot's path is left pending in its
      * events (built if read): the prefix and the key, or the index. */
-    PyObject *prefix = NULL, *key = NULL;
-    Py_ssize_t index = -1;
+    PyObject *key;
+    Py_ssize_t index;
+    PyObject *first = current_slot(self, &key, &index);
     if (path != NULL)
         Py_INCREF(path);
-    else if (self->schema == Py_None) {
-        prefix = top_prefix(self);
-        if (is_dict)
-            key = self->key;
-        else
-            index = self->prov ? n - 1 : n;
-    }
-    else if (is_dict)
-        path = path_plus(top_prefix(self), self->key);
-    else
-        path = path_plus_index(top_prefix(self), self->prov ? n - 1 : n);
-    if (path == NULL && prefix == NULL)
+    else if (self->schema != Py_None && (path = path_of(first, key, index)) == NULL)
         return -1;
-    PyObject *first = path != NULL ? path : prefix;
+    if (path != NULL) { /* the whole path */
+        first = path;
+        key = NULL;
+        index = -1;
+    }
     PyObject *e;
     if (announce) {
         if ((e = new_event(0, first, key, index, S_STRING)) == NULL ||
@@ -234,12 +239,7 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
     Py_XDECREF(path);
     int r = -1;
     if (e != NULL) {
-        if (is_dict)
-            r = PyDict_SetItem(top, self->key, value);
-        else if (self->prov)
-            r = PyList_SetItem(top, n - 1, (Py_INCREF(value), value));
-        else
-            r = PyList_Append(top, value);
+        r = insert(self, value);
         if (r == 0)
             r = PyList_Append(events, e);
         Py_DECREF(e);

@@ -204,12 +204,7 @@ class _Scanner:
     def _value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
         """Parse the value starting at ``text[pos]`` (token path); return the new index."""
         if c == '"':
-            m = _SIMPLE_STRING.match(text, pos)
-            if m is not None:
-                self._put_string(m.group(1), events, False)
-                return m.end()
-            self._start_string(False, self._child_path(), '"')
-            return pos + 1
+            return self._string_value(text, pos, _SIMPLE_STRING, events)
         if c == "{" or c == "[":
             if len(self._stack) >= self.max_depth:
                 raise self._fail(
@@ -298,16 +293,23 @@ class _Scanner:
             return self._literal(text, pos, (("-Infinity", -math.inf),), events)
         return -1
 
+    def _string_value(
+        self, text: str, pos: int, simple: re.Pattern[str], events: list[Event]
+    ) -> int:
+        """A string value quoted by ``text[pos]``: whole when ``simple`` (a string of plain
+        characters closed in this text) matches, else opened; return the new index."""
+        m = simple.match(text, pos)
+        if m is not None:
+            self._put_string(m.group(1), events, False)
+            return m.end()
+        self._start_string(False, self._child_path(), text[pos])
+        return pos + 1
+
     def _lenient_value(self, text: str, pos: int, c: str, events: list[Event]) -> int:
         """Single-quoted strings and a trailing comma before ']'; -1 when neither."""
         tol = self.tolerances
         if c == "'" and tol.single_quotes:
-            m = _SIMPLE_STRING_SQ.match(text, pos)
-            if m is not None:
-                self._put_string(m.group(1), events, False)
-                return m.end()
-            self._start_string(False, self._child_path(), "'")
-            return pos + 1
+            return self._string_value(text, pos, _SIMPLE_STRING_SQ, events)
         if (
             c == "]"
             and tol.trailing_commas

@@ -269,11 +269,9 @@ PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    static const char *const names[4] = {"ValueStarted", "StringGrew", "ValueCompleted",
-                                         "DocumentCompleted"};
     for (int c = 0; c < 4; c++) {
         Py_INCREF(&EventTypes[c]);
-        if (PyModule_AddObject(m, names[c], (PyObject *)&EventTypes[c]) < 0) {
+        if (PyModule_AddObject(m, event_name(&EventTypes[c]), (PyObject *)&EventTypes[c]) < 0) {
             Py_DECREF(&EventTypes[c]);
             Py_DECREF(m);
             return NULL;
