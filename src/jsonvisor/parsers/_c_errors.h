@@ -186,6 +186,35 @@ doc_too_large(Core *self, Text *t)
 
 static int candidate_proven(Core *self);
 
+static inline int
+ascii_letter(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* _hold_cut_token(): a number or literal the closing fence at text[i] cut short is held,
+ * as the end of the input would leave it (finish() keeps or drops it, whether it came in
+ * one chunk or snapshot() already showed its first part).  Once stopped, a held token is
+ * not joined to later input, nor left out of the positions (feed_text). */
+static int
+hold_cut_token(Core *self, Text *t, Py_ssize_t i)
+{
+    if (self->state != ST_VALUE && self->state != ST_VALUE_OR_CLOSE)
+        return 0;
+    Py_ssize_t start = i;
+    for (; start > 0; start--) {
+        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, start - 1);
+        if (!(ascii_letter(c) || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+            break;
+    }
+    if (start == i)
+        return 0;
+    Py_UCS4 c = PyUnicode_READ(t->kind, t->data, start);
+    int letter = ascii_letter(c) || (c == '-' && start + 1 < i &&
+                                     ascii_letter(PyUnicode_READ(t->kind, t->data, start + 1)));
+    return hold(self, t, start, i, letter ? HELD_LITERAL : HELD_NUMBER);
+}
+
 /* _fail(text, i, reason, expected, limit=): the error at text[i], raised and remembered.
  * Returns -1.  ``reason`` is stolen.
  *
@@ -216,8 +245,13 @@ c_fail(Core *self, Text *t, Py_ssize_t at, Py_ssize_t i, PyObject *reason, const
     }
     if (self->extract && bail != NULL) {
         if (i < t->n && PyUnicode_READ(t->kind, t->data, i) == '`' && ((XObj *)self->x)->fenced &&
-            PyList_GET_SIZE(self->stack) && !self->in_string)
+            PyList_GET_SIZE(self->stack) && !self->in_string) {
             self->x_verdict = X_FENCE_END;
+            if (hold_cut_token(self, t, i) < 0) {
+                Py_DECREF(reason);
+                return -1;
+            }
+        }
         else if (limit == NULL && self->candidate != Py_None) {
             int proven = candidate_proven(self);
             if (proven < 0) {

@@ -162,7 +162,7 @@ feed_text(Core *self, Text *chunk, int decoded)
     }
     Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
     Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
-    if (held_len) {
+    if (held_len && !self->stopped) { /* (once stopped, a held token stays as it is) */
         PyObject *s = held_plus(self->held, chunk);
         if (s == NULL)
             return NULL;
@@ -200,7 +200,8 @@ feed_text(Core *self, Text *chunk, int decoded)
     }
     if (flush_if_proven(self, events) < 0)
         goto fail;
-    held_len = PyUnicode_GET_LENGTH(self->held);
+    /* (a token the closing fence cut, held once stopped, is not at the end) */
+    held_len = self->stopped ? 0 : PyUnicode_GET_LENGTH(self->held);
     Py_ssize_t done = n - held_len;
     if (self->multiple_values && self->doc_open) { /* the open document's bytes so far */
         Py_ssize_t seen = utf8_len(t, self->doc_start, n); /* (the held token too) */

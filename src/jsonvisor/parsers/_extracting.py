@@ -33,10 +33,13 @@ Tests: ``tests/test_parser_extracting.py``, ``tests/test_llm_mode.py`` (and
 
 from __future__ import annotations
 
-from ._scanner import _END, _HELD_NONE, _VALUE
+from ._scanner import _END, _HELD_LITERAL, _HELD_NONE, _HELD_NUMBER, _VALUE, _VALUE_OR_CLOSE
 from .errors import JsonStreamError
 from .events import Event
 from .extract import Candidate
+
+_TOKEN_CHARS = frozenset("+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+"""What a number or a literal is made of (a token the closing fence may cut short)."""
 
 
 class _Extracting:
@@ -75,6 +78,7 @@ class _Extracting:
                     and text[i] == "`"
                 ):
                     # The closing fence came before the value closed: end of input.
+                    self._hold_cut_token(text, i)
                     self._error = None
                     self._stopped = True
                     self._x.fence_closed = True
@@ -91,6 +95,21 @@ class _Extracting:
                 self._flush_trial(events)
             if pos >= n or self._stopped:
                 return
+
+    def _hold_cut_token(self, text: str, i: int) -> None:
+        """A number or literal the closing fence at ``text[i]`` cut short is held, as the
+        end of the input would leave it: ``finish()`` keeps or drops it, whether it came
+        in one chunk or ``snapshot()`` already showed its first part.  (Once stopped, a
+        held token is not joined to later input, nor left out of the positions.)"""
+        if self._state != _VALUE and self._state != _VALUE_OR_CLOSE:
+            return
+        start = i
+        while start > 0 and text[start - 1] in _TOKEN_CHARS:
+            start -= 1
+        if start < i:
+            token = text[start:i]
+            letter = token[0].isalpha() or (token[0] == "-" and token[1:2].isalpha())
+            self._hold(token, _HELD_LITERAL if letter else _HELD_NUMBER)
 
     def _begin_trial(self, fenced: bool, events: list[Event]) -> None:
         self._seeking = False

@@ -341,7 +341,7 @@ class _Parser(_ParserFace, _Scanner, _Bulk, _Extracting, _Repairing, _Failing):
         if not self.multiple_values:
             self._used += nbytes
         held = self._held
-        if held:
+        if held and not self._stopped:  # (once stopped, a held token stays as it is)
             text = held + chunk
             self._held = ""
             self._held_kind = _HELD_NONE
@@ -374,7 +374,8 @@ class _Parser(_ParserFace, _Scanner, _Bulk, _Extracting, _Repairing, _Failing):
                 sink.append(StringGrew(self._str_path, "".join(pieces[self._grew_from :])))
         if self._candidate is not None and self._candidate.proven():
             self._flush_trial(events)
-        held = self._held
+        # (a token the closing fence cut, held once stopped, is not at the end of ``text``)
+        held = "" if self._stopped else self._held
         if self.multiple_values and self._doc_open:
             seen = _utf8_len(text[self._doc_start :])  # (the held token too)
             if self._used + seen > self.max_bytes:
