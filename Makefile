@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: install demo test test-core test-actors sanitize sanitize-selftest fuzz lint docs bench clean
 
+# After the install, the parser's accelerator is rebuilt with profile-guided optimisation
+# where the compiler is gcc (scripts/pgo.py; it keeps the plain build on any failure).
 $(STAMP): pyproject.toml setup.py src/jsonvisor/parsers/*.c src/jsonvisor/parsers/*.h \
-		src/jsonvisor/llm/*.c
+		src/jsonvisor/llm/*.c scripts/pgo.py scripts/pgo_train.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python scripts/pgo.py
 	touch $(STAMP)
 
 install: $(STAMP)

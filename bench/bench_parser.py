@@ -36,7 +36,7 @@ import ujson
 
 from docs import card_document, llm_document, scalar_array, token_chunks
 from jsonvisor import parsers as jv_parsers
-from jsonvisor.parsers import JsonStreamError, StreamingJsonParser
+from jsonvisor.parsers import JsonStreamError, StreamingJsonParser, accelerator
 from jsonvisor.parsers.streaming import SPEEDUPS
 from peers import Peer, describe_differences, load_peers
 from results import Recorder, markdown_tables
@@ -1078,7 +1078,9 @@ def header(quick: bool, peers: list[Peer]) -> None:
     emit(
         "- parser: "
         + (
-            "C accelerator (`jsonvisor.parsers.streaming.SPEEDUPS` is set)"
+            f"C accelerator, {accelerator_build()} build "
+            "(`jsonvisor.parsers.streaming.SPEEDUPS` is set; `make install` builds it with "
+            "profile-guided optimisation where the compiler is gcc: scripts/pgo.py)"
             if SPEEDUPS
             else "pure Python (JSONVISOR_PURE=1 or the accelerator is not built)"
         )
@@ -1137,9 +1139,14 @@ def main() -> None:
     recorder.save()
 
 
+def accelerator_build() -> str:
+    """``"pgo"`` (built by scripts/pgo.py) or ``"plain"`` (setuptools alone)."""
+    return getattr(accelerator.speedups, "BUILD", "plain")
+
+
 def setup(peers: list[Peer]) -> str:
     return (
-        ("C accelerator" if SPEEDUPS else "pure Python")
+        (f"C accelerator ({accelerator_build()} build)" if SPEEDUPS else "pure Python")
         + "; peers: "
         + (", ".join(f"{p.name} {p.version}" for p in peers) or "none")
         + f"; ujson {getattr(ujson, '__version__', '?')}"

@@ -34,19 +34,32 @@ def _swaps_backends(module: object) -> bool:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not SPEEDUPS:  # StreamingJsonParser is PurePythonParser already
         return
-    if _swaps_backends(metafunc.module) and "parser_backend" not in metafunc.fixturenames:
-        metafunc.fixturenames.append("parser_backend")
-        metafunc.parametrize("parser_backend", ["c", "python"], indirect=True, scope="module")
+    if _swaps_backends(metafunc.module):  # (a test may also take it: which backend runs)
+        if "parser_backend" not in metafunc.fixturenames:
+            metafunc.fixturenames.append("parser_backend")
+        metafunc.parametrize("parser_backend", ["c", "python"], scope="module")
 
 
-@pytest.fixture(scope="module")
-def parser_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """``"c"`` or ``"python"``: which class the module's ``StreamingJsonParser`` is."""
+@pytest.fixture
+def parser_backend() -> str:
+    """``"c"`` or ``"python"``: which class the module's ``StreamingJsonParser`` is (a
+    module that swaps backends gets each value by parametrization)."""
+    return "c" if SPEEDUPS else "python"
+
+
+@pytest.fixture(autouse=True)
+def _swap_parser_backend(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under ``parser_backend="python"`` the module's ``StreamingJsonParser`` is
+    ``PurePythonParser`` for the test.  (An autouse fixture, so that it runs: a value
+    parametrized onto a test is not a fixture of its own.)"""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("parser_backend") != "python":
+        yield
+        return
     module = request.module
-    if request.param == "python":
-        module.StreamingJsonParser = parsers.PurePythonParser
+    module.StreamingJsonParser = parsers.PurePythonParser
     try:
-        yield request.param
+        yield
     finally:
         module.StreamingJsonParser = _CLASS
 

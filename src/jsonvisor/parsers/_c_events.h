@@ -15,7 +15,7 @@ emit(PyObject *events, PyObject *cls, PyObject *a, PyObject *b)
     PyObject *e = event(cls, a, b);
     if (e == NULL)
         return -1;
-    int r = PyList_Append(events, e);
+    int r = list_append(events, e);
     Py_DECREF(e);
     return r;
 }

@@ -21,6 +21,35 @@ held_plus(PyObject *held, Text *t)
     return s;
 }
 
+/* The hot path's events when the last feed's were one StringGrew (the text of a string
+ * that goes on): that list and that event, when nobody holds either any more, become
+ * this feed's, the event now of ``piece``.  NULL when they cannot (no error set). */
+static PyObject *
+grew_again(Core *self, PyObject *piece)
+{
+    PyObject *l = self->spare;
+    if (l == NULL || Py_REFCNT(l) != 1 || PyList_GET_SIZE(l) != 1)
+        return NULL;
+    EventObject *e = (EventObject *)PyList_GET_ITEM(l, 0);
+    if (Py_REFCNT(e) != 1 || Py_TYPE(e) != (PyTypeObject *)EV_GREW)
+        return NULL;
+    PyObject *first = e->first, *second = e->second, *key = e->key;
+    Py_INCREF(self->str_path);
+    Py_INCREF(piece);
+    e->first = self->str_path;
+    e->second = piece;
+    e->key = NULL;
+    e->at = -1;
+    if (!PyObject_GC_IsTracked((PyObject *)e) &&
+        (PyObject_GC_IsTracked(self->str_path) || PyObject_GC_IsTracked(piece)))
+        PyObject_GC_Track(e); /* (as new_event) */
+    Py_DECREF(first); /* (the event is whole before any decref runs arbitrary code) */
+    Py_DECREF(second);
+    Py_XDECREF(key);
+    Py_INCREF(l);
+    return l;
+}
+
 /* The hot path: inside a string, nothing pending, the chunk all string text. */
 static PyObject *
 feed_string_text(Core *self, Text *chunk)
@@ -33,27 +62,22 @@ feed_string_text(Core *self, Text *chunk)
     self->used += nb;
     self->consumed += nb;
     self->col += clen;
-    if (PyList_Append(self->pieces, piece) < 0)
+    if (list_append(self->pieces, piece) < 0)
         return NULL;
-    if (self->str_is_key)
-        return PyList_New(0);
     PyObject *events;
-    if (self->announced) { /* the usual case: one event, no list growth */
-        PyObject *grew = event(EV_GREW, self->str_path, piece);
-        if (grew == NULL || (events = PyList_New(1)) == NULL) {
-            Py_XDECREF(grew);
-            return NULL;
-        }
-        PyList_SET_ITEM(events, 0, grew);
-    }
-    else {
-        if ((events = PyList_New(0)) == NULL)
-            return NULL;
+    if (self->announced && !self->str_is_key && self->schema == Py_None &&
+        (events = grew_again(self, piece)) != NULL)
+        return events;
+    events = feed_events(self);
+    if (events == NULL || self->str_is_key)
+        return events;
+    if (!self->announced) {
         self->announced = 1;
-        if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0 ||
-            emit(events, EV_GREW, self->str_path, piece) < 0)
+        if (emit(events, EV_STARTED, self->str_path, S_STRING) < 0)
             goto fail;
     }
+    if (emit(events, EV_GREW, self->str_path, piece) < 0)
+        goto fail;
     if (self->schema != Py_None && track(self, events) < 0)
         goto fail;
     return events;
@@ -143,7 +167,7 @@ feed_text(Core *self, Text *chunk, int decoded)
         return NULL;
     }
     if (clen == 0)
-        return PyList_New(0);
+        return feed_events(self);
     /* Text that leaves the state as it is: trailing prose after the value, or prose the
      * extractor passes over (none of the characters it looks for; _quiet_now). */
     int pass_over = 0;
@@ -173,7 +197,7 @@ feed_text(Core *self, Text *chunk, int decoded)
             goto fail_text;
         self->held_kind = HELD_NONE;
     }
-    PyObject *events = PyList_New(0);
+    PyObject *events = feed_events(self);
     if (events == NULL)
         goto fail_text;
     self->bulk_block = 0;
@@ -214,15 +238,8 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (held_len || t != chunk)
         nbytes = utf8_len(t, 0, done);
     {
-        int kind = t->kind;
-        const void *data = t->data;
         Py_ssize_t last_nl = -1, nl = 0;
-        for (Py_ssize_t i = 0; i < done; i++) {
-            if (PyUnicode_READ(kind, data, i) == '\n') {
-                nl++;
-                last_nl = i;
-            }
-        }
+        newlines(t, done, &nl, &last_nl);
         if (nl) {
             self->line += nl;
             self->col = done - last_nl - 1;
@@ -315,7 +332,7 @@ core_feed(Core *self, PyObject *chunk)
         all_ascii(PyBytes_AS_STRING(chunk), PyBytes_GET_SIZE(chunk))) {
         /* ASCII: its bytes are its text, read in place */
         if (PyBytes_GET_SIZE(chunk) == 0)
-            return PyList_New(0);
+            return feed_events(self);
         text_of_ascii_bytes(&t, chunk);
         r = feed_text(self, &t, 1);
         text_release(&t);
@@ -380,7 +397,7 @@ core_feed(Core *self, PyObject *chunk)
         r = feed_text(self, &t, 1);
     }
     else
-        r = PyList_New(0);
+        r = feed_events(self);
     Py_DECREF(text);
     return r;
 }

@@ -265,11 +265,10 @@ repair(Core *self, Repairs *fix, PyObject *events)
                 goto done;
             self->hi = -1;
         }
-        PyObject *value = pieces_text(self->pieces); /* (as c_string() ends a string) */
+        PyObject *value = string_ends(self, NULL, 0, 0); /* (as c_string() ends a string) */
         if (value == NULL)
             goto done;
         self->in_string = 0;
-        pieces_reset(self->pieces, NULL);
         int bad;
         if (self->str_is_key) {
             bad = add_repair(fix, "dropped_key", path_plus(top_prefix(self), value),

@@ -6,6 +6,9 @@
 /* How an error in extraction mode decided the trial (c_fail, c_extracting). */
 enum { X_NONE = 0, X_FENCE_END, X_REJECT };
 
+#define KEYS_KEPT 32     /* (slots; a key of up to KEY_KEPT_LEN characters is kept) */
+#define KEY_KEPT_LEN 32
+
 typedef struct {
     PyObject_HEAD
     int state, held_kind, in_comment, quiet, doc_ended, x_verdict;
@@ -23,7 +26,13 @@ typedef struct {
         *x,                   /* extraction: None or an Extraction (_c_extract.h) */
         *spine, *spine_text,  /* the bulk path: containers open at the end of spine_text */
         *sep, *sep_owner,     /* (and how the last run of sep_owner's items ended) */
-        *tracker, *kt;        /* a schema's SchemaTracker, the key transform (or None) */
+        *tracker, *kt,        /* a schema's SchemaTracker, the key transform (or None) */
+        *spare,               /* the list feed() returned last, or NULL (feed_events) */
+        *shown;               /* the open string's text as made to grow, or NULL (join_pieces) */
+    Py_ssize_t shown_cap;     /* (the characters it has room for) */
+    PyObject *shown_in;       /* the dict snapshot() last put it in (not a reference) ... */
+    unsigned long long shown_version; /* ... and that dict's version just after */
+    PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -176,6 +185,8 @@ core_traverse(Core *self, visitproc visit, void *arg)
 #define VISIT_FIELD(f) Py_VISIT(self->f);
     CORE_OBJECTS(VISIT_FIELD)
 #undef VISIT_FIELD
+    Py_VISIT(self->spare);
+    Py_VISIT(self->shown);
     return 0;
 }
 
@@ -185,6 +196,10 @@ core_clear(Core *self)
 #define CLEAR_FIELD(f) Py_CLEAR(self->f);
     CORE_OBJECTS(CLEAR_FIELD)
 #undef CLEAR_FIELD
+    Py_CLEAR(self->spare);
+    Py_CLEAR(self->shown);
+    for (int i = 0; i < KEYS_KEPT; i++)
+        Py_CLEAR(self->keys[i]);
     return 0;
 }
 
@@ -205,6 +220,30 @@ set_obj(PyObject **field, PyObject *value) /* steals ``value`` */
     *field = value;
     Py_XDECREF(old);
     return 0;
+}
+
+/* A new, empty list for feed() to return its events in.  The list the last feed()
+ * returned is used again when nobody else holds it any more (its caller let it go), as
+ * PyUnicode_Append grows a string that only it holds: a feed allocates no list.  A list
+ * grown past a small size is let go (a whole document's events are not kept). */
+static PyObject *
+feed_events(Core *self)
+{
+    PyObject *l = self->spare;
+    if (l != NULL && Py_REFCNT(l) == 1 && ((PyListObject *)l)->allocated <= 64) {
+        PyListObject *o = (PyListObject *)l;
+        Py_ssize_t n = Py_SIZE(o);
+        Py_SET_SIZE(o, 0); /* (empty before any decref runs arbitrary code) */
+        for (Py_ssize_t i = 0; i < n; i++)
+            Py_DECREF(o->ob_item[i]);
+        Py_INCREF(l);
+        return l;
+    }
+    if ((l = PyList_New(0)) == NULL)
+        return NULL;
+    Py_INCREF(l);
+    Py_XSETREF(self->spare, l);
+    return l;
 }
 
 /* _copy_state(proto): start as a copy of ``proto``, a parser built for the same options

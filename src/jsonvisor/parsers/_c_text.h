@@ -155,6 +155,43 @@ utf8_small(const unsigned char *p, Py_ssize_t n, Py_ssize_t *used)
     return s;
 }
 
+/* How many newlines text[:end] holds (*count), and where the last one is (*last). */
+static inline void
+newlines(Text *t, Py_ssize_t end, Py_ssize_t *count, Py_ssize_t *last)
+{
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        const char *d = (const char *)t->data, *p = d, *stop = d + end;
+        while ((p = memchr(p, '\n', (size_t)(stop - p))) != NULL) {
+            ++*count;
+            *last = p - d;
+            if (++p >= stop)
+                break;
+        }
+        return;
+    }
+    int kind = t->kind;
+    for (Py_ssize_t i = 0; i < end; i++)
+        if (PyUnicode_READ(kind, t->data, i) == '\n') {
+            ++*count;
+            *last = i;
+        }
+}
+
+/* The largest character of text[s:e] (0 when empty). */
+static Py_UCS4
+text_max_char(Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    int kind = t->kind;
+    const void *data = t->data;
+    Py_UCS4 m = 0;
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > m)
+            m = c;
+    }
+    return m;
+}
+
 /* UTF-8 length of text[s:e] (surrogates count 3, like "surrogatepass"). */
 static Py_ssize_t
 utf8_len(Text *t, Py_ssize_t s, Py_ssize_t e)

@@ -18,6 +18,81 @@ number_shape(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int *is_flo
     return num_whole(st) ? 2 : 1;
 }
 
+/* float(tok) without strtod for the usual short decimals (0 when it cannot say: then
+ * strtod decides).  Clinger's fast path: at most 15 significant digits w scaled by 10^k,
+ * |k| <= 22, is w * 10^k or w / 10^k of two exact doubles, one correctly rounded
+ * operation.  With a long double of 64 or more bits, up to 19 digits and |k| <= 27 are
+ * exact in it too: one correctly rounded long double operation, then rounding to double
+ * gives the correctly rounded result unless the long double lies exactly half way
+ * between two doubles (then the true value might be on either side: strtod decides). */
+static int
+fast_double(const char *p, Py_ssize_t len, double *out)
+{
+    static const double P10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *end = p + len;
+    int neg = 0, digits = 0, scale = 0;
+    unsigned long long w = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (int frac = 0;; p++) {
+        if (p < end && *p == '.' && !frac) {
+            frac = 1;
+            continue;
+        }
+        if (p >= end || *p < '0' || *p > '9')
+            break;
+        if (w || *p != '0')
+            if (++digits > 19)
+                return 0;
+        w = w * 10 + (unsigned)(*p - '0');
+        scale -= frac;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0, ev = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            eneg = *p++ == '-';
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if ((ev = ev * 10 + (*p - '0')) > 100)
+                return 0;
+        scale += eneg ? -ev : ev;
+    }
+    if (p != end)
+        return 0;
+    double d;
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (digits <= 15 && scale >= -22 && scale <= 22) {
+        d = scale < 0 ? (double)w / P10[-scale] : (double)w * P10[scale];
+        *out = neg ? -d : d;
+        return 1;
+    }
+#endif
+#if defined(LDBL_MANT_DIG) && LDBL_MANT_DIG >= 64
+    if (scale >= -27 && scale <= 27) {
+        static const long double L10[] = { /* (exact: 5^27 < 2^64) */
+            1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+            1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+            1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+        long double q = L10[scale < 0 ? -scale : scale];
+        long double x = scale < 0 ? (long double)w / q : (long double)w * q;
+        d = (double)x;
+        if (x != (long double)d) { /* not exact: is it half way between two doubles? */
+            double other = nextafter(d, x > (long double)d ? INFINITY : -INFINITY);
+            if (x - (long double)d == ((long double)other - (long double)d) / 2)
+                return 0;
+        }
+        *out = neg ? -d : d;
+        return 1;
+    }
+#endif
+    (void)P10, (void)d;
+    return 0;
+}
+
 /* int(tok) or float(tok) of a whole number token (new reference), or NULL with the
  * exception int() raises (past sys.get_int_max_str_digits(), as on the Python side). */
 static PyObject *
@@ -35,12 +110,18 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
     for (Py_ssize_t i = 0; i < len; i++)
         buf[i] = (char)PyUnicode_READ(kind, data, s + i);
     buf[len] = 0;
-    if (!is_float && len <= 18)
-        v = PyLong_FromLongLong(strtoll(buf, NULL, 10));
+    if (!is_float && len <= 18) { /* (fits: 18 digits, or a sign and 17) */
+        long long x = 0;
+        for (Py_ssize_t i = buf[0] == '-'; i < len; i++)
+            x = x * 10 + (buf[i] - '0');
+        v = PyLong_FromLongLong(buf[0] == '-' ? -x : x);
+    }
     else if (!is_float)
         v = PyLong_FromString(buf, NULL, 10);
     else {
-        double d = PyOS_string_to_double(buf, NULL, NULL);
+        double d;
+        if (!fast_double(buf, len, &d))
+            d = PyOS_string_to_double(buf, NULL, NULL);
         v = (d == -1.0 && PyErr_Occurred()) ? NULL : PyFloat_FromDouble(d);
     }
     if (buf != small)
@@ -49,19 +130,25 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
 }
 
 /* The end of the run of plain characters of a string quoted by ``q`` in text[pos:]. */
+#define PLAIN_RUN(T)                                                                  \
+    do {                                                                              \
+        const T *u = (const T *)t->data;                                              \
+        while (pos < n && u[pos] != q && u[pos] != '\\' && u[pos] >= 0x20)            \
+            pos++;                                                                    \
+    } while (0)
 static inline Py_ssize_t
 plain_run_q(Text *t, Py_ssize_t pos, Py_UCS4 q)
 {
     Py_ssize_t n = t->n;
-    int kind = t->kind;
-    const void *data = t->data;
-    for (; pos < n; pos++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, pos);
-        if (c == q || c == '\\' || c < 0x20)
-            break;
-    }
+    if (t->kind == PyUnicode_1BYTE_KIND)
+        PLAIN_RUN(Py_UCS1);
+    else if (t->kind == PyUnicode_2BYTE_KIND)
+        PLAIN_RUN(Py_UCS2);
+    else
+        PLAIN_RUN(Py_UCS4);
     return pos;
 }
+#undef PLAIN_RUN
 
 static inline Py_ssize_t
 plain_run(Text *t, Py_ssize_t pos)
@@ -82,7 +169,7 @@ append_new(Core *self, PyObject *piece)
 {
     if (piece == NULL)
         return -1;
-    int r = PyList_Append(self->pieces, piece);
+    int r = list_append(self->pieces, piece);
     Py_DECREF(piece);
     return r;
 }
@@ -131,24 +218,17 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
     Py_UCS4 q = quote_char(self);
     for (;;) {
         Py_ssize_t e = plain_run_q(t, pos, q);
-        if (e > pos) {
-            if (flush_hi(self) < 0 || append_piece(self, t, pos, e) < 0)
-                return -1;
-        }
-        if (e >= n)
-            return n;
-        Py_UCS4 c = PyUnicode_READ(kind, data, e);
-        if (c == q) {
+        Py_UCS4 c = e < n ? PyUnicode_READ(kind, data, e) : 0;
+        if (e < n && c == q) { /* the string ends: its pieces and text[pos:e] */
             if (flush_hi(self) < 0)
                 return -1;
-            PyObject *value = pieces_text(self->pieces);
+            PyObject *value = string_ends(self, t, pos, e);
             if (value == NULL)
                 return -1;
             self->in_string = 0;
-            pieces_reset(self->pieces, NULL);
             int r;
             if (self->str_is_key)
-                r = set_key(self, value);
+                r = set_key(self, key_of(self, value));
             else { /* (the string's path, made when it started, is the slot's; at the top
                     * level the string is the document) */
                 r = put_at(self, self->str_path, value, events);
@@ -156,6 +236,10 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
             }
             return r < 0 ? -1 : e + 1;
         }
+        if (e > pos && (flush_hi(self) < 0 || append_piece(self, t, pos, e) < 0))
+            return -1;
+        if (e >= n)
+            return n;
         if (c != '\\') { /* a raw control character */
             if (!self->control_characters)
                 return c_fail_s(self, t, e, e, "unescaped control character in string",
@@ -246,7 +330,7 @@ c_string_start(Core *self, Text *t, Py_ssize_t pos, int is_key, PyObject *events
         PyObject_SetAttr(self->candidate, S_QUOTED, Py_True) < 0)
         return -1; /* a value on trial is JSON (Candidate.quoted, as _run/_start_string) */
     if (simple) { /* a simple string, all here */
-        PyObject *s = text_sub(t, pos + 1, e);
+        PyObject *s = is_key ? key_text(self, t, pos + 1, e) : text_sub(t, pos + 1, e);
         if (s == NULL)
             return -1;
         if (is_key)
@@ -647,7 +731,7 @@ c_run(Core *self, Text *t, Py_ssize_t pos, PyObject *events)
                     pos = n;
                     break;
                 }
-                pos = set_key(self, text_sub(t, pos, e)) < 0 ? -1 : e;
+                pos = set_key(self, key_text(self, t, pos, e)) < 0 ? -1 : e;
                 break;
             }
             if (c != '"') {

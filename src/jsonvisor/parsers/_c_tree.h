@@ -222,7 +222,7 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
     PyObject *e;
     if (announce) {
         if ((e = new_event(0, first, key, index, S_STRING)) == NULL ||
-            PyList_Append(events, e) < 0) {
+            list_append(events, e) < 0) {
             Py_XDECREF(e);
             Py_XDECREF(path);
             return -1;
@@ -241,7 +241,7 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
     if (e != NULL) {
         r = insert(self, value);
         if (r == 0)
-            r = PyList_Append(events, e);
+            r = list_append(events, e);
         Py_DECREF(e);
     }
     self->prov = 0;
@@ -306,13 +306,12 @@ close_container(Core *self, PyObject *events)
     Py_ssize_t n = PyList_GET_SIZE(self->stack);
     PyObject *container = PyList_GET_ITEM(self->stack, n - 1);
     PyObject *path = PyList_GET_ITEM(self->prefixes, n - 1);
-    Py_INCREF(container);
-    Py_INCREF(path);
-    int r = PyList_SetSlice(self->stack, n - 1, n, NULL);
-    if (r == 0)
-        r = PyList_SetSlice(self->prefixes, n - 1, n, NULL);
+    /* popped: the references the lists held are ours now */
+    Py_SET_SIZE(self->stack, n - 1);
+    Py_SET_SIZE(self->prefixes, n - 1);
+    int r = 0;
     self->state = ST_COMMA_OR_CLOSE;
-    if (r == 0) {
+    {
         PyObject *checked = schema_checked(self, path, container);
         if (checked == NULL)
             r = -1;
@@ -337,8 +336,8 @@ open_root(Core *self, int is_object, PyObject *events)
         return -1;
     Py_INCREF(container);
     set_obj(&self->root, container);
-    int r = (PyList_Append(self->stack, container) < 0 ||
-             PyList_Append(self->prefixes, EMPTY_TUPLE) < 0) ? -1 : 0;
+    int r = (list_append(self->stack, container) < 0 ||
+             list_append(self->prefixes, EMPTY_TUPLE) < 0) ? -1 : 0;
     Py_DECREF(container);
     if (r < 0)
         return -1;
@@ -356,8 +355,8 @@ open_container(Core *self, int is_object, PyObject *events)
     int r = -1;
     if (container == NULL)
         goto done;
-    if (insert(self, container) < 0 || PyList_Append(self->stack, container) < 0 ||
-        PyList_Append(self->prefixes, path) < 0)
+    if (insert(self, container) < 0 || list_append(self->stack, container) < 0 ||
+        list_append(self->prefixes, path) < 0)
         goto done;
     self->state = is_object ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
     r = emit(events, EV_STARTED, path, is_object ? S_OBJECT : S_ARRAY);
@@ -414,18 +413,47 @@ pieces_reset(PyObject *pieces, PyObject *first)
     return 0;
 }
 
-/* The open string's text: its pieces joined (one piece is itself).  A new reference. */
+/* Copy ``len`` code units of kind ``ik`` to ``out`` (of kind ``ok``) from index ``at``
+ * on.  A slice of a text may be of a wider kind than its characters need: then it
+ * narrows. */
+static inline void
+copy_units(char *out, int ok, Py_ssize_t at, const void *in, int ik, Py_ssize_t len)
+{
+    if (ik == ok)
+        memcpy(out + at * ok, in, (size_t)(len * ok));
+    else if (ik > ok)
+        for (Py_ssize_t j = 0; j < len; j++)
+            PyUnicode_WRITE(ok, out, at + j, PyUnicode_READ(ik, in, j));
+    else if (ok == PyUnicode_2BYTE_KIND) /* (then ik is 1) */
+        for (Py_ssize_t j = 0; j < len; j++)
+            ((Py_UCS2 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
+    else if (ik == PyUnicode_1BYTE_KIND)
+        for (Py_ssize_t j = 0; j < len; j++)
+            ((Py_UCS4 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
+    else
+        for (Py_ssize_t j = 0; j < len; j++)
+            ((Py_UCS4 *)out)[at + j] = ((const Py_UCS2 *)in)[j];
+}
+
+/* The open string's text and then text[s:e] (``t`` NULL: none), as one str: the pieces
+ * joined (one piece is itself) without making the last part a piece first.  A new
+ * reference. */
 static PyObject *
-pieces_text(PyObject *pieces)
+pieces_text_with(PyObject *pieces, Text *t, Py_ssize_t s, Py_ssize_t e)
 {
     Py_ssize_t np = PyList_GET_SIZE(pieces);
-    if (np <= 1) {
-        PyObject *s = np ? PyList_GET_ITEM(pieces, 0) : S_EMPTY;
-        Py_INCREF(s);
-        return s;
+    Py_ssize_t tail = t == NULL ? 0 : e - s;
+    if (tail == 0 && np <= 1) {
+        PyObject *one = np ? PyList_GET_ITEM(pieces, 0) : S_EMPTY;
+        Py_INCREF(one);
+        return one;
     }
-    Py_ssize_t len = 0;
+    if (np == 0)
+        return text_sub(t, s, e);
+    Py_ssize_t len = tail;
     Py_UCS4 maxc = 0;
+    if (tail)
+        maxc = t->ascii ? 0x7f : text_max_char(t, s, e);
     for (Py_ssize_t i = 0; i < np; i++) {
         PyObject *p = PyList_GET_ITEM(pieces, i);
         Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(p);
@@ -433,31 +461,41 @@ pieces_text(PyObject *pieces)
         if (m > maxc)
             maxc = m;
     }
-    PyObject *s = PyUnicode_New(len, maxc);
-    if (s == NULL)
+    PyObject *out = PyUnicode_New(len, maxc);
+    if (out == NULL)
         return NULL;
-    int kind = PyUnicode_KIND(s);
-    char *out = (char *)PyUnicode_DATA(s);
+    int kind = PyUnicode_KIND(out);
+    char *data = (char *)PyUnicode_DATA(out);
     Py_ssize_t at = 0;
     for (Py_ssize_t i = 0; i < np; i++) {
         PyObject *p = PyList_GET_ITEM(pieces, i);
         Py_ssize_t plen = PyUnicode_GET_LENGTH(p);
-        int pk = PyUnicode_KIND(p);
-        const void *in = PyUnicode_DATA(p);
-        if (pk == kind)
-            memcpy(out + at * kind, in, (size_t)(plen * kind));
-        else if (kind == PyUnicode_2BYTE_KIND) /* (then pk is 1: pieces widen, never narrow) */
-            for (Py_ssize_t j = 0; j < plen; j++)
-                ((Py_UCS2 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
-        else if (pk == PyUnicode_1BYTE_KIND)
-            for (Py_ssize_t j = 0; j < plen; j++)
-                ((Py_UCS4 *)out)[at + j] = ((const Py_UCS1 *)in)[j];
-        else
-            for (Py_ssize_t j = 0; j < plen; j++)
-                ((Py_UCS4 *)out)[at + j] = ((const Py_UCS2 *)in)[j];
+        copy_units(data, kind, at, PyUnicode_DATA(p), PyUnicode_KIND(p), plen);
         at += plen;
     }
-    return s;
+    if (tail)
+        copy_units(data, kind, at, (const char *)t->data + s * t->kind, t->kind, tail);
+    return out;
+}
+
+/* The open string ends: its text (its pieces and text[s:e], ``t`` NULL: none), a new
+ * reference, or NULL; the pieces are emptied.  The string snapshot() grew (join_pieces)
+ * has room to spare: a value keeps an exact copy. */
+static PyObject *
+string_ends(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    PyObject *value = pieces_text_with(self->pieces, t, s, e);
+    if (value != NULL && value == self->shown) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        PyObject *copy = PyUnicode_New(n, PyUnicode_MAX_CHAR_VALUE(value));
+        if (copy != NULL)
+            memcpy(PyUnicode_DATA(copy), PyUnicode_DATA(value),
+                   (size_t)(n * PyUnicode_KIND(value)));
+        Py_SETREF(value, copy);
+    }
+    Py_CLEAR(self->shown);
+    pieces_reset(self->pieces, NULL);
+    return value;
 }
 
 static int
@@ -465,6 +503,7 @@ start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
 {
     if (set_obj(&self->str_path, path) < 0)
         return -1;
+    Py_CLEAR(self->shown);
     pieces_reset(self->pieces, NULL);
     Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
     set_obj(&self->quote, S_DQUOTE);
@@ -482,6 +521,65 @@ hold(Core *self, Text *t, Py_ssize_t start, Py_ssize_t end, int kind)
         return -1;
     self->held_kind = kind;
     return 0;
+}
+
+/* Does ``k`` hold the text of t[s:e] (as long)? */
+static int
+text_equals(PyObject *k, Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    int kind = PyUnicode_KIND(k);
+    const void *data = PyUnicode_DATA(k);
+    if (kind == t->kind)
+        return memcmp(data, (const char *)t->data + s * kind, (size_t)((e - s) * kind)) == 0;
+    for (Py_ssize_t i = s; i < e; i++)
+        if (PyUnicode_READ(kind, data, i - s) != PyUnicode_READ(t->kind, t->data, i))
+            return 0;
+    return 1;
+}
+
+/* The slot of keys[] for a key of ``n`` characters from ``a`` to ``b``. */
+static inline PyObject **
+key_slot(Core *self, Py_ssize_t n, Py_UCS4 a, Py_UCS4 b)
+{
+    return &self->keys[((size_t)n * 31u + (size_t)a * 7u + (size_t)b) % KEYS_KEPT];
+}
+
+/* A key's text t[s:e] as a str (new reference): the very str of the last time this key
+ * was met, when it is still kept (a short key, by its length and its first and last
+ * characters), as json.loads keeps its keys: a repeated key costs no new string, its
+ * hash is computed once, and the values share it. */
+static PyObject *
+key_text(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    Py_ssize_t n = e - s;
+    if (n == 0 || n > KEY_KEPT_LEN)
+        return text_sub(t, s, e);
+    PyObject **slot = key_slot(self, n, PyUnicode_READ(t->kind, t->data, s),
+                               PyUnicode_READ(t->kind, t->data, e - 1));
+    PyObject *k = *slot;
+    if (k != NULL && PyUnicode_GET_LENGTH(k) == n && text_equals(k, t, s, e)) {
+        Py_INCREF(k);
+        return k;
+    }
+    k = text_sub(t, s, e);
+    if (k != NULL) {
+        Py_INCREF(k);
+        Py_XSETREF(*slot, k);
+    }
+    return k;
+}
+
+/* key_text() for a key already made (stolen; NULL passes through). */
+static PyObject *
+key_of(Core *self, PyObject *key)
+{
+    if (key == NULL || PyUnicode_GET_LENGTH(key) == 0 || PyUnicode_GET_LENGTH(key) > KEY_KEPT_LEN)
+        return key;
+    Text t;
+    text_of_str(&t, key);
+    PyObject *k = key_text(self, &t, 0, t.n);
+    Py_DECREF(key);
+    return k;
 }
 
 /* A key is complete: plain keys are stored, others go through _set_key (transforms). */

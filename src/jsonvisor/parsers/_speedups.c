@@ -46,6 +46,28 @@
 #include <Python.h>
 #include <structmember.h>
 #include <stdlib.h>
+#include <float.h>
+#include <math.h>
+
+#ifndef JSONVISOR_BUILD
+#define JSONVISOR_BUILD "plain"
+#endif
+
+/* PyList_Append(list, x) of a list of ours (exactly a list), its common case inline:
+ * room left, a store and a count, as CPython appends inside its own loops. */
+static inline int
+list_append(PyObject *list, PyObject *x)
+{
+    PyListObject *l = (PyListObject *)list;
+    Py_ssize_t n = Py_SIZE(l);
+    if (n < l->allocated) {
+        Py_INCREF(x);
+        l->ob_item[n] = x;
+        Py_SET_SIZE(l, n + 1);
+        return 0;
+    }
+    return PyList_Append(list, x);
+}
 
 /* What the innermost context expects next (mirrors streaming.py). */
 enum { ST_VALUE = 0, ST_VALUE_OR_CLOSE, ST_KEY_OR_CLOSE, ST_KEY, ST_COLON, ST_COMMA_OR_CLOSE, ST_END };
@@ -280,6 +302,11 @@ PyInit__speedups(void)
     Py_INCREF(&XType);
     if (PyModule_AddObject(m, "Extraction", (PyObject *)&XType) < 0) {
         Py_DECREF(&XType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    /* how it was compiled: "plain", or "pgo" (scripts/pgo.py); make bench reports it */
+    if (PyModule_AddStringConstant(m, "BUILD", JSONVISOR_BUILD) < 0) {
         Py_DECREF(m);
         return NULL;
     }
