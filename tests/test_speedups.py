@@ -15,8 +15,11 @@ import itertools
 import json
 import os
 import pickle
+import subprocess
 import sys
+import sysconfig
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +62,30 @@ def test_the_extension_is_built_under_ci() -> None:
     if os.environ.get("CI"):
         assert SPEEDUPS
     assert StreamingJsonParser.feed is not PurePythonParser.feed
+
+
+def test_the_extension_says_how_it_was_built() -> None:
+    """``make install`` rebuilds the accelerator with profile-guided optimisation where the
+    compiler is gcc (scripts/pgo.py); under CI, where make built it, that must have worked."""
+    from jsonvisor.parsers import accelerator
+
+    build = accelerator.speedups.BUILD
+    assert build in ("plain", "pgo")
+    cc = (sysconfig.get_config_var("CC") or "").split()
+    if os.environ.get("CI") and cc and "gcc" in os.path.basename(cc[0]):
+        assert build == "pgo"
+
+
+def test_pgo_can_be_turned_off() -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "pgo.py"
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "JSONVISOR_PGO": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "pgo: skipped (JSONVISOR_PGO=0): the plain build stays"
 
 
 def _outcome(parser: Any, chunks: list[Any]) -> list[Any]:

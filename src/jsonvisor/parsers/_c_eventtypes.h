@@ -39,6 +39,13 @@ event_code(PyObject *e)
     return tp >= EventTypes && tp < EventTypes + 4 ? (int)(tp - EventTypes) : -1;
 }
 
+/* Is ``o`` tracked by the cyclic GC?  (A str, int, float or None never is: no call.) */
+static inline int
+gc_tracked(PyObject *o)
+{
+    return PyType_IS_GC(Py_TYPE(o)) && PyObject_GC_IsTracked(o);
+}
+
 /* prefix + (item,) */
 static PyObject *
 path_plus(PyObject *prefix, PyObject *item)
@@ -47,10 +54,10 @@ path_plus(PyObject *prefix, PyObject *item)
     PyObject *t = PyTuple_New(n + 1);
     if (t == NULL)
         return NULL;
-    int atomic = !PyObject_GC_IsTracked(item);
+    int atomic = !gc_tracked(item);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = PyTuple_GET_ITEM(prefix, i);
-        atomic = atomic && !PyObject_GC_IsTracked(x);
+        atomic = atomic && !gc_tracked(x);
         Py_INCREF(x);
         PyTuple_SET_ITEM(t, i, x);
     }
@@ -116,7 +123,7 @@ new_event(int code, PyObject *first, PyObject *key, Py_ssize_t at, PyObject *sec
     e->second = second;
     e->key = key;
     e->at = at;
-    if (PyObject_GC_IsTracked(first) || PyObject_GC_IsTracked(second))
+    if (gc_tracked(first) || gc_tracked(second))
         PyObject_GC_Track(e); /* (keys are strings: never tracked) */
     return (PyObject *)e;
 }

@@ -40,9 +40,8 @@ grew_again(Core *self, PyObject *piece)
     e->second = piece;
     e->key = NULL;
     e->at = -1;
-    if (!PyObject_GC_IsTracked((PyObject *)e) &&
-        (PyObject_GC_IsTracked(self->str_path) || PyObject_GC_IsTracked(piece)))
-        PyObject_GC_Track(e); /* (as new_event) */
+    if (gc_tracked(self->str_path) && !PyObject_GC_IsTracked((PyObject *)e))
+        PyObject_GC_Track(e); /* (as new_event; the text is a str) */
     Py_DECREF(first); /* (the event is whole before any decref runs arbitrary code) */
     Py_DECREF(second);
     Py_XDECREF(key);
@@ -151,6 +150,39 @@ feed_past_limit(Core *self, Text *chunk, int decoded)
     return NULL;
 }
 
+/* A chunk that only goes on with a held number ("4293" after "0.01"): it joins the held
+ * token and nothing else changes, as the token loop would leave it (held again, nothing
+ * consumed, no event).  NULL, with no error, when the token loop must look (the number
+ * would be malformed or too long, or so long that the bulk path might try it). */
+static PyObject *
+feed_held_number(Core *self, Text *chunk)
+{
+    const Py_UCS1 *u = (const Py_UCS1 *)chunk->data;
+    for (Py_ssize_t i = 0; i < chunk->n; i++)
+        if (!((u[i] >= '0' && u[i] <= '9') || u[i] == '.' || u[i] == 'e' || u[i] == 'E' ||
+              u[i] == '+' || u[i] == '-'))
+            return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(self->held) + chunk->n;
+    if (n > self->max_number_length || n >= self->bulk_threshold)
+        return NULL;
+    PyObject *joined = held_plus(self->held, chunk);
+    if (joined == NULL)
+        return NULL;
+    int is_float;
+    if (number_shape(PyUnicode_1BYTE_KIND, PyUnicode_DATA(joined), 0, n, &is_float) == 0) {
+        Py_DECREF(joined);
+        return NULL;
+    }
+    PyObject *events = feed_events(self);
+    if (events == NULL) {
+        Py_DECREF(joined);
+        return NULL;
+    }
+    self->used += chunk->n;
+    Py_SETREF(self->held, joined);
+    return events;
+}
+
 /* feed() of a text: a str chunk, text decoded from bytes, or ASCII bytes read in place
  * (``decoded``: not a str chunk, see feed_python).  The parser has no error and no
  * result yet (core_feed). */
@@ -161,6 +193,13 @@ feed_text(Core *self, Text *chunk, int decoded)
     if (self->hot && clen > 0 && plain_run(chunk, 0) == clen &&
         self->used + utf8_len(chunk, 0, clen) <= self->max_bytes)
         return feed_string_text(self, chunk);
+    if (self->held_kind == HELD_NUMBER && chunk->ascii && clen > 0 && !self->stopped &&
+        !self->extract && !self->multiple_values && self->candidate == Py_None &&
+        self->used + clen <= self->max_bytes && (decoded || PyBytes_GET_SIZE(self->pending) == 0)) {
+        PyObject *events = feed_held_number(self, chunk);
+        if (events != NULL || PyErr_Occurred())
+            return events;
+    }
     if (!decoded && PyBytes_GET_SIZE(self->pending) != 0) {
         raise_error(fail_here(self, "str chunk while a UTF-8 sequence from bytes is incomplete",
                               "", 0, 1));

@@ -8,6 +8,7 @@ enum { X_NONE = 0, X_FENCE_END, X_REJECT };
 
 #define KEYS_KEPT 32     /* (slots; a key of up to KEY_KEPT_LEN characters is kept) */
 #define KEY_KEPT_LEN 32
+#define SIZES_KEPT 32   /* (depths whose objects' sizes are kept: new_container) */
 
 typedef struct {
     PyObject_HEAD
@@ -33,6 +34,7 @@ typedef struct {
     PyObject *shown_in;       /* the dict snapshot() last put it in (not a reference) ... */
     unsigned long long shown_version; /* ... and that dict's version just after */
     PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */
+    unsigned char sizes[SIZES_KEPT]; /* members of the last object closed at each depth */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}

@@ -222,13 +222,14 @@ c_string(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
         if (e < n && c == q) { /* the string ends: its pieces and text[pos:e] */
             if (flush_hi(self) < 0)
                 return -1;
-            PyObject *value = string_ends(self, t, pos, e);
+            PyObject *value = self->str_is_key ? key_ends(self, t, pos, e)
+                                               : string_ends(self, t, pos, e);
             if (value == NULL)
                 return -1;
             self->in_string = 0;
             int r;
             if (self->str_is_key)
-                r = set_key(self, key_of(self, value));
+                r = set_key(self, value);
             else { /* (the string's path, made when it started, is the slot's; at the top
                     * level the string is the document) */
                 r = put_at(self, self->str_path, value, events);

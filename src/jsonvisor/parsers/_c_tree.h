@@ -134,8 +134,15 @@ quick_child_types(Core *self, PyObject *prefix, PyObject *part)
 static PyObject *
 new_container(Core *self, PyObject *path, int is_object)
 {
-    if (self->schema == Py_None || !is_object)
-        return is_object ? PyDict_New() : PyList_New(0); /* (a schema's arrays start empty) */
+    if (self->schema == Py_None || !is_object) {
+        if (!is_object)
+            return PyList_New(0); /* (a schema's arrays start empty) */
+        /* Room for as many members as the last object closed at this depth had: the
+         * objects of an array are usually alike, and the dict then never grows. */
+        Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+        int size = depth < SIZES_KEPT ? self->sizes[depth] : 0;
+        return size > 5 ? _PyDict_NewPresized(size) : PyDict_New();
+    }
     PyObject *factory = quick_lookup(self, 2, path);
     if (factory == Py_None)
         return PyDict_New();
@@ -309,6 +316,9 @@ close_container(Core *self, PyObject *events)
     /* popped: the references the lists held are ours now */
     Py_SET_SIZE(self->stack, n - 1);
     Py_SET_SIZE(self->prefixes, n - 1);
+    if (n - 1 < SIZES_KEPT && PyDict_CheckExact(container)) /* (for new_container) */
+        self->sizes[n - 1] =
+            (unsigned char)(PyDict_GET_SIZE(container) < 255 ? PyDict_GET_SIZE(container) : 255);
     int r = 0;
     self->state = ST_COMMA_OR_CLOSE;
     {
@@ -478,6 +488,14 @@ pieces_text_with(PyObject *pieces, Text *t, Py_ssize_t s, Py_ssize_t e)
     return out;
 }
 
+/* The open string ends, its text not wanted (string_ends() without making it). */
+static void
+string_drop(Core *self)
+{
+    Py_CLEAR(self->shown);
+    pieces_reset(self->pieces, NULL);
+}
+
 /* The open string ends: its text (its pieces and text[s:e], ``t`` NULL: none), a new
  * reference, or NULL; the pieces are emptied.  The string snapshot() grew (join_pieces)
  * has room to spare: a value keeps an exact copy. */
@@ -579,6 +597,64 @@ key_of(Core *self, PyObject *key)
     text_of_str(&t, key);
     PyObject *k = key_text(self, &t, 0, t.n);
     Py_DECREF(key);
+    return k;
+}
+
+/* Does ``k`` hold the open string's pieces, then text[s:e] (as long in all)? */
+static int
+key_equals(PyObject *k, PyObject *pieces, Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    int kind = PyUnicode_KIND(k);
+    const void *data = PyUnicode_DATA(k);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pieces); i++) {
+        PyObject *p = PyList_GET_ITEM(pieces, i);
+        Text pt;
+        text_of_str(&pt, p);
+        for (Py_ssize_t j = 0; j < pt.n; j++)
+            if (PyUnicode_READ(kind, data, at + j) != PyUnicode_READ(pt.kind, pt.data, j))
+                return 0;
+        at += pt.n;
+    }
+    for (Py_ssize_t j = s; j < e; j++)
+        if (PyUnicode_READ(kind, data, at + j - s) != PyUnicode_READ(t->kind, t->data, j))
+            return 0;
+    return 1;
+}
+
+/* The open key ends: string_ends() (its pieces, then text[s:e]), as key_text() would
+ * give it, the kept str of this key when it is one (then no new string is made). */
+static PyObject *
+key_ends(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
+{
+    PyObject *pieces = self->pieces;
+    Py_ssize_t np = PyList_GET_SIZE(pieces), n = e - s;
+    for (Py_ssize_t i = 0; i < np; i++)
+        n += PyUnicode_GET_LENGTH(PyList_GET_ITEM(pieces, i));
+    if (n == 0 || n > KEY_KEPT_LEN)
+        return string_ends(self, t, s, e);
+    if (np == 0) { /* all of it in this text */
+        string_drop(self);
+        return key_text(self, t, s, e);
+    }
+    PyObject *last = PyList_GET_ITEM(pieces, np - 1);
+    if (PyUnicode_GET_LENGTH(PyList_GET_ITEM(pieces, 0)) == 0 || PyUnicode_GET_LENGTH(last) == 0)
+        return key_of(self, string_ends(self, t, s, e)); /* (an empty piece: made, then kept) */
+    Py_UCS4 a = PyUnicode_READ_CHAR(PyList_GET_ITEM(pieces, 0), 0);
+    Py_UCS4 b = e > s ? PyUnicode_READ(t->kind, t->data, e - 1)
+                      : PyUnicode_READ_CHAR(last, PyUnicode_GET_LENGTH(last) - 1);
+    PyObject **slot = key_slot(self, n, a, b);
+    PyObject *k = *slot;
+    if (k != NULL && PyUnicode_GET_LENGTH(k) == n && key_equals(k, pieces, t, s, e)) {
+        Py_INCREF(k);
+        string_drop(self);
+        return k;
+    }
+    k = string_ends(self, t, s, e);
+    if (k != NULL) {
+        Py_INCREF(k);
+        Py_XSETREF(*slot, k);
+    }
     return k;
 }
 
