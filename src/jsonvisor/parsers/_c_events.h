@@ -82,7 +82,7 @@ track(Core *self, PyObject *events)
                 break;
             }
         }
-        r = PyList_Append(seen, ev);
+        r = list_append(seen, ev);
     }
     Py_XDECREF(seen);
     return r;

@@ -130,6 +130,37 @@ quick_child_types(Core *self, PyObject *prefix, PyObject *part)
     return PyDict_GetItemWithError(self->qchildren, PyLong_CheckExact(part) ? Py_None : part);
 }
 
+/* A schema's pre-filled object from its form (schema._object_form): the template of its
+ * declared keys copied, then each nested part made fresh (a new reference, or NULL). */
+static PyObject *
+skeleton_of(PyObject *form)
+{
+    if (!PyTuple_CheckExact(form) || PyTuple_GET_SIZE(form) != 2 ||
+        !PyDict_CheckExact(PyTuple_GET_ITEM(form, 0)) || !PyTuple_CheckExact(PyTuple_GET_ITEM(form, 1))) {
+        PyErr_SetString(PyExc_TypeError, "a schema's object form must be (dict, tuple)");
+        return NULL;
+    }
+    PyObject *d = PyDict_Copy(PyTuple_GET_ITEM(form, 0));
+    PyObject *subs = PyTuple_GET_ITEM(form, 1);
+    for (Py_ssize_t i = 0; d != NULL && i < PyTuple_GET_SIZE(subs); i++) {
+        PyObject *sub = PyTuple_GET_ITEM(subs, i), *how, *v;
+        if (!PyTuple_CheckExact(sub) || PyTuple_GET_SIZE(sub) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a schema's nested part must be (name, how)");
+            Py_CLEAR(d);
+            break;
+        }
+        how = PyTuple_GET_ITEM(sub, 1);
+        v = how == (PyObject *)&PyList_Type   ? PyList_New(0)
+            : how == (PyObject *)&PyDict_Type ? PyDict_New()
+            : PyTuple_CheckExact(how)         ? skeleton_of(how)
+                                              : PyObject_CallNoArgs(how);
+        if (v == NULL || PyDict_SetItem(d, PyTuple_GET_ITEM(sub, 0), v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
 /* A fresh container for a value starting at ``path`` (CompiledSchema.container()). */
 static PyObject *
 new_container(Core *self, PyObject *path, int is_object)
@@ -143,15 +174,27 @@ new_container(Core *self, PyObject *path, int is_object)
         int size = depth < SIZES_KEPT ? self->sizes[depth] : 0;
         return size > 5 ? _PyDict_NewPresized(size) : PyDict_New();
     }
-    PyObject *factory = quick_lookup(self, 2, path);
-    if (factory == Py_None)
+    PyObject *form = quick_lookup(self, 2, path);
+    if (form == Py_None)
         return PyDict_New();
-    if (factory != NULL)
-        return PyObject_CallNoArgs(factory);
+    if (form != NULL)
+        return skeleton_of(form);
     if (PyErr_Occurred())
         return NULL;
     /* pre-filled with the schema's shape */
     return PyObject_CallMethodObjArgs(self->schema, S_CONTAINER, path, S_OBJECT, NULL);
+}
+
+/* Do the tables say that ``value`` passes unchanged, given ``classes`` (quick tables'
+ * types entry, NULL when absent)?  1 yes, 0 ask the tracker, -1 error. */
+static inline int
+passes(PyObject *classes, PyObject *value)
+{
+    if (classes == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return classes == Py_None        ? 1
+           : PyAnySet_Check(classes) ? PySet_Contains(classes, (PyObject *)Py_TYPE(value))
+                                     : 0;
 }
 
 /* With a schema, a completed value is checked (and coerced) by the schema's tracker
@@ -171,21 +214,38 @@ schema_checked(Core *self, PyObject *path, PyObject *value)
         classes = quick_child_types(self, top_prefix(self), PyTuple_GET_ITEM(path, depth - 1));
     else
         classes = quick_lookup(self, 0, path);
-    if (classes != NULL) {
-        int ok = classes == Py_None ? 1
-                                    : PyAnySet_Check(classes)
-                                          ? PySet_Contains(classes, (PyObject *)Py_TYPE(value))
-                                          : 0;
-        if (ok < 0)
-            return NULL;
-        if (ok) {
-            Py_INCREF(value);
-            return value;
-        }
-    }
-    else if (PyErr_Occurred())
+    int ok = passes(classes, value);
+    if (ok < 0)
         return NULL;
+    if (ok) {
+        Py_INCREF(value);
+        return value;
+    }
     return PyObject_CallMethodObjArgs(self->tracker, S_CHECK, path, value, Py_False, NULL);
+}
+
+/* schema_checked() of a member of the innermost container, at ``prefix`` (its path) and
+ * ``key`` (or, NULL, ``index``): its path is built only if the tracker must look. */
+static PyObject *
+member_checked(Core *self, PyObject *prefix, PyObject *key, Py_ssize_t index, PyObject *value)
+{
+    if (self->schema == Py_None) {
+        Py_INCREF(value);
+        return value;
+    }
+    int ok = passes(quick_child_types(self, prefix, key != NULL ? key : Py_None), value);
+    if (ok < 0)
+        return NULL;
+    if (ok) {
+        Py_INCREF(value);
+        return value;
+    }
+    PyObject *path = path_of(prefix, key, index);
+    if (path == NULL)
+        return NULL;
+    PyObject *r = PyObject_CallMethodObjArgs(self->tracker, S_CHECK, path, value, Py_False, NULL);
+    Py_DECREF(path);
+    return r;
 }
 
 static int document_done(Core *self, PyObject *value, PyObject *events);
@@ -212,15 +272,12 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
     }
     int announce = PyUnicode_CheckExact(value) && PyList_GET_SIZE(self->stack) == 1 &&
                    !(path != NULL && self->announced);
-    /* Without a schema to check it against, the slot's path is left pending in its
-     * events (built if read): the prefix and the key, or the index. */
+    /* Unless the caller has it, the slot's path is left pending in its events (built if
+     * read): the prefix and the key, or the index. */
     PyObject *key;
     Py_ssize_t index;
     PyObject *first = current_slot(self, &key, &index);
-    if (path != NULL)
-        Py_INCREF(path);
-    else if (self->schema != Py_None && (path = path_of(first, key, index)) == NULL)
-        return -1;
+    Py_XINCREF(path);
     if (path != NULL) { /* the whole path */
         first = path;
         key = NULL;
@@ -236,7 +293,8 @@ put_at(Core *self, PyObject *path, PyObject *value, PyObject *events)
         }
         Py_DECREF(e);
     }
-    value = schema_checked(self, path, value);
+    value = path != NULL ? schema_checked(self, path, value)
+                         : member_checked(self, first, key, index, value);
     if (value == NULL) {
         Py_XDECREF(path);
         return -1;

@@ -946,6 +946,37 @@ def _object_factory(node: SchemaNode, stack: frozenset[int]) -> Callable[[], dic
     return make
 
 
+SkeletonForm = tuple[dict[str, None], tuple[tuple[str, Any], ...]]
+
+
+def _object_form(node: SchemaNode, stack: frozenset[int]) -> SkeletonForm:
+    """What :func:`_object_factory` makes, as the C half builds it without calling Python:
+    a template of every declared key (``None``), copied, then each nested part made fresh
+    (``list``, ``dict``, or another such form)."""
+    props = node.properties
+    stack = stack | {id(props)}
+    subs: list[tuple[str, Any]] = []
+    for name, sub in props.items():
+        if sub.kind == "array":
+            subs.append((name, list))
+        elif sub.kind == "object":
+            if id(sub.properties) in stack:
+                if not sub.nullable:
+                    subs.append((name, dict))
+            else:
+                subs.append((name, _object_form(sub, stack) if sub.properties else dict))
+    return dict.fromkeys(props), tuple(subs)
+
+
+def _from_form(form: SkeletonForm) -> dict[str, Any]:
+    """The object ``form`` stands for, made as the C half makes it (``skeleton_of``)."""
+    template, subs = form
+    d = dict(template)
+    for name, how in subs:
+        d[name] = _from_form(how) if isinstance(how, tuple) else how()
+    return d
+
+
 def _factory(node: SchemaNode) -> Callable[[], dict[str, Any]]:
     f = node._factory
     if f is None:
@@ -1285,8 +1316,8 @@ class CompiledSchema:
           unchanged and without warnings (``None``: any); absent when an enum or const
           needs a look at the value;
         - keys: the keys :meth:`is_known_key` knows there (``None``: every key);
-        - containers: for an object starting there, the factory of :meth:`container`'s
-          pre-filled dict (``None``: an empty dict);
+        - containers: for an object starting there, how to make :meth:`container`'s
+          pre-filled dict (``None``: an empty dict), as :func:`_object_form` gives it;
         - children: the types table again, by the parent's key and then the last part
           (so a value's entry is found without building its key).
         """
@@ -1308,7 +1339,7 @@ class CompiledSchema:
         if not node.properties or (node.types is not None and "object" not in node.types):
             containers[key] = None
         else:
-            containers[key] = _factory(node)
+            containers[key] = _object_form(node, frozenset())
 
     @property
     def root_kind(self) -> str | None:
