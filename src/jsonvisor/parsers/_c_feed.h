@@ -224,13 +224,25 @@ feed_text(Core *self, Text *chunk, int decoded)
         self->used += nbytes;
     }
     Text joined, *t = chunk; /* the held token and the chunk, or the chunk */
+    /* (both ASCII and shorter than the bulk path's threshold, so that it cannot run over
+     * them: joined here, a str made only if wanted) */
+    char room[256];
     Py_ssize_t held_len = PyUnicode_GET_LENGTH(self->held);
     if (held_len && !self->stopped) { /* (once stopped, a held token stays as it is) */
-        PyObject *s = held_plus(self->held, chunk);
-        if (s == NULL)
-            return NULL;
-        text_of_str(&joined, s);
-        joined.owned = 1;
+        if (chunk->ascii && PyUnicode_IS_ASCII(self->held) &&
+            held_len + clen <= (Py_ssize_t)sizeof(room) && held_len + clen < self->bulk_threshold) {
+            memcpy(room, PyUnicode_1BYTE_DATA(self->held), (size_t)held_len);
+            memcpy(room + held_len, chunk->data, (size_t)clen);
+            joined = (Text){.kind = PyUnicode_1BYTE_KIND, .data = room, .n = held_len + clen,
+                            .ascii = 1, .owned = 0, .str = NULL, .bytes = NULL};
+        }
+        else {
+            PyObject *s = held_plus(self->held, chunk);
+            if (s == NULL)
+                return NULL;
+            text_of_str(&joined, s);
+            joined.owned = 1;
+        }
         t = &joined;
         if (set_obj(&self->held, (Py_INCREF(S_EMPTY), S_EMPTY)) < 0)
             goto fail_text;

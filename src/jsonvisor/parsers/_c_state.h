@@ -35,6 +35,7 @@ typedef struct {
     unsigned long long shown_version; /* ... and that dict's version just after */
     PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */
     unsigned char sizes[SIZES_KEPT]; /* members of the last object closed at each depth */
+    PyObject *qfor, *qpath[3], *qval[3]; /* quick_lookup's last answers, of qfor's tables */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -189,6 +190,8 @@ core_traverse(Core *self, visitproc visit, void *arg)
 #undef VISIT_FIELD
     Py_VISIT(self->spare);
     Py_VISIT(self->shown);
+    for (int i = 0; i < 3; i++) /* (the tables' values may be containers) */
+        Py_VISIT(self->qval[i]);
     return 0;
 }
 
@@ -202,6 +205,11 @@ core_clear(Core *self)
     Py_CLEAR(self->shown);
     for (int i = 0; i < KEYS_KEPT; i++)
         Py_CLEAR(self->keys[i]);
+    Py_CLEAR(self->qfor);
+    for (int i = 0; i < 3; i++) {
+        Py_CLEAR(self->qpath[i]);
+        Py_CLEAR(self->qval[i]);
+    }
     return 0;
 }
 

@@ -87,13 +87,35 @@ quick_key(PyObject *path)
     return key;
 }
 
+/* Do paths ``a`` (or NULL) and ``b`` have one key in the schema's tables: as long, the
+ * same keys, and indices where the other has indices (the members of one array)? */
+static int
+same_shape(PyObject *a, PyObject *b)
+{
+    if (a == b)
+        return 1;
+    if (a == NULL || !PyTuple_CheckExact(a) || PyTuple_GET_SIZE(a) != PyTuple_GET_SIZE(b))
+        return 0;
+    for (Py_ssize_t i = PyTuple_GET_SIZE(a) - 1; i >= 0; i--) { /* (last parts differ most) */
+        PyObject *x = PyTuple_GET_ITEM(a, i), *y = PyTuple_GET_ITEM(b, i);
+        if (x == y || (PyLong_CheckExact(x) && PyLong_CheckExact(y)))
+            continue;
+        if (!PyUnicode_CheckExact(x) || !PyUnicode_CheckExact(y) || PyUnicode_Compare(x, y) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* ``path`` in table ``which`` (0 types, 1 keys, 2 containers): a borrowed reference, or
- * NULL when it is absent (no error set) or on an error (set). */
+ * NULL when it is absent (no error set) or on an error (set).  The last answer found in
+ * each table is kept with its path: the members of an array ask for one key in turn. */
 static PyObject *
 quick_lookup(Core *self, int which, PyObject *path)
 {
     if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
         return NULL;
+    if (self->qfor == self->quick && same_shape(self->qpath[which], path))
+        return self->qval[which];
     PyObject *table = PyTuple_GET_ITEM(self->quick, which);
     if (!PyDict_CheckExact(table))
         return NULL;
@@ -102,6 +124,20 @@ quick_lookup(Core *self, int which, PyObject *path)
         return NULL;
     PyObject *r = PyDict_GetItemWithError(table, key);
     Py_DECREF(key);
+    if (r != NULL) { /* (not kept when absent: the table may gain it) */
+        if (self->qfor != self->quick) { /* (other tables: what was kept is of no use) */
+            for (int i = 0; i < 3; i++) {
+                Py_CLEAR(self->qpath[i]);
+                Py_CLEAR(self->qval[i]);
+            }
+            Py_INCREF(self->quick);
+            Py_XSETREF(self->qfor, self->quick);
+        }
+        Py_INCREF(path);
+        Py_XSETREF(self->qpath[which], path);
+        Py_INCREF(r);
+        Py_XSETREF(self->qval[which], r);
+    }
     return r;
 }
 
@@ -112,7 +148,7 @@ quick_lookup(Core *self, int which, PyObject *path)
 static PyObject *
 quick_child_types(Core *self, PyObject *prefix, PyObject *part)
 {
-    if (self->qprefix != prefix) {
+    if (!same_shape(self->qprefix, prefix)) {
         if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
             return NULL;
         PyObject *key = quick_key(prefix);
@@ -725,7 +761,8 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
     int known = self->plain_keys;
     if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
         PyObject *prefix = top_prefix(self);
-        if (self->kprefix != prefix) { /* the keys table's entry for this object, kept */
+        int kept = same_shape(self->kprefix, prefix); /* (this object's keys table entry) */
+        if (!kept) {
             PyObject *allowed = quick_lookup(self, 1, prefix);
             if (allowed == NULL && PyErr_Occurred()) {
                 Py_DECREF(key);
@@ -736,9 +773,10 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
                 Py_XSETREF(self->kprefix, prefix);
                 Py_INCREF(allowed);
                 Py_XSETREF(self->kknown, allowed);
+                kept = 1;
             }
         }
-        if (self->kprefix == prefix) {
+        if (kept) {
             PyObject *allowed = self->kknown;
             known = allowed == Py_None ? 1 : PyAnySet_Check(allowed) ? PySet_Contains(allowed, key) : 0;
             if (known < 0) {
