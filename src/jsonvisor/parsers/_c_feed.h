@@ -51,13 +51,12 @@ grew_again(Core *self, PyObject *piece)
 
 /* The hot path: inside a string, nothing pending, the chunk all string text. */
 static PyObject *
-feed_string_text(Core *self, Text *chunk)
+feed_string_text(Core *self, Text *chunk, Py_ssize_t nb) /* (nb: its UTF-8 length) */
 {
     Py_ssize_t clen = chunk->n;
     PyObject *piece = text_str(chunk);
     if (piece == NULL)
         return NULL;
-    Py_ssize_t nb = utf8_len(chunk, 0, clen);
     self->used += nb;
     self->consumed += nb;
     self->col += clen;
@@ -189,10 +188,10 @@ feed_held_number(Core *self, Text *chunk)
 static PyObject *
 feed_text(Core *self, Text *chunk, int decoded)
 {
-    Py_ssize_t clen = chunk->n;
+    Py_ssize_t clen = chunk->n, nb;
     if (self->hot && clen > 0 && plain_run(chunk, 0) == clen &&
-        self->used + utf8_len(chunk, 0, clen) <= self->max_bytes)
-        return feed_string_text(self, chunk);
+        self->used + (nb = utf8_len(chunk, 0, clen)) <= self->max_bytes)
+        return feed_string_text(self, chunk, nb);
     if (self->held_kind == HELD_NUMBER && chunk->ascii && clen > 0 && !self->stopped &&
         !self->extract && !self->multiple_values && self->candidate == Py_None &&
         self->used + clen <= self->max_bytes && (decoded || PyBytes_GET_SIZE(self->pending) == 0)) {

@@ -127,10 +127,13 @@ join_pieces(Core *self)
         return at_slot;
     }
     Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(acc);
-    /* (room for twice the text, and at first for 448 bytes of it, so that a short
-     * string grows in place to its end and stays in CPython's small-object allocator) */
+    /* (room for twice the text, and at first for as much as fits in 512 bytes, so that a
+     * short string grows in place to its end and stays in CPython's small-object
+     * allocator, which takes objects up to 512 bytes) */
     Py_UCS4 top = m > maxc ? m : maxc;
-    Py_ssize_t least = 448 / (top > 0xffff ? 4 : top > 0xff ? 2 : 1);
+    int size = top > 0xffff ? 4 : top > 0xff ? 2 : 1;
+    Py_ssize_t head = top < 0x80 ? sizeof(PyASCIIObject) : sizeof(PyCompactUnicodeObject);
+    Py_ssize_t least = (512 - head) / size - 1; /* (one for the terminating NUL) */
     Py_ssize_t cap = 2 * (have + more) < least ? least : 2 * (have + more);
     PyObject *s = PyUnicode_New(cap, top);
     if (s == NULL)
