@@ -39,7 +39,7 @@ test-core: $(STAMP)
 SANITIZE_TESTS := tests/test_speedups.py tests/test_scanners.py tests/test_parser_errors.py \
 	tests/test_parser_regressions.py tests/test_fuzz_regressions.py tests/test_fuzz_invariants.py \
 	tests/test_parser_bulk.py tests/test_parser_extracting.py tests/test_parser_repair.py \
-	tests/test_event_classes.py tests/test_tracking.py \
+	tests/test_event_classes.py tests/test_tracking.py tests/test_parser_reuse.py \
 	tests/test_llm_sse_backends.py tests/test_llm_projection.py tests/test_llm_adapters.py
 sanitize: $(STAMP)
 	PYTHON=$(BIN)/python SANITIZE_REQUIRED=$(if $(CI),1,0) JSONVISOR_FUZZ_EXAMPLES=10 \
