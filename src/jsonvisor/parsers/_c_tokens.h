@@ -136,10 +136,21 @@ number_value(int kind, const void *data, Py_ssize_t s, Py_ssize_t e, int is_floa
         while (pos < n && u[pos] != q && u[pos] != '\\' && u[pos] >= 0x20)            \
             pos++;                                                                    \
     } while (0)
+/* The characters that end a plain run of a double-quoted string, by byte: one look each. */
+static const unsigned char DQ_STOP[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1};
+
 static inline Py_ssize_t
 plain_run_q(Text *t, Py_ssize_t pos, Py_UCS4 q)
 {
     Py_ssize_t n = t->n;
+    if (t->kind == PyUnicode_1BYTE_KIND && q == '"') {
+        const Py_UCS1 *u = (const Py_UCS1 *)t->data;
+        while (pos < n && !DQ_STOP[u[pos]])
+            pos++;
+        return pos;
+    }
     if (t->kind == PyUnicode_1BYTE_KIND)
         PLAIN_RUN(Py_UCS1);
     else if (t->kind == PyUnicode_2BYTE_KIND)
@@ -350,7 +361,9 @@ c_string_start(Core *self, Text *t, Py_ssize_t pos, int is_key, PyObject *events
         Py_INCREF(S_SQUOTE);
         set_obj(&self->quote, S_SQUOTE);
     }
-    return c_string(self, t, pos + 1, events, bail);
+    if (e > pos + 1 && (flush_hi(self) < 0 || append_piece(self, t, pos + 1, e) < 0))
+        return -1;
+    return c_string(self, t, e, events, bail);
 }
 
 /* A literal: true/false/null, and with the tolerances NaN, Infinity, -Infinity, True,
