@@ -60,7 +60,8 @@ feed_string_text(Core *self, Text *chunk, Py_ssize_t nb) /* (nb: its UTF-8 lengt
     self->used += nb;
     self->consumed += nb;
     self->col += clen;
-    if (list_append(self->pieces, piece) < 0)
+    int grown = self->str_is_key ? 0 : shown_grow(self, chunk);
+    if (grown < 0 || (!grown && list_append(self->pieces, piece) < 0))
         return NULL;
     PyObject *events;
     if (self->announced && !self->str_is_key && self->schema == Py_None &&

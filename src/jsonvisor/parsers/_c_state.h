@@ -31,6 +31,7 @@ typedef struct {
         *spare,               /* the list feed() returned last, or NULL (feed_events) */
         *shown;               /* the open string's text as made to grow, or NULL (join_pieces) */
     Py_ssize_t shown_cap;     /* (the characters it has room for) */
+    PyObject *shown_at;       /* the shown string last put at its slot (not a reference) */
     PyObject *shown_in;       /* the dict snapshot() last put it in (not a reference) ... */
     unsigned long long shown_version; /* ... and that dict's version just after */
     PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */

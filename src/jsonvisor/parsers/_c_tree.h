@@ -587,6 +587,7 @@ static void
 string_drop(Core *self)
 {
     Py_CLEAR(self->shown);
+    self->shown_at = NULL;
     pieces_reset(self->pieces, NULL);
 }
 
@@ -606,6 +607,7 @@ string_ends(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
         Py_SETREF(value, copy);
     }
     Py_CLEAR(self->shown);
+    self->shown_at = NULL;
     pieces_reset(self->pieces, NULL);
     return value;
 }
@@ -616,6 +618,7 @@ start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
     if (set_obj(&self->str_path, path) < 0)
         return -1;
     Py_CLEAR(self->shown);
+    self->shown_at = NULL;
     pieces_reset(self->pieces, NULL);
     Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
     set_obj(&self->quote, S_DQUOTE);

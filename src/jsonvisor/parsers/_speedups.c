@@ -38,6 +38,7 @@
  *   _c_tokens.h    numbers, literals, strings, comments, and the token loop c_run()
  *   _c_bulkstep.h  the bulk path's step: runs of whole values loaded at once, the spine
  *   _c_trial.h     extraction: trials (begin, prove, release, reject) and c_extracting()
+ *   _c_shown.h     the open string snapshot() shows, grown in place (and by feed())
  *   _c_feed.h      feed(): decoding, the hot path inside a string, limits, positions
  *   _c_finish.h    finish(): repairs, confidence, the ParseResult; held values
  *   _c_snapshot.h  snapshot()
@@ -100,6 +101,7 @@ static PyObject *S_CONTAINER, *S_APPEND, *S_FRESH, *S_SEEN, *S_NOTE, *S_PROVEN,
 #include "_c_tokens.h"
 #include "_c_bulkstep.h"
 #include "_c_trial.h"
+#include "_c_shown.h"
 #include "_c_feed.h"
 #include "_c_finish.h"
 #include "_c_snapshot.h"
