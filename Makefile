@@ -69,7 +69,7 @@ test-actors:
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -b html -E -W --keep-going -n -q docs build/docs
 
-test: lint test-core sanitize docs test-actors
+test: lint test-core sanitize sanitize-selftest docs test-actors
 
 # Every benchmark merges its sections into bench/results.json; bench/tables.py then renders
 # the README's headline table and docs/benchmarks*.md from that file.

@@ -155,12 +155,12 @@ if [ -n "$SELFTEST" ]; then
     cp "$SRC" "$WORK/_speedups.c.orig"
     if [ "$SELFTEST" = asan ]; then
         # A peek one code unit past the terminating NUL = the first byte after the allocation.
-        inject='    if (pos < n) { volatile Py_UCS4 selftest_peek = PyUnicode_READ(kind, data, n + 1); (void)selftest_peek; }'
+        inject='    if (pos < n) { volatile Py_UCS4 selftest_peek = PyUnicode_READ(t->kind, t->data, n + 1); (void)selftest_peek; }'
     else
         inject='    if (pos < n) { volatile int selftest_big = INT_MAX; volatile int selftest_sum = selftest_big + (int)(n > 0); (void)selftest_sum; }'
     fi
-    # Inside plain_run_q(), after the line that loads `data`.
-    sed -i "/^plain_run_q(/,/^}/{/const void \*data = PyUnicode_DATA(text);/a\\
+    # Inside plain_run_q(), after the line that loads the text's length.
+    sed -i "/^plain_run_q(/,/^}/{/^    Py_ssize_t n = t->n;/a\\
 $inject
 }" "$SRC"
     if cmp -s "$SRC" "$WORK/_speedups.c.orig"; then
@@ -180,7 +180,7 @@ for d in dict.fromkeys((paths["include"], paths["platinclude"])):
 ')
 SO="$TREE/jsonvisor/parsers/_speedups$EXT_SUFFIX"
 start=$SECONDS
-"${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" \
+"${CC_CMD[@]}" -shared -fPIC -Wall "${SAN_FLAGS[@]}" "${INCLUDES[@]}" -DJSONVISOR_BUILD='"sanitize"' \
     "$TREE/jsonvisor/parsers/_speedups.c" -o "$SO"
 echo "sanitize: built $SO with ${CC_CMD[*]} ${SAN_FLAGS[*]} ($((SECONDS - start))s)"
 # The SSE accelerator of jsonvisor.llm, sanitized the same way (its tests skip without it).
