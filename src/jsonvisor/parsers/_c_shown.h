@@ -75,37 +75,6 @@ may_grow(Core *self, PyObject *s, Py_UCS4 maxc, int *at_slot)
     return Py_REFCNT(s) == refs;
 }
 
-/* The length and the largest character of pieces[from:]. */
-static void
-pieces_measure(PyObject *pieces, Py_ssize_t from, Py_ssize_t *len, Py_UCS4 *maxc)
-{
-    for (Py_ssize_t i = from; i < PyList_GET_SIZE(pieces); i++) {
-        PyObject *p = PyList_GET_ITEM(pieces, i);
-        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(p);
-        *len += PyUnicode_GET_LENGTH(p);
-        if (m > *maxc)
-            *maxc = m;
-    }
-}
-
-/* Write pieces[from:] into ``s`` after its text, which then ends there. */
-static void
-pieces_write(PyObject *s, PyObject *pieces, Py_ssize_t from)
-{
-    int kind = PyUnicode_KIND(s);
-    char *data = (char *)PyUnicode_DATA(s);
-    Py_ssize_t at = PyUnicode_GET_LENGTH(s);
-    for (Py_ssize_t i = from; i < PyList_GET_SIZE(pieces); i++) {
-        PyObject *p = PyList_GET_ITEM(pieces, i);
-        Py_ssize_t plen = PyUnicode_GET_LENGTH(p);
-        copy_units(data, kind, at, PyUnicode_DATA(p), PyUnicode_KIND(p), plen);
-        at += plen;
-    }
-    PyUnicode_WRITE(kind, data, at, 0);
-    ((PyASCIIObject *)s)->length = at;
-    ((PyASCIIObject *)s)->hash = -1;
-}
-
 static int
 join_pieces(Core *self)
 {
@@ -122,7 +91,7 @@ join_pieces(Core *self)
         (grow = may_grow(self, acc, maxc, &at_slot)) < 0)
         return -1;
     if (grow) {
-        pieces_write(acc, pieces, 1);
+        text_end(acc, pieces_write(acc, pieces, 1, have));
         Py_INCREF(acc);
         pieces_reset(pieces, acc);
         return at_slot;
@@ -139,8 +108,7 @@ join_pieces(Core *self)
     PyObject *s = PyUnicode_New(cap, top);
     if (s == NULL)
         return -1;
-    ((PyASCIIObject *)s)->length = 0;
-    pieces_write(s, pieces, 0);
+    text_end(s, pieces_write(s, pieces, 0, 0));
     Py_INCREF(s);
     Py_XSETREF(self->shown, s);
     self->shown_at = NULL; /* (not at its slot yet) */
@@ -148,6 +116,19 @@ join_pieces(Core *self)
     if (pieces_reset(pieces, s) < 0)
         return -1;
     return 0;
+}
+
+/* ``s`` is at the current slot now (snapshot() put it there, or shown_grow() found it
+ * there): what shown_placed() looks at later. */
+static inline void
+shown_noted(Core *self, PyObject *s)
+{
+    PyObject *top = top_of(self);
+    self->shown_at = s;
+    if (PyDict_CheckExact(top)) {
+        self->shown_in = top;
+        self->shown_version = dict_version(top);
+    }
 }
 
 /* Is the shown string ``s`` still at the current slot, as snapshot() or shown_grow() left
@@ -183,15 +164,8 @@ shown_grow(Core *self, Text *chunk)
     char *data = (char *)PyUnicode_DATA(s);
     Py_ssize_t at = PyUnicode_GET_LENGTH(s);
     copy_units(data, kind, at, chunk->data, chunk->kind, chunk->n);
-    PyUnicode_WRITE(kind, data, at + chunk->n, 0);
-    ((PyASCIIObject *)s)->length = at + chunk->n;
-    ((PyASCIIObject *)s)->hash = -1;
-    if (at_slot) { /* (found there: by the version, or a look) */
-        self->shown_at = s;
-        if (PyDict_CheckExact(top_of(self))) {
-            self->shown_in = top_of(self);
-            self->shown_version = dict_version(self->shown_in);
-        }
-    }
+    text_end(s, at + chunk->n);
+    if (at_slot) /* (found there: by the version, or a look) */
+        shown_noted(self, s);
     return 1;
 }

@@ -103,21 +103,16 @@ core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
             r = PyDict_SetItem(top, self->key, s);
         if (!direct)
             self->prov = 1;
-        self->shown_in = top;
-        self->shown_version = dict_version(top);
     }
     else {
-        if (placed)
-            ;
-        else if (self->prov)
-            r = PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(s), s));
-        else
-            r = PyList_Append(top, s);
+        if (!placed)
+            r = self->prov ? PyList_SetItem(top, PyList_GET_SIZE(top) - 1, (Py_INCREF(s), s))
+                           : PyList_Append(top, s);
         self->prov = 1;
     }
     if (r < 0)
         return NULL;
-    self->shown_at = s; /* (at its slot now) */
+    shown_noted(self, s);
     Py_INCREF(self->root);
     return self->root;
 }

@@ -22,8 +22,6 @@ typedef struct {
     Py_ssize_t max_bytes, max_depth, max_number_length, max_key_length, bulk_threshold;
     PyObject *stack, *prefixes, *key, *pieces, *str_path, *held, *root, *error, *result,
         *pending, *quote, *schema, *candidate, *done, *last_document, *quick, *kt_cache,
-        *qprefix, *qchildren, /* (caches: the last prefix looked up, its children table, */
-        *kprefix, *kknown,    /* and the last object's prefix and the keys it knows) */
         *x,                   /* extraction: None or an Extraction (_c_extract.h) */
         *spine, *spine_text,  /* the bulk path: containers open at the end of spine_text */
         *sep, *sep_owner,     /* (and how the last run of sep_owner's items ended) */
@@ -36,7 +34,7 @@ typedef struct {
     unsigned long long shown_version; /* ... and that dict's version just after */
     PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */
     unsigned char sizes[SIZES_KEPT]; /* members of the last object closed at each depth */
-    PyObject *qfor, *qpath[3], *qval[3]; /* quick_lookup's last answers, of qfor's tables */
+    PyObject *qfor, *qpath[4], *qval[4]; /* quick_lookup's last answers, of qfor's tables */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -94,7 +92,7 @@ static PyMemberDef core_members[] = {
 
 #define CORE_OBJECTS(X) \
     X(stack) X(prefixes) X(key) X(pieces) X(str_path) X(held) X(root) X(error) X(result) \
-    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(qprefix) X(qchildren) X(kprefix) X(kknown) X(x) \
+    X(pending) X(quote) X(schema) X(candidate) X(done) X(last_document) X(quick) X(kt_cache) X(x) \
     X(spine) X(spine_text) X(sep) X(sep_owner) X(tracker) X(kt)
 
 /* The object fields, as attributes (for the face's construction and pickling): each
@@ -191,7 +189,7 @@ core_traverse(Core *self, visitproc visit, void *arg)
 #undef VISIT_FIELD
     Py_VISIT(self->spare);
     Py_VISIT(self->shown);
-    for (int i = 0; i < 3; i++) /* (the tables' values may be containers) */
+    for (int i = 0; i < 4; i++) /* (the tables' values may be containers) */
         Py_VISIT(self->qval[i]);
     return 0;
 }
@@ -207,7 +205,7 @@ core_clear(Core *self)
     for (int i = 0; i < KEYS_KEPT; i++)
         Py_CLEAR(self->keys[i]);
     Py_CLEAR(self->qfor);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         Py_CLEAR(self->qpath[i]);
         Py_CLEAR(self->qval[i]);
     }

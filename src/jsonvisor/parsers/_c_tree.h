@@ -106,7 +106,8 @@ same_shape(PyObject *a, PyObject *b)
     return 1;
 }
 
-/* ``path`` in table ``which`` (0 types, 1 keys, 2 containers): a borrowed reference, or
+/* ``path`` in table ``which`` (0 types, 1 keys, 2 containers, 3 children by the parent's
+ * path): a borrowed reference, or
  * NULL when it is absent (no error set) or on an error (set).  The last answer found in
  * each table is kept with its path: the members of an array ask for one key in turn. */
 static PyObject *
@@ -126,7 +127,7 @@ quick_lookup(Core *self, int which, PyObject *path)
     Py_DECREF(key);
     if (r != NULL) { /* (not kept when absent: the table may gain it) */
         if (self->qfor != self->quick) { /* (other tables: what was kept is of no use) */
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 4; i++) {
                 Py_CLEAR(self->qpath[i]);
                 Py_CLEAR(self->qval[i]);
             }
@@ -144,26 +145,14 @@ quick_lookup(Core *self, int which, PyObject *path)
 /* The classes a completed value at prefix + (part,) may have to pass the schema's check
  * unchanged (None: any): a borrowed reference, or NULL when the tables do not say (no
  * error) or on an error (set).  The children table of the innermost container is kept
- * between calls, so a value costs one lookup of its last part. */
+ * between calls (quick_lookup), so a value costs one lookup of its last part. */
 static PyObject *
 quick_child_types(Core *self, PyObject *prefix, PyObject *part)
 {
-    if (!same_shape(self->qprefix, prefix)) {
-        if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
-            return NULL;
-        PyObject *key = quick_key(prefix);
-        if (key == NULL)
-            return NULL;
-        PyObject *children = PyDict_GetItemWithError(PyTuple_GET_ITEM(self->quick, 3), key);
-        Py_DECREF(key);
-        if (children == NULL || !PyDict_CheckExact(children))
-            return NULL; /* (not cached: the table may gain it later) */
-        Py_INCREF(prefix);
-        Py_XSETREF(self->qprefix, prefix);
-        Py_INCREF(children);
-        Py_XSETREF(self->qchildren, children);
-    }
-    return PyDict_GetItemWithError(self->qchildren, PyLong_CheckExact(part) ? Py_None : part);
+    PyObject *children = quick_lookup(self, 3, prefix);
+    if (children == NULL || !PyDict_CheckExact(children))
+        return NULL;
+    return PyDict_GetItemWithError(children, PyLong_CheckExact(part) ? Py_None : part);
 }
 
 /* A schema's pre-filled object from its form (schema._object_form): the template of its
@@ -413,18 +402,13 @@ close_container(Core *self, PyObject *events)
     if (n - 1 < SIZES_KEPT && PyDict_CheckExact(container)) /* (for new_container) */
         self->sizes[n - 1] =
             (unsigned char)(PyDict_GET_SIZE(container) < 255 ? PyDict_GET_SIZE(container) : 255);
-    int r = 0;
     self->state = ST_COMMA_OR_CLOSE;
-    {
-        PyObject *checked = schema_checked(self, path, container);
-        if (checked == NULL)
-            r = -1;
-        else if (n == 1)
-            r = document_done(self, checked, events);
-        else
-            r = emit(events, EV_COMPLETED, path, checked);
-        Py_XDECREF(checked);
-    }
+    int r = -1;
+    PyObject *checked = schema_checked(self, path, container);
+    if (checked != NULL)
+        r = n == 1 ? document_done(self, checked, events)
+                   : emit(events, EV_COMPLETED, path, checked);
+    Py_XDECREF(checked);
     Py_DECREF(container);
     Py_DECREF(path);
     return r;
@@ -539,6 +523,45 @@ copy_units(char *out, int ok, Py_ssize_t at, const void *in, int ik, Py_ssize_t 
             ((Py_UCS4 *)out)[at + j] = ((const Py_UCS2 *)in)[j];
 }
 
+/* The length and the largest character of pieces[from:], added to *len and *maxc. */
+static inline void
+pieces_measure(PyObject *pieces, Py_ssize_t from, Py_ssize_t *len, Py_UCS4 *maxc)
+{
+    for (Py_ssize_t i = from; i < PyList_GET_SIZE(pieces); i++) {
+        PyObject *p = PyList_GET_ITEM(pieces, i);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(p);
+        *len += PyUnicode_GET_LENGTH(p);
+        if (m > *maxc)
+            *maxc = m;
+    }
+}
+
+/* Write pieces[from:] into ``s`` (with room for them) from its index ``at`` on; returns
+ * where they end. */
+static inline Py_ssize_t
+pieces_write(PyObject *s, PyObject *pieces, Py_ssize_t from, Py_ssize_t at)
+{
+    int kind = PyUnicode_KIND(s);
+    char *data = (char *)PyUnicode_DATA(s);
+    for (Py_ssize_t i = from; i < PyList_GET_SIZE(pieces); i++) {
+        PyObject *p = PyList_GET_ITEM(pieces, i);
+        Py_ssize_t plen = PyUnicode_GET_LENGTH(p);
+        copy_units(data, kind, at, PyUnicode_DATA(p), PyUnicode_KIND(p), plen);
+        at += plen;
+    }
+    return at;
+}
+
+/* ``s`` (a string the parser made with room to spare, _c_shown.h) now ends at ``n``: its
+ * terminating NUL, its length, and a hash computed before forgotten. */
+static inline void
+text_end(PyObject *s, Py_ssize_t n)
+{
+    PyUnicode_WRITE(PyUnicode_KIND(s), PyUnicode_DATA(s), n, 0);
+    ((PyASCIIObject *)s)->length = n;
+    ((PyASCIIObject *)s)->hash = -1;
+}
+
 /* The open string's text and then text[s:e] (``t`` NULL: none), as one str: the pieces
  * joined (one piece is itself) without making the last part a piece first.  A new
  * reference. */
@@ -555,30 +578,15 @@ pieces_text_with(PyObject *pieces, Text *t, Py_ssize_t s, Py_ssize_t e)
     if (np == 0)
         return text_sub(t, s, e);
     Py_ssize_t len = tail;
-    Py_UCS4 maxc = 0;
-    if (tail)
-        maxc = t->ascii ? 0x7f : text_max_char(t, s, e);
-    for (Py_ssize_t i = 0; i < np; i++) {
-        PyObject *p = PyList_GET_ITEM(pieces, i);
-        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(p);
-        len += PyUnicode_GET_LENGTH(p);
-        if (m > maxc)
-            maxc = m;
-    }
+    Py_UCS4 maxc = tail == 0 ? 0 : t->ascii ? 0x7f : text_max_char(t, s, e);
+    pieces_measure(pieces, 0, &len, &maxc);
     PyObject *out = PyUnicode_New(len, maxc);
     if (out == NULL)
         return NULL;
-    int kind = PyUnicode_KIND(out);
-    char *data = (char *)PyUnicode_DATA(out);
-    Py_ssize_t at = 0;
-    for (Py_ssize_t i = 0; i < np; i++) {
-        PyObject *p = PyList_GET_ITEM(pieces, i);
-        Py_ssize_t plen = PyUnicode_GET_LENGTH(p);
-        copy_units(data, kind, at, PyUnicode_DATA(p), PyUnicode_KIND(p), plen);
-        at += plen;
-    }
+    Py_ssize_t at = pieces_write(out, pieces, 0, 0);
     if (tail)
-        copy_units(data, kind, at, (const char *)t->data + s * t->kind, t->kind, tail);
+        copy_units((char *)PyUnicode_DATA(out), PyUnicode_KIND(out), at,
+                   (const char *)t->data + s * t->kind, t->kind, tail);
     return out;
 }
 
@@ -606,9 +614,7 @@ string_ends(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
                    (size_t)(n * PyUnicode_KIND(value)));
         Py_SETREF(value, copy);
     }
-    Py_CLEAR(self->shown);
-    self->shown_at = NULL;
-    pieces_reset(self->pieces, NULL);
+    string_drop(self);
     return value;
 }
 
@@ -617,9 +623,7 @@ start_string(Core *self, int is_key, PyObject *path) /* steals ``path`` */
 {
     if (set_obj(&self->str_path, path) < 0)
         return -1;
-    Py_CLEAR(self->shown);
-    self->shown_at = NULL;
-    pieces_reset(self->pieces, NULL);
+    string_drop(self); /* (what was left of the last one) */
     Py_INCREF(S_DQUOTE); /* the C half only starts double-quoted strings */
     set_obj(&self->quote, S_DQUOTE);
     self->in_string = 1;
@@ -638,16 +642,17 @@ hold(Core *self, Text *t, Py_ssize_t start, Py_ssize_t end, int kind)
     return 0;
 }
 
-/* Does ``k`` hold the text of t[s:e] (as long)? */
-static int
-text_equals(PyObject *k, Text *t, Py_ssize_t s, Py_ssize_t e)
+/* Does ``k`` hold the text of t[s:e] from its index ``at`` on (it is long enough)? */
+static inline int
+text_equals(PyObject *k, Py_ssize_t at, Text *t, Py_ssize_t s, Py_ssize_t e)
 {
     int kind = PyUnicode_KIND(k);
     const void *data = PyUnicode_DATA(k);
     if (kind == t->kind)
-        return memcmp(data, (const char *)t->data + s * kind, (size_t)((e - s) * kind)) == 0;
+        return memcmp((const char *)data + at * kind, (const char *)t->data + s * kind,
+                      (size_t)((e - s) * kind)) == 0;
     for (Py_ssize_t i = s; i < e; i++)
-        if (PyUnicode_READ(kind, data, i - s) != PyUnicode_READ(t->kind, t->data, i))
+        if (PyUnicode_READ(kind, data, at + i - s) != PyUnicode_READ(t->kind, t->data, i))
             return 0;
     return 1;
 }
@@ -672,7 +677,7 @@ key_text(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
     PyObject **slot = key_slot(self, n, PyUnicode_READ(t->kind, t->data, s),
                                PyUnicode_READ(t->kind, t->data, e - 1));
     PyObject *k = *slot;
-    if (k != NULL && PyUnicode_GET_LENGTH(k) == n && text_equals(k, t, s, e)) {
+    if (k != NULL && PyUnicode_GET_LENGTH(k) == n && text_equals(k, 0, t, s, e)) {
         Py_INCREF(k);
         return k;
     }
@@ -701,22 +706,15 @@ key_of(Core *self, PyObject *key)
 static int
 key_equals(PyObject *k, PyObject *pieces, Text *t, Py_ssize_t s, Py_ssize_t e)
 {
-    int kind = PyUnicode_KIND(k);
-    const void *data = PyUnicode_DATA(k);
     Py_ssize_t at = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pieces); i++) {
-        PyObject *p = PyList_GET_ITEM(pieces, i);
         Text pt;
-        text_of_str(&pt, p);
-        for (Py_ssize_t j = 0; j < pt.n; j++)
-            if (PyUnicode_READ(kind, data, at + j) != PyUnicode_READ(pt.kind, pt.data, j))
-                return 0;
+        text_of_str(&pt, PyList_GET_ITEM(pieces, i));
+        if (!text_equals(k, at, &pt, 0, pt.n))
+            return 0;
         at += pt.n;
     }
-    for (Py_ssize_t j = s; j < e; j++)
-        if (PyUnicode_READ(kind, data, at + j - s) != PyUnicode_READ(t->kind, t->data, j))
-            return 0;
-    return 1;
+    return text_equals(k, at, t, s, e);
 }
 
 /* The open key ends: string_ends() (its pieces, then text[s:e]), as key_text() would
@@ -763,29 +761,12 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
         return -1;
     int known = self->plain_keys;
     if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
-        PyObject *prefix = top_prefix(self);
-        int kept = same_shape(self->kprefix, prefix); /* (this object's keys table entry) */
-        if (!kept) {
-            PyObject *allowed = quick_lookup(self, 1, prefix);
-            if (allowed == NULL && PyErr_Occurred()) {
-                Py_DECREF(key);
-                return -1;
-            }
-            if (allowed != NULL) { /* (not cached when absent: the table may gain it) */
-                Py_INCREF(prefix);
-                Py_XSETREF(self->kprefix, prefix);
-                Py_INCREF(allowed);
-                Py_XSETREF(self->kknown, allowed);
-                kept = 1;
-            }
-        }
-        if (kept) {
-            PyObject *allowed = self->kknown;
+        PyObject *allowed = quick_lookup(self, 1, top_prefix(self)); /* (kept: one object's) */
+        if (allowed != NULL)
             known = allowed == Py_None ? 1 : PyAnySet_Check(allowed) ? PySet_Contains(allowed, key) : 0;
-            if (known < 0) {
-                Py_DECREF(key);
-                return -1;
-            }
+        if (known < 0 || (allowed == NULL && PyErr_Occurred())) {
+            Py_DECREF(key);
+            return -1;
         }
     }
     if (!known && PyDict_CheckExact(self->kt_cache)) { /* a key transform, no schema */
