@@ -46,9 +46,12 @@ from timing import (
     best_of,
     exponent,
     extrapolate,
+    in_fresh_interpreters,
+    interleaved,
     isolated,
     kb,
     ladder,
+    median_run,
     sizes_up_to,
     timed,
 )
@@ -646,6 +649,35 @@ class Budgets:
         self.add(tag, case, g.seconds, estimated=g.estimated, outcome=outcome, **kw)
 
 
+def versus_ujson(target: int) -> dict[str, float]:
+    """Section 3 (h), run in a fresh interpreter (``timing.in_fresh_interpreters``): 100 KB
+    of token chunks with a snapshot after each, without, and the loop's calls alone, then
+    the whole ``target``-character document, each timed in turn with ``ujson.loads`` of
+    the same text (seconds)."""
+    d100 = llm_document(100_000)
+    toks = token_chunks(d100)
+    doc = llm_document(target)
+    ujson100, tokens, feed, calls = interleaved(
+        [
+            lambda: ujson.loads(d100),
+            lambda: jsonvisor_tokens(toks),
+            lambda: jsonvisor_feed_only(toks),
+            lambda: calls_floor(toks),
+        ],
+        25,
+    )
+    floor, whole = interleaved([lambda: ujson.loads(doc), lambda: jsonvisor_whole(doc)], 15)
+    return {
+        "chunks": len(toks),
+        "ujson100": ujson100,
+        "tokens": tokens,
+        "feed": feed,
+        "calls": calls,
+        "ujson": floor,
+        "whole": whole,
+    }
+
+
 def section_hostile(quick: bool) -> None:
     target = 100_000 if quick else 1_000_000
     limit = 1.0 if quick else 10.0  # a ladder step estimated longer than this is not run (s)
@@ -659,7 +691,10 @@ def section_hostile(quick: bool) -> None:
         "anchor. Hostile rows run in a forked child process on growing inputs (x4 each step); "
         f"a step estimated above {limit:g} s is not run and a child is killed after "
         f"{timeout:g} s, so a pathological case is measured on a smaller input and its "
-        "full-size time extrapolated (marked *est.*, how in brackets)."
+        "full-size time extrapolated (marked *est.*, how in brackets). Where a ratio is "
+        "close to its budget, its two sides are timed in turn (rows c, d, h: a machine that "
+        "slows down for a while slows both), and row h runs in fresh interpreters, the "
+        "median shown (a process's own state can move a timing by 10% for its whole life)."
     )
     emit()
     progress("hostile: anchor")
@@ -721,30 +756,35 @@ def section_hostile(quick: bool) -> None:
             must=lambda o: o.startswith("finish()"),
         )
 
-    # (c) the document in 64 KiB reads
+    # (c) the document in 64 KiB reads, each timed in turn with the whole document
     progress("hostile: 64 KiB reads")
     raw = doc.encode()
-    for name, pieces, snap in (
+    cases = [
         ("str", fixed(doc, READ), False),
         ("bytes", fixed(raw, READ), False),
         ("bytes, snapshot() after each", fixed(raw, READ), True),
-    ):
-        fn = (
-            (lambda c=pieces: jsonvisor_tokens(c))
-            if snap
-            else (lambda c=pieces: jsonvisor_feed_only(c))
+    ]
+    try:
+        whole, *reads = interleaved(
+            [lambda: jsonvisor_whole(doc)]
+            + [
+                (lambda c=pieces: jsonvisor_tokens(c))
+                if snap
+                else (lambda c=pieces: jsonvisor_feed_only(c))
+                for _, pieces, snap in cases
+            ],
+            9,
         )
-        try:
-            t, _ = timed(fn, 7, 5.0)
-            b.add("c", f"doc in {len(pieces)} 64 KiB reads ({name}) + finish()", t, budget=1.5)
-        except Exception as e:
+        for (name, pieces, _), t in zip(cases, reads, strict=True):
             b.add(
                 "c",
-                f"doc in 64 KiB reads ({name})",
-                math.nan,
-                outcome=f"ERROR {brief(e)}",
+                f"doc in {len(pieces)} 64 KiB reads ({name}) + finish()",
+                t,
+                base=(f"{kb(len(doc))} doc, one chunk, timed in turn ({ms(whole)})", whole),
                 budget=1.5,
             )
+    except Exception as e:
+        b.add("c", "doc in 64 KiB reads", math.nan, outcome=f"ERROR {brief(e)}", budget=1.5)
 
     # (d) the same 100 KB token chunks as bytes and as str
     progress("hostile: bytes vs str")
@@ -752,8 +792,9 @@ def section_hostile(quick: bool) -> None:
     toks = token_chunks(d100)
     btoks = [c.encode() for c in toks]
     try:
-        t_str = best_of(lambda: jsonvisor_tokens(toks), 7)
-        t_bytes = best_of(lambda: jsonvisor_tokens(btoks), 7)
+        t_str, t_bytes = interleaved(
+            [lambda: jsonvisor_tokens(toks), lambda: jsonvisor_tokens(btoks)], 25
+        )
         b.add("d", f"100 KB, {len(toks)} token chunks as str + snapshot", t_str)
         b.add(
             "d",
@@ -842,32 +883,46 @@ def section_hostile(quick: bool) -> None:
         g,
     )
 
-    # (h) token chunks and the whole document vs ujson.loads
-    progress("hostile: vs ujson")
-    floor100 = best_of(lambda: ujson.loads(d100), 20)
+    # (h) token chunks and the whole document vs ujson.loads, in fresh interpreters
+    progress("hostile: vs ujson (fresh interpreters)")
     try:
-        t_tok = best_of(lambda: jsonvisor_tokens(toks), 7)
-        t_feed = best_of(lambda: jsonvisor_feed_only(toks), 7)
-        base = (f"ujson.loads 100 KB ({ms(floor100)})", floor100)
-        b.add("h", f"100 KB, {len(toks)} token chunks + snapshot", t_tok, base=base, budget=6.0)
-        b.add("h", "100 KB token chunks, events only (no snapshot)", t_feed, base=base)
-        t_calls = best_of(lambda: calls_floor(toks), 7)
+        runs = in_fresh_interpreters("bench_parser", "versus_ujson", [target], 1 if quick else 3)
+    except Exception as e:
+        b.add("h", "100 KB token chunks", math.nan, outcome=f"ERROR {brief(e)}", budget=6.0)
+        b.add("h", f"{kb(len(doc))} doc", math.nan, outcome=f"ERROR {brief(e)}", budget=1.2)
+        runs = []
+    if runs:
+        how = f"the median of {len(runs)} fresh interpreters"
+
+        def spread(num: str, den: str) -> str:
+            return how + ": " + " / ".join(f"{r[num] / r[den]:.3g}x" for r in runs)
+
+        r = median_run(runs, "tokens", "ujson100")
+        base = (f"ujson.loads 100 KB ({ms(r['ujson100'])})", r["ujson100"])
+        b.add(
+            "h",
+            f"100 KB, {r['chunks']} token chunks + snapshot",
+            r["tokens"],
+            base=base,
+            budget=6.0,
+            outcome=spread("tokens", "ujson100"),
+        )
+        b.add("h", "100 KB token chunks, events only (no snapshot)", r["feed"], base=base)
         b.add(
             "h",
             "the same loop calling two no-op C functions per chunk (the calls' own cost)",
-            t_calls,
+            r["calls"],
             base=base,
         )
-    except Exception as e:
-        b.add("h", "100 KB token chunks", math.nan, outcome=f"ERROR {brief(e)}", budget=6.0)
-    floor = best_of(lambda: ujson.loads(doc), 20)
-    b.add(
-        "h",
-        f"{kb(len(doc))} doc, one chunk + finish()",
-        anchor,
-        base=(f"ujson.loads {kb(len(doc))} ({ms(floor)})", floor),
-        budget=1.2,
-    )
+        w = median_run(runs, "whole", "ujson")
+        b.add(
+            "h",
+            f"{kb(len(doc))} doc, one chunk + finish()",
+            w["whole"],
+            base=(f"ujson.loads {kb(len(doc))} ({ms(w['ujson'])})", w["ujson"]),
+            budget=1.2,
+            outcome=spread("whole", "ujson"),
+        )
     emit()
     emit(f"Budgets met: {b.met} of {b.total}.")
     emit()
@@ -948,37 +1003,44 @@ def section_schema(quick: bool) -> None:
         for _ in range(n):
             StreamingJsonParser(**kw)
 
-    plain_new = best_of(lambda: create(count), 5) / count
-    line(f"plain `StreamingJsonParser()`, per parser over {count}", plain_new, per=" per parser")
+    # (each ratio's two sides timed in turn: see timing.interleaved)
+    compiled = None
+    if compile_schema is not None:
+        try:
+            compiled = compile_schema(Card)
+        except Exception as e:
+            line("precompiled schema creation", math.nan, note=f"ERROR {brief(e)}")
     try:
-        schema_new = best_of(lambda: create(count, schema=Card), 5) / count
+        plain_new, schema_new, *pre = interleaved(
+            [lambda: create(count), lambda: create(count, schema=Card)]
+            + ([lambda: create(count, schema=compiled)] if compiled is not None else []),
+            9,
+        )
+    except Exception as e:
+        plain_new = best_of(lambda: create(count), 5)
+        schema_new, pre = math.nan, []
+        line("`StreamingJsonParser(schema=Card)` creation", math.nan, note=f"ERROR {brief(e)}")
+    plain_new /= count
+    line(f"plain `StreamingJsonParser()`, per parser over {count}", plain_new, per=" per parser")
+    if math.isfinite(schema_new):
         line(
             f"`StreamingJsonParser(schema=Card)`, per parser over {count}",
-            schema_new,
+            schema_new / count,
             "plain parser",
             plain_new,
             2.0,
             per=" per parser",
         )
-    except Exception as e:
-        line("`StreamingJsonParser(schema=Card)` creation", math.nan, note=f"ERROR {brief(e)}")
-    compiled = None
-    if compile_schema is not None:
-        try:
-            compiled = compile_schema(Card)
-            pre_new = best_of(lambda: create(count, schema=compiled), 5) / count
-            line(
-                f"`StreamingJsonParser(schema=compile_schema(Card))`, per parser over {count}",
-                pre_new,
-                "plain parser",
-                plain_new,
-                2.0,
-                per=" per parser",
-            )
-        except Exception as e:
-            compiled = None
-            line("precompiled schema creation", math.nan, note=f"ERROR {brief(e)}")
-    else:
+    if pre:
+        line(
+            f"`StreamingJsonParser(schema=compile_schema(Card))`, per parser over {count}",
+            pre[0] / count,
+            "plain parser",
+            plain_new,
+            2.0,
+            per=" per parser",
+        )
+    elif compile_schema is None:
         emit(
             "| precompiled schema (`jsonvisor.parsers.compile_schema`) | | | | | | "
             "not present in this build: skipped |"
@@ -994,10 +1056,27 @@ def section_schema(quick: bool) -> None:
         chunks = token_chunks(doc)
         label = f"{kb(len(doc))}, {len(chunks)} token chunks"
         progress(f"schema: {label}")
-        plain = best_of(lambda c=chunks: jsonvisor_tokens(c), 7)
-        line(f"{label}: plain parser", plain)
         try:
-            t, value = timed(lambda c=chunks: jsonvisor_tokens(c, schema=Card), 7)
+            value = jsonvisor_tokens(chunks, schema=Card)
+            plain, t, *tcs = interleaved(
+                [
+                    lambda c=chunks: jsonvisor_tokens(c),
+                    lambda c=chunks: jsonvisor_tokens(c, schema=Card),
+                ]
+                + (
+                    [lambda c=chunks: jsonvisor_tokens(c, schema=compiled)]
+                    if compiled is not None
+                    else []
+                ),
+                9,
+            )
+        except Exception as e:
+            plain = best_of(lambda c=chunks: jsonvisor_tokens(c), 7)
+            line(f"{label}: plain parser", plain)
+            t = math.nan
+            line(f"{label}: `schema=Card`", math.nan, note=f"ERROR {brief(e)}")
+        else:
+            line(f"{label}: plain parser", plain)
             diff = describe_differences(value, expected)
             line(
                 f"{label}: `schema=Card`",
@@ -1007,21 +1086,8 @@ def section_schema(quick: bool) -> None:
                 1.5,
                 f"final value differs: {diff}" if diff else "final value == json.loads",
             )
-        except Exception as e:
-            t = math.nan
-            line(f"{label}: `schema=Card`", math.nan, note=f"ERROR {brief(e)}")
-        if compiled is not None:
-            try:
-                tc = best_of(lambda c=chunks: jsonvisor_tokens(c, schema=compiled), 7)
-                line(
-                    f"{label}: precompiled schema",
-                    tc,
-                    "plain parser",
-                    plain,
-                    1.5,
-                )
-            except Exception as e:
-                line(f"{label}: precompiled schema", math.nan, note=f"ERROR {brief(e)}")
+            if tcs:
+                line(f"{label}: precompiled schema", tcs[0], "plain parser", plain, 1.5)
         ends: list[int] = []
         pos = 0
         for c in chunks:

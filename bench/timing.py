@@ -9,8 +9,12 @@ from the largest sizes measured (and reported as an estimate).
 from __future__ import annotations
 
 import gc
+import json
 import math
 import multiprocessing
+import os
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -55,6 +59,77 @@ def timed(fn: Callable[[], object], repeat: int, budget: float = math.inf) -> tu
     if best == math.inf:  # one sample only
         best = elapsed
     return best, result
+
+
+def interleaved(fns: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Best wall time of one call of each of ``fns``, their samples taken in turn.
+
+    For a ratio with a budget.  Each round times every function once: GC off, one
+    untimed call first (so that no sample is taken cold, just after ``gc.collect()``),
+    then enough calls for about 4 ms.  A machine that slows down or speeds up during
+    the run then moves both sides of the ratio alike, where two :func:`best_of` calls
+    apart in time could each catch a different state; and more, shorter samples find
+    the machine's quiet moments where a few long ones (a burst of noise from other
+    tenants of a shared host spans a whole 20 ms sample) may find none.
+    """
+    numbers = []
+    for fn in fns:  # (how many calls make a sample of about 4 ms)
+        t = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - t
+        numbers.append(max(1, min(1000, int(0.004 / max(elapsed, 1e-7)))))
+    best = [math.inf] * len(fns)
+    for _ in range(max(1, repeat)):
+        for i, fn in enumerate(fns):
+            gc.collect()
+            gc.disable()
+            try:
+                fn()
+                t = time.perf_counter()
+                for _ in range(numbers[i]):
+                    fn()
+                elapsed = (time.perf_counter() - t) / numbers[i]
+            finally:
+                gc.enable()
+            best[i] = min(best[i], elapsed)
+    return best
+
+
+def in_fresh_interpreters(
+    module: str, function: str, args: Sequence[Any], runs: int, timeout: float = 300.0
+) -> list[Any]:
+    """``module.function(*args)`` in ``runs`` new interpreters, one after another: their
+    results (JSON values).
+
+    As pyperf runs a benchmark in several worker processes: a process's own state (its
+    hash seed, where its allocator put things, what ran in it before) can move a timing by
+    10% or more for the whole life of the process, which no number of samples within it
+    averages out.  ``module`` is imported from this directory.
+    """
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        f"from {module} import {function} as f\n"
+        "print(json.dumps(f(*json.loads(sys.argv[1]))))\n"
+    )
+    out = []
+    for _ in range(max(1, runs)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(list(args))],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"{module}.{function} in a fresh interpreter: {last}")
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def median_run(runs: Sequence[dict[str, float]], num: str, den: str) -> dict[str, float]:
+    """The run whose ``num / den`` is the median of ``runs`` (the upper one of two)."""
+    return sorted(runs, key=lambda r: r[num] / r[den])[len(runs) // 2]
 
 
 def exponent(points: Sequence[tuple[int, float]], lo: float = 0.0, hi: float = 3.0) -> float:

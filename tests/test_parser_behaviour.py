@@ -256,3 +256,17 @@ def test_a_repeated_key_takes_its_last_value(chunk, pad):
                 last[e.path[0]] = e.value
     assert p.snapshot() == p.finish().value == json.loads(text)
     assert last == json.loads(text)
+
+
+def test_snapshot_takes_no_arguments_and_a_bound_snapshot_is_the_same():
+    # (the C backend's snapshot() is METH_FASTCALL, checking its own arguments)
+    p = StreamingJsonParser()
+    p.feed('{"a": [1, "x')
+    snap = p.snapshot
+    assert snap() == p.snapshot() == {"a": [1, "x"]}
+    with pytest.raises(TypeError):
+        p.snapshot(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        p.snapshot(deep=True)  # type: ignore[call-arg]
+    p.feed('y"]}')
+    assert snap() == {"a": [1, "xy"]}

@@ -38,9 +38,13 @@ held_snapshot(Core *self)
     return ref(self->root);
 }
 
+/* (METH_FASTCALL, not METH_NOARGS: CPython 3.11 specialises a call of the bound method
+ * ``snap = parser.snapshot; snap()`` only for the former, about 9 ns a call) */
 static PyObject *
-core_snapshot(Core *self, PyObject *Py_UNUSED(ignored))
+core_snapshot(Core *self, PyObject *const *Py_UNUSED(args), Py_ssize_t nargs)
 {
+    if (nargs != 0)
+        return PyErr_Format(PyExc_TypeError, "snapshot() takes no arguments (%zd given)", nargs);
     /* _snapshot_py() has two equivalent branches for an open string: one when strings
      * show directly, one after the extraction checks (which also marks a dict's slot). */
     int direct = self->show_strings;

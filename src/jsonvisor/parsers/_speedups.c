@@ -130,7 +130,7 @@ PyDoc_STRVAR(finish_doc,
 
 static PyMethodDef core_methods[] = {
     {"feed", (PyCFunction)core_feed, METH_O, feed_doc},
-    {"snapshot", (PyCFunction)core_snapshot, METH_NOARGS, snapshot_doc},
+    {"snapshot", (PyCFunction)(void (*)(void))core_snapshot, METH_FASTCALL, snapshot_doc},
     {"finish", (PyCFunction)(void (*)(void))core_finish, METH_FASTCALL | METH_KEYWORDS,
      finish_doc},
     {"_copy_state", (PyCFunction)core_copy_state, METH_O,
