@@ -970,7 +970,8 @@ def section_schema(quick: bool) -> None:
     emit(
         "`Card{title: str, price: float, tags: list[str], items: list[Item{name: str, qty: int, "
         "price: float, note: str | None, tags: list[str]}]}`; documents matching it. Token "
-        "chunks of 1–8 characters with `snapshot()` after each, then `finish()`."
+        "chunks of 1–8 characters with `snapshot()` after each, then `finish()`. A ratio's "
+        "two sides are timed in turn (a machine that slows down for a while slows both)."
     )
     emit()
     emit("| case | time | compared with | ratio | target | verdict | note |")
