@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jsonvisor.parsers import StreamingJsonParser
+from jsonvisor.parsers import StreamingJsonParser, compile_schema
 
 DOC = {
     "title": "café 模型 🚀 " * 12,
@@ -193,6 +193,41 @@ def test_repeated_keys_are_right_and_shared(size: int, parser_backend: str) -> N
             q.feed(c)
         first, *others = (list(d) for d in q.finish().value)
         assert all(a is b for other in others for a, b in zip(first, other, strict=True))
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+def test_keys_a_schema_declares_are_the_schema_s_own_strings(
+    size: int, parser_backend: str
+) -> None:
+    compiled = compile_schema(
+        {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string"},
+                "items": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"note": {"type": "string"}}},
+                },
+            },
+        }
+    )
+    own = {k: k for k in compiled.root.properties}
+    own.update({k: k for k in compiled.root.properties["items"].items.properties})
+    doc = {"title": "a", "items": [{"note": "b"}, {"note": "c", "extra": 1}], "more": 2}
+    p = StreamingJsonParser(schema=compiled)
+    events = []
+    for c in chunked(json.dumps(doc), size):
+        events += p.feed(c)
+        p.snapshot()
+    result = p.finish()
+    assert result.value == doc and list(result.value) == ["title", "items", "more"]
+    unknown = [w.path for w in result.warnings if w.kind == "unknown_key"]
+    assert unknown == [("items", 1, "extra"), ("more",)]
+    paths = [e.path for e in events if hasattr(e, "path") and e.path]
+    keys = [path[-1] for path in paths if isinstance(path[-1], str)]
+    assert set(keys) == {"title", "items", "note", "extra", "more"}
+    if parser_backend == "c":  # (a declared key is the schema's str: found by identity)
+        assert all(k is own[k] for k in keys if k in own)
 
 
 # -- numbers: float(token), exactly ----------------------------------------------------

@@ -74,12 +74,23 @@ track(Core *self, PyObject *events)
         if (code != 0 && code != 2) /* (not ValueStarted or ValueCompleted) */
             continue;
         if (seen == NULL) {
-            seen = PyObject_GetAttr(self->tracker, S_SEEN);
-            if (seen == NULL || !PyList_CheckExact(seen)) {
-                if (seen != NULL)
-                    PyErr_SetString(PyExc_TypeError, "field tracking needs a list");
-                r = -1;
-                break;
+            if (self->seen_of == self->tracker) { /* (its list, found before) */
+                seen = self->seen;
+                Py_INCREF(seen);
+            }
+            else {
+                seen = PyObject_GetAttr(self->tracker, S_SEEN);
+                if (seen == NULL || !PyList_CheckExact(seen)) {
+                    if (seen != NULL)
+                        PyErr_SetString(PyExc_TypeError, "field tracking needs a list");
+                    r = -1;
+                    break;
+                }
+                /* (a tracker keeps its list: SchemaTracker.seen is never rebound) */
+                Py_INCREF(self->tracker);
+                Py_XSETREF(self->seen_of, self->tracker);
+                Py_INCREF(seen);
+                Py_XSETREF(self->seen, seen);
             }
         }
         r = list_append(seen, ev);

@@ -64,9 +64,8 @@ feed_string_text(Core *self, Text *chunk, Py_ssize_t nb) /* (nb: its UTF-8 lengt
     if (grown < 0 || (!grown && list_append(self->pieces, piece) < 0))
         return NULL;
     PyObject *events;
-    if (self->announced && !self->str_is_key && self->schema == Py_None &&
-        (events = grew_again(self, piece)) != NULL)
-        return events;
+    if (self->announced && !self->str_is_key && (events = grew_again(self, piece)) != NULL)
+        return events; /* (one StringGrew: nothing for a schema's tracker to keep) */
     events = feed_events(self);
     if (events == NULL || self->str_is_key)
         return events;

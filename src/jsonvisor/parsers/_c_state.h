@@ -9,6 +9,7 @@ enum { X_NONE = 0, X_FENCE_END, X_REJECT };
 #define KEYS_KEPT 32     /* (slots; a key of up to KEY_KEPT_LEN characters is kept) */
 #define KEY_KEPT_LEN 32
 #define SIZES_KEPT 32   /* (depths whose objects' sizes are kept: new_container) */
+#define QWAYS 4         /* (answers kept of one schema table: quick_lookup) */
 
 typedef struct {
     PyObject_HEAD
@@ -34,7 +35,9 @@ typedef struct {
     unsigned long long shown_version; /* ... and that dict's version just after */
     PyObject *keys[KEYS_KEPT]; /* keys met lately, to use again (key_text), or NULL */
     unsigned char sizes[SIZES_KEPT]; /* members of the last object closed at each depth */
-    PyObject *qfor, *qpath[4], *qval[4]; /* quick_lookup's last answers, of qfor's tables */
+    /* quick_lookup's last answers from qfor's tables, by table and length of path */
+    PyObject *qfor, *qpath[4][QWAYS], *qval[4][QWAYS];
+    PyObject *seen_of, *seen; /* a schema's tracker and its ``seen`` list, as track() found them */
 } Core;
 
 #define MEMBER_INT(name, field) {name, T_INT, offsetof(Core, field), 0, NULL}
@@ -189,8 +192,10 @@ core_traverse(Core *self, visitproc visit, void *arg)
 #undef VISIT_FIELD
     Py_VISIT(self->spare);
     Py_VISIT(self->shown);
-    for (int i = 0; i < 4; i++) /* (the tables' values may be containers) */
-        Py_VISIT(self->qval[i]);
+    for (int i = 0; i < 4 * QWAYS; i++) /* (the tables' values may be containers) */
+        Py_VISIT(self->qval[i / QWAYS][i % QWAYS]);
+    Py_VISIT(self->seen_of);
+    Py_VISIT(self->seen);
     return 0;
 }
 
@@ -205,10 +210,12 @@ core_clear(Core *self)
     for (int i = 0; i < KEYS_KEPT; i++)
         Py_CLEAR(self->keys[i]);
     Py_CLEAR(self->qfor);
-    for (int i = 0; i < 4; i++) {
-        Py_CLEAR(self->qpath[i]);
-        Py_CLEAR(self->qval[i]);
+    for (int i = 0; i < 4 * QWAYS; i++) {
+        Py_CLEAR(self->qpath[i / QWAYS][i % QWAYS]);
+        Py_CLEAR(self->qval[i / QWAYS][i % QWAYS]);
     }
+    Py_CLEAR(self->seen_of);
+    Py_CLEAR(self->seen);
     return 0;
 }
 

@@ -107,16 +107,18 @@ same_shape(PyObject *a, PyObject *b)
 }
 
 /* ``path`` in table ``which`` (0 types, 1 keys, 2 containers, 3 children by the parent's
- * path): a borrowed reference, or
- * NULL when it is absent (no error set) or on an error (set).  The last answer found in
- * each table is kept with its path: the members of an array ask for one key in turn. */
+ * path): a borrowed reference, or NULL when it is absent (no error set) or on an error
+ * (set).  The answer last found in each table is kept with its path, one for each
+ * length of path modulo QWAYS: the members of an array ask for one key in turn, and a
+ * document's few shapes (the top level, an item, its list of tags) take turns. */
 static PyObject *
 quick_lookup(Core *self, int which, PyObject *path)
 {
     if (!PyTuple_CheckExact(self->quick) || PyTuple_GET_SIZE(self->quick) != 4)
         return NULL;
-    if (self->qfor == self->quick && same_shape(self->qpath[which], path))
-        return self->qval[which];
+    int w = (int)(PyTuple_GET_SIZE(path) % QWAYS);
+    if (self->qfor == self->quick && same_shape(self->qpath[which][w], path))
+        return self->qval[which][w];
     PyObject *table = PyTuple_GET_ITEM(self->quick, which);
     if (!PyDict_CheckExact(table))
         return NULL;
@@ -127,17 +129,17 @@ quick_lookup(Core *self, int which, PyObject *path)
     Py_DECREF(key);
     if (r != NULL) { /* (not kept when absent: the table may gain it) */
         if (self->qfor != self->quick) { /* (other tables: what was kept is of no use) */
-            for (int i = 0; i < 4; i++) {
-                Py_CLEAR(self->qpath[i]);
-                Py_CLEAR(self->qval[i]);
+            for (int i = 0; i < 4 * QWAYS; i++) {
+                Py_CLEAR(self->qpath[i / QWAYS][i % QWAYS]);
+                Py_CLEAR(self->qval[i / QWAYS][i % QWAYS]);
             }
             Py_INCREF(self->quick);
             Py_XSETREF(self->qfor, self->quick);
         }
         Py_INCREF(path);
-        Py_XSETREF(self->qpath[which], path);
+        Py_XSETREF(self->qpath[which][w], path);
         Py_INCREF(r);
-        Py_XSETREF(self->qval[which], r);
+        Py_XSETREF(self->qval[which][w], r);
     }
     return r;
 }
@@ -689,6 +691,19 @@ key_text(Core *self, Text *t, Py_ssize_t s, Py_ssize_t e)
     return k;
 }
 
+/* ``k`` (a key) is the str key_text() gives for its text from now on, when it keeps
+ * such keys. */
+static void
+key_keep(Core *self, PyObject *k)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(k);
+    if (n == 0 || n > KEY_KEPT_LEN)
+        return;
+    PyObject **slot = key_slot(self, n, PyUnicode_READ_CHAR(k, 0), PyUnicode_READ_CHAR(k, n - 1));
+    Py_INCREF(k);
+    Py_XSETREF(*slot, k);
+}
+
 /* key_text() for a key already made (stolen; NULL passes through). */
 static PyObject *
 key_of(Core *self, PyObject *key)
@@ -762,8 +777,19 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
     int known = self->plain_keys;
     if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
         PyObject *allowed = quick_lookup(self, 1, top_prefix(self)); /* (kept: one object's) */
-        if (allowed != NULL)
-            known = allowed == Py_None ? 1 : PyAnySet_Check(allowed) ? PySet_Contains(allowed, key) : 0;
+        if (allowed == Py_None)
+            known = 1;
+        else if (allowed != NULL && PyDict_CheckExact(allowed)) {
+            /* the schema's own str for the key, kept as the key is (key_keep), so that
+             * its next lookups here and in a pre-filled object are by identity */
+            PyObject *own = PyDict_GetItemWithError(allowed, key);
+            known = own != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
+            if (own != NULL && own != key && PyUnicode_CheckExact(own)) {
+                Py_INCREF(own);
+                Py_SETREF(key, own);
+                key_keep(self, key);
+            }
+        }
         if (known < 0 || (allowed == NULL && PyErr_Occurred())) {
             Py_DECREF(key);
             return -1;

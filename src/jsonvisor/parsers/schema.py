@@ -1315,7 +1315,9 @@ class CompiledSchema:
         - types: the classes a completed value may have to pass :meth:`check` (not deep)
           unchanged and without warnings (``None``: any); absent when an enum or const
           needs a look at the value;
-        - keys: the keys :meth:`is_known_key` knows there (``None``: every key);
+        - keys: the keys :meth:`is_known_key` knows there (``None``: every key), each
+          mapped to itself: the C half then uses the schema's own str for a key it parses
+          (a lookup in the tables and in a pre-filled object is then by identity);
         - containers: for an object starting there, how to make :meth:`container`'s
           pre-filled dict (``None``: an empty dict), as :func:`_object_form` gives it;
         - children: the types table again, by the parent's key and then the last part
@@ -1335,7 +1337,7 @@ class CompiledSchema:
         if isinstance(add, SchemaNode) or (not node.properties and add is not False):
             keys[key] = None
         else:
-            keys[key] = frozenset(node.properties)
+            keys[key] = {name: name for name in node.properties}
         if not node.properties or (node.types is not None and "object" not in node.types):
             containers[key] = None
         else:

@@ -53,7 +53,9 @@ class SchemaTracker:
         self.validate = validate
         self.started: set[Path] = set()
         self.completed: set[Path] = set()
-        self.seen: list[Event] = []  # events that started or completed a value, not yet noted
+        # events that started or completed a value, not yet noted (emptied, never rebound:
+        # the C backend keeps this list)
+        self.seen: list[Event] = []
         self.warnings: list[Any] = []
         self._skeleton: Any = None
 
