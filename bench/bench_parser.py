@@ -383,8 +383,10 @@ def section_peers(quick: bool, peers: list[Peer], missing: list[str]) -> None:
         "slices of the UTF-8 bytes (split inside characters), the encoded document. Best of "
         f"up to {3 if quick else 7} runs (fewer for slow cells: a cell stops repeating after "
         f"{budget:g} s); a peer's cell estimated (from its smaller sizes) above {limit:g} s is "
-        "skipped. Ratio = best peer time / jsonvisor time; target: jsonvisor >= 1.5x faster "
-        "than the best peer."
+        "skipped. Where both take under 0.5 s, jsonvisor and the best peer are then timed "
+        "once more in turn, each keeping its best time (a burst of noise on the machine does "
+        "not decide a cell). Ratio = best peer time / jsonvisor time; target: jsonvisor >= "
+        "1.5x faster than the best peer."
     )
     emit()
     for p in peers:
@@ -441,6 +443,7 @@ def section_peers(quick: bool, peers: list[Peer], missing: list[str]) -> None:
                 jv_t, jv_cell = math.nan, f"ERROR {brief(e, 60)}"
             peer_cells: list[str] = []
             best: tuple[float, bool] | None = None  # (time, estimated)
+            best_at: tuple[int, Callable[[], object], str] | None = None  # (cell, fn, marks)
             for p in peers:
                 dagger = "" if p.takes_bytes or kind == "str" else " †"
                 hist = history.setdefault((p.name, kind, key_row), [])
@@ -490,6 +493,16 @@ def section_peers(quick: bool, peers: list[Peer], missing: list[str]) -> None:
                 peer_cells.append(ms(t) + ("*" if diff else "") + dagger)
                 if best is None or best[1] or t < best[0]:
                     best = (t, False)
+                    best_at = (len(peer_cells) - 1, fn, ("*" if diff else "") + dagger)
+            if best is not None and not best[1] and best_at and max(best[0], jv_t) < 0.5:
+                # the ratio's two sides once more, in turn (each keeps its best time)
+                cell, fn, marks = best_at
+                jv2, peer2 = interleaved([jv_fn, fn], 5)
+                if jv2 < jv_t:
+                    jv_t, jv_cell = jv2, ms(jv2)
+                if peer2 < best[0]:
+                    best = (peer2, False)
+                    peer_cells[cell] = ms(peer2) + marks
             if best is None or math.isnan(jv_t):
                 ratio_cell, verdict = "", ""
             else:
