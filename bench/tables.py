@@ -173,6 +173,42 @@ def block_parser_report(data: Data) -> str:
     return "\n".join(out).strip()
 
 
+def markdown_rows(markdown: str, first: str) -> list[dict[str, str]]:
+    """The rows (as dicts) of the markdown table whose header starts with ``first``."""
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(first):
+            columns = [c.strip() for c in line.strip("|").split("|")]
+            rows = []
+            for row in lines[i + 2 :]:
+                if not row.startswith("|"):
+                    break
+                cells = [c.strip() for c in row.strip("|").split("|")]
+                rows.append(dict(zip(columns, cells, strict=False)))
+            return rows
+    return []
+
+
+def block_peers(data: Data) -> str:
+    """The peers matrix in short: best peer / jsonvisor by input and chunking, by size."""
+    sec = dict(sections(data, "parser")).get("peers")
+    if sec is None:
+        return "*No peers run recorded.*"
+    rows = markdown_rows(sec["markdown"], "| size | input | chunking |")
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    matrix: dict[str, dict[str, str]] = {}
+    for r in rows:
+        shown = r["best peer / jsonvisor"] + ("" if r["target >= 1.5x"] == "met" else " (missed)")
+        matrix.setdefault(f"{r['input']}, {r['chunking'].split(' (')[0]}", {})[r["size"]] = shown
+    body = table(
+        ["input, chunking", *sizes],
+        [[k, *(v.get(z, "") for z in sizes)] for k, v in matrix.items()],
+    )
+    goal = next((t for t in sec.get("targets", []) if t["key"] == "peers"), None)
+    said = f"Target: {goal['target']}: {goal['measured']}, {verdict(goal['met'])}." if goal else ""
+    return "\n".join([run_line(sec), "", body, *(["", said] if said else [])])
+
+
 def block_supervisor(data: Data) -> str:
     trio, aio = dict(sections(data, "supervisor-trio")), dict(sections(data, "supervisor-asyncio"))
     rows = []
@@ -219,6 +255,7 @@ def block_bench(bench: str) -> Callable[[Data], str]:
 
 BLOCKS: dict[str, Callable[[Data], str]] = {
     "headline": block_headline,
+    "peers": block_peers,
     "parser": block_parser,
     "parser-report": block_parser_report,
     "supervisor": block_supervisor,

@@ -22,7 +22,7 @@ import tables  # noqa: E402
 DATA = results.read(results.PATH)
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXPECTED_BLOCKS = {
-    "README.md": {"headline"},
+    "README.md": {"headline", "peers"},
     "docs/benchmarks.md": {"parser", "supervisor", "pipeline", "serve", "cluster"},
     "docs/benchmarks-parser.md": {"parser-report"},
 }
