@@ -158,8 +158,7 @@ feed_held_number(Core *self, Text *chunk)
 {
     const Py_UCS1 *u = (const Py_UCS1 *)chunk->data;
     for (Py_ssize_t i = 0; i < chunk->n; i++)
-        if (!((u[i] >= '0' && u[i] <= '9') || u[i] == '.' || u[i] == 'e' || u[i] == 'E' ||
-              u[i] == '+' || u[i] == '-'))
+        if (!number_char(u[i]))
             return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(self->held) + chunk->n;
     if (n > self->max_number_length || n >= self->bulk_threshold)

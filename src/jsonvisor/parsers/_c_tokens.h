@@ -1,6 +1,13 @@
 /* Stage: tokens (numbers, literals, strings with escapes, comments) and the token loop
  * c_run.  Part of the unity build of _speedups.c (included once, in order). */
 
+/* Can ``c`` be part of a number token (where a number's scan stops)? */
+static inline int
+number_char(Py_UCS4 c)
+{
+    return (c >= '0' && c <= '9') || c == 'e' || c == 'E' || c == '.' || c == '+' || c == '-';
+}
+
 /* A number token's shape: 2 a whole number, 1 a valid prefix, 0 invalid.  *is_float set
  * when it has a fraction or an exponent.  (The grammar: num_step, in _c_errors.h.) */
 static inline int
@@ -494,9 +501,7 @@ c_number(Core *self, Text *t, Py_ssize_t pos, PyObject *events, int *bail)
     }
     Py_ssize_t e = pos;
     for (; e < n; e++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, e);
-        if (!((c >= '0' && c <= '9') || c == 'e' || c == 'E' || c == '.' || c == '+' ||
-              c == '-'))
+        if (!number_char(PyUnicode_READ(kind, data, e)))
             break;
     }
     if (e - pos > self->max_number_length)

@@ -776,7 +776,7 @@ set_key(Core *self, PyObject *key) /* steals ``key`` */
         return -1;
     int known = self->plain_keys;
     if (!known && PyList_GET_SIZE(self->prefixes)) { /* a key the schema knows: no warning */
-        PyObject *allowed = quick_lookup(self, 1, top_prefix(self)); /* (kept: one object's) */
+        PyObject *allowed = quick_lookup(self, 1, top_prefix(self));
         if (allowed == Py_None)
             known = 1;
         else if (allowed != NULL && PyDict_CheckExact(allowed)) {

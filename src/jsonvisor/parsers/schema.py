@@ -914,45 +914,15 @@ def _flatten_literal(args: tuple[Any, ...]) -> Iterable[Any]:
 # --------------------------------------------------------------------------------------
 
 
-def _object_factory(node: SchemaNode, stack: frozenset[int]) -> Callable[[], dict[str, Any]]:
-    """A function making a fresh skeleton of ``node``'s object shape.  ``stack`` holds the
-    ids of the property maps being expanded: a recursion becomes ``None`` (nullable) or
-    an empty container."""
-    props = node.properties
-    if not props:
-        return dict
-    stack = stack | {id(props)}
-    keys = tuple(props)
-    subs: list[tuple[str, Callable[[], Any]]] = []
-    for name, sub in props.items():
-        kind = sub.kind
-        if kind == "array":
-            subs.append((name, list))
-        elif kind == "object":
-            if id(sub.properties) in stack:
-                if not sub.nullable:
-                    subs.append((name, dict))
-            else:
-                subs.append((name, _object_factory(sub, stack)))
-    if not subs:
-        return functools.partial(dict.fromkeys, keys)
-
-    def make() -> dict[str, Any]:
-        d = dict.fromkeys(keys)
-        for name, f in subs:
-            d[name] = f()
-        return d
-
-    return make
-
-
 SkeletonForm = tuple[dict[str, None], tuple[tuple[str, Any], ...]]
 
 
 def _object_form(node: SchemaNode, stack: frozenset[int]) -> SkeletonForm:
-    """What :func:`_object_factory` makes, as the C half builds it without calling Python:
-    a template of every declared key (``None``), copied, then each nested part made fresh
-    (``list``, ``dict``, or another such form)."""
+    """How to make a fresh skeleton of ``node``'s object shape, the same for both backends
+    (the C half builds it without calling Python: ``skeleton_of``): a template of every
+    declared key (``None``), copied, then each nested part made fresh (``list``, ``dict``,
+    or another such form).  ``stack`` holds the ids of the property maps being expanded:
+    a recursion becomes ``None`` (nullable) or an empty container."""
     props = node.properties
     stack = stack | {id(props)}
     subs: list[tuple[str, Any]] = []
@@ -982,7 +952,7 @@ def _factory(node: SchemaNode) -> Callable[[], dict[str, Any]]:
     if f is None:
         # A memo on a read-only node: built on first use (most nodes never need one).
         # Idempotent, so parsers racing here at worst build it twice; either one is kept.
-        f = _object_factory(node, frozenset())
+        f = functools.partial(_from_form, _object_form(node, frozenset()))
         object.__setattr__(node, "_factory", f)
     return f
 
