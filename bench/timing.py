@@ -37,20 +37,11 @@ def timed(fn: Callable[[], object], repeat: int, budget: float = math.inf) -> tu
     """
     best = math.inf
     spent = 0.0
-    result = None
     number = 1
     for i in range(max(1, repeat)):
-        gc.collect()
-        gc.disable()
-        try:
-            t = time.perf_counter()
-            for _ in range(number):
-                result = fn()
-            elapsed = (time.perf_counter() - t) / number
-        finally:
-            gc.enable()
+        elapsed, result = _sample(fn, number)
         if i == 0 and elapsed < 0.005:
-            number = max(1, min(1000, int(0.02 / max(elapsed, 1e-6))))
+            number = _calls_for(0.02, elapsed)
         else:
             best = min(best, elapsed)
         spent += elapsed * number
@@ -59,6 +50,27 @@ def timed(fn: Callable[[], object], repeat: int, budget: float = math.inf) -> tu
     if best == math.inf:  # one sample only
         best = elapsed
     return best, result
+
+
+def _sample(fn: Callable[[], object], number: int, warm: bool = False) -> tuple[float, Any]:
+    """One sample: GC collected, then off while ``fn`` is called ``number`` times (after
+    one untimed call if ``warm``); (the mean time of a call, the last call's result)."""
+    gc.collect()
+    gc.disable()
+    try:
+        if warm:
+            fn()
+        t = time.perf_counter()
+        for _ in range(number):
+            result = fn()
+        return (time.perf_counter() - t) / number, result
+    finally:
+        gc.enable()
+
+
+def _calls_for(seconds: float, elapsed: float) -> int:
+    """How many calls of ``elapsed`` seconds make a sample of about ``seconds``."""
+    return max(1, min(1000, int(seconds / max(elapsed, 1e-6))))
 
 
 def interleaved(fns: Sequence[Callable[[], object]], repeat: int) -> list[float]:
@@ -73,25 +85,14 @@ def interleaved(fns: Sequence[Callable[[], object]], repeat: int) -> list[float]
     tenants of a shared host spans a whole 20 ms sample) may find none.
     """
     numbers = []
-    for fn in fns:  # (how many calls make a sample of about 4 ms)
+    for fn in fns:
         t = time.perf_counter()
         fn()
-        elapsed = time.perf_counter() - t
-        numbers.append(max(1, min(1000, int(0.004 / max(elapsed, 1e-7)))))
+        numbers.append(_calls_for(0.004, time.perf_counter() - t))
     best = [math.inf] * len(fns)
     for _ in range(max(1, repeat)):
         for i, fn in enumerate(fns):
-            gc.collect()
-            gc.disable()
-            try:
-                fn()
-                t = time.perf_counter()
-                for _ in range(numbers[i]):
-                    fn()
-                elapsed = (time.perf_counter() - t) / numbers[i]
-            finally:
-                gc.enable()
-            best[i] = min(best[i], elapsed)
+            best[i] = min(best[i], _sample(fn, numbers[i], warm=True)[0])
     return best
 
 
